@@ -1,0 +1,3 @@
+module github.com/liftlabs/lift/services/identity
+
+go 1.26.8
