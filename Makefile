@@ -45,4 +45,8 @@ bench:
 # Build every binary into ./out.
 build:
 	mkdir -p out
-	$(GO) build -o out/ github.com/liftlabs/lift/services/identity/cmd/... github.com/liftlabs/lift/services/experiments/cmd/... github.com/liftlabs/lift/services/results/cmd/... github.com/liftlabs/lift/gateway/cmd/...
+	$(GO) build -o out/ github.com/liftlabs/lift/services/identity/cmd/... github.com/liftlabs/lift/services/experiments/cmd/... github.com/liftlabs/lift/services/results/cmd/... github.com/liftlabs/lift/gateway/cmd/... github.com/liftlabs/lift/deploy/cmd/...
+
+# Build and start the whole stack on this machine (Postgres at LIFT_PG_URL); Ctrl-C stops it.
+run: build
+	out/liftrun
