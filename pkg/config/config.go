@@ -1,0 +1,109 @@
+// Package config reads settings from environment variables with defaults and
+// collects every bad value, so a misconfigured process stops at start with a
+// message naming each offending variable.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/liftlabs/lift/pkg/logging"
+)
+
+// Loader reads variables and remembers the errors.
+type Loader struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+// New returns a Loader over the process environment.
+func New() *Loader { return &Loader{lookup: os.LookupEnv} }
+
+// FromMap returns a Loader over m, for tests.
+func FromMap(m map[string]string) *Loader {
+	return &Loader{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
+}
+
+func (l *Loader) get(name string) (string, bool) {
+	v, ok := l.lookup(name)
+	return v, ok && v != ""
+}
+
+func (l *Loader) fail(name, value, want string) {
+	l.errs = append(l.errs, fmt.Errorf("%s=%q: want %s", name, value, want))
+}
+
+// String returns the variable or def when unset or empty.
+func (l *Loader) String(name, def string) string {
+	if v, ok := l.get(name); ok {
+		return v
+	}
+	return def
+}
+
+// Int returns the variable parsed as an integer.
+func (l *Loader) Int(name string, def int) int {
+	v, ok := l.get(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		l.fail(name, v, "an integer")
+		return def
+	}
+	return n
+}
+
+// Bool returns the variable parsed by strconv.ParseBool.
+func (l *Loader) Bool(name string, def bool) bool {
+	v, ok := l.get(name)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		l.fail(name, v, "true or false")
+		return def
+	}
+	return b
+}
+
+// Duration returns the variable parsed by time.ParseDuration; it must be
+// positive.
+func (l *Loader) Duration(name string, def time.Duration) time.Duration {
+	v, ok := l.get(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		l.fail(name, v, "a positive duration such as 10s")
+		return def
+	}
+	return d
+}
+
+// LogLevel returns LIFT_LOG_LEVEL (debug, info, warn, error).
+func (l *Loader) LogLevel() string {
+	v := l.String("LIFT_LOG_LEVEL", "info")
+	if _, ok := logging.ParseLevel(v); !ok {
+		l.fail("LIFT_LOG_LEVEL", v, "debug, info, warn or error")
+	}
+	return v
+}
+
+// Err returns every bad value seen so far, joined, or nil.
+func (l *Loader) Err() error { return errors.Join(l.errs...) }
+
+// ExitOnError prints the errors and exits with status 2 if there are any.
+// Binaries call it once after reading their whole configuration.
+func (l *Loader) ExitOnError() {
+	if err := l.Err(); err != nil {
+		fmt.Fprintf(os.Stderr, "invalid configuration:\n%v\n", err)
+		os.Exit(2)
+	}
+}

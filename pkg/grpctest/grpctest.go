@@ -1,0 +1,45 @@
+// Package grpctest serves a gRPC server on a loopback port for a test and
+// dials it with the production client settings.
+package grpctest
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"github.com/liftlabs/lift/pkg/grpcclient"
+	"github.com/liftlabs/lift/pkg/grpcserver"
+	"google.golang.org/grpc"
+)
+
+// Start serves srv on 127.0.0.1:0 until the test ends (graceful stop in
+// Cleanup) and returns its address.
+func Start(t testing.TB, srv *grpc.Server) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("grpctest: listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- grpcserver.Serve(ctx, srv, lis, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("grpctest: serve: %v", err)
+		}
+	})
+	return lis.Addr().String()
+}
+
+// Dial connects to addr with grpcclient.Dial (retries, deadlines,
+// propagation as in production) and closes the connection in Cleanup.
+func Dial(t testing.TB, addr string, opts ...grpcclient.Option) *grpc.ClientConn {
+	t.Helper()
+	cc, err := grpcclient.Dial("dns:///"+addr, opts...)
+	if err != nil {
+		t.Fatalf("grpctest: dial: %v", err)
+	}
+	t.Cleanup(func() { _ = cc.Close() })
+	return cc
+}

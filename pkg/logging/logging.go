@@ -1,0 +1,49 @@
+// Package logging builds the JSON slog logger every binary uses and carries
+// a request-scoped logger (with the request id) in the context.
+package logging
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+type ctxKey struct{}
+
+// New returns a JSON logger to stderr tagged with the service name. Unknown
+// levels fall back to info; config validation rejects them earlier.
+func New(service, level string) *slog.Logger {
+	lvl, _ := ParseLevel(level)
+	h := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})
+	return slog.New(h).With("service", service)
+}
+
+// ParseLevel parses debug, info, warn or error.
+func ParseLevel(s string) (slog.Level, bool) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, true
+	case "info", "":
+		return slog.LevelInfo, true
+	case "warn", "warning":
+		return slog.LevelWarn, true
+	case "error":
+		return slog.LevelError, true
+	}
+	return slog.LevelInfo, false
+}
+
+// WithLogger returns ctx carrying l.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
+}
+
+// FromContext returns the logger of ctx (which carries the request id when
+// ctx belongs to an RPC), or slog.Default().
+func FromContext(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(ctxKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}

@@ -1,0 +1,59 @@
+package pg
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/liftlabs/lift/pkg/apierr"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Translate maps a driver error to an apierr error, once, at the store
+// boundary. notFoundReason (e.g. "PROJECT_NOT_FOUND") is used for
+// pgx.ErrNoRows and for a foreign key that points nowhere on insert.
+// Errors it does not know are returned unchanged (the server masks them as
+// Internal and logs them).
+func Translate(err error, notFoundReason string) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := apierr.As(err); ok {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return apierr.NotFound(notFoundReason, "%s", reasonText(notFoundReason))
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err
+	}
+	switch pgErr.Code {
+	case "23505": // unique_violation
+		return apierr.AlreadyExists("ALREADY_EXISTS", "a resource with the same key already exists").With("constraint", pgErr.ConstraintName)
+	case "23503": // foreign_key_violation
+		// "update or delete on table … violates foreign key": something still
+		// refers to the row; otherwise the insert refers to a missing row.
+		if strings.HasPrefix(pgErr.Message, "update or delete") {
+			return apierr.FailedPrecondition("STILL_REFERENCED", "the resource is still in use").With("constraint", pgErr.ConstraintName)
+		}
+		return apierr.NotFound(notFoundReason, "%s", reasonText(notFoundReason))
+	case "23514", "22P02", "22003": // check_violation, invalid_text_representation, numeric_value_out_of_range
+		return apierr.InvalidArgument("INVALID_VALUE", "a value is out of range or malformed")
+	case "40001", "40P01": // serialization_failure, deadlock_detected
+		return apierr.Aborted("CONCURRENT_UPDATE", "concurrent update; please retry")
+	case "57014": // query_canceled
+		return status.Error(codes.Canceled, "query canceled")
+	}
+	return err
+}
+
+// reasonText turns PROJECT_NOT_FOUND into "project not found".
+func reasonText(reason string) string {
+	if reason == "" {
+		return "not found"
+	}
+	return strings.ToLower(strings.ReplaceAll(reason, "_", " "))
+}
