@@ -13,7 +13,7 @@ import (
 // publicServices are infrastructure services without Lift's access option
 // that must answer without a token (load balancer probes, grpcurl).
 var publicServices = map[string]bool{
-	"grpc.health.v1.Health":                   true,
+	"grpc.health.v1.Health":                    true,
 	"grpc.reflection.v1.ServerReflection":      true,
 	"grpc.reflection.v1alpha.ServerReflection": true,
 }

@@ -10,20 +10,21 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 )
 
-// readPrefixes name PUBLIC methods that only read. PUBLIC methods are read
-// by name because PUBLIC says who may call, not what the call does.
+// readPrefixes name methods that only read. The name matters because the
+// access level says who may call, not what the call does: PUBLIC
+// AuthenticateToken only reads, and ADMIN ListTokens only reads.
 var readPrefixes = []string{"Get", "List", "BatchGet", "Authenticate", "Resolve", "Decide"}
 
 // Idempotent reports whether a method may be retried safely. The rule:
 //   - the method declares idempotency_level NO_SIDE_EFFECTS or IDEMPOTENT; or
 //   - its lift.options.v1.access is ACCESS_READ (a READ method never
 //     changes state, whatever its name); or
-//   - it is ACCESS_PUBLIC and its name starts with Get, List, BatchGet,
-//     Authenticate, Resolve or Decide (e.g. AuthenticateToken,
-//     ResolveSdkKey, GetDatafile, Decide).
+//   - its name starts with Get, List, BatchGet, Authenticate, Resolve or
+//     Decide (e.g. AuthenticateToken, ResolveSdkKey, GetDatafile, Decide,
+//     ListTokens), Lift's naming convention for read-only methods.
 //
-// Everything else (WRITE, ADMIN, other PUBLIC methods such as
-// BootstrapAccount or event ingestion) is never retried automatically.
+// Everything else (Create*, Update*, Delete*, Revoke*, BootstrapAccount,
+// event ingestion…) is never retried automatically.
 func Idempotent(md protoreflect.MethodDescriptor) bool {
 	if o, ok := md.Options().(*descriptorpb.MethodOptions); ok {
 		switch o.GetIdempotencyLevel() {
@@ -32,14 +33,12 @@ func Idempotent(md protoreflect.MethodDescriptor) bool {
 		}
 	}
 	full := "/" + string(md.Parent().FullName()) + "/" + string(md.Name())
-	switch auth.MethodAccess(full) {
-	case optionsv1.Access_ACCESS_READ:
+	if auth.MethodAccess(full) == optionsv1.Access_ACCESS_READ {
 		return true
-	case optionsv1.Access_ACCESS_PUBLIC:
-		for _, p := range readPrefixes {
-			if strings.HasPrefix(string(md.Name()), p) {
-				return true
-			}
+	}
+	for _, p := range readPrefixes {
+		if strings.HasPrefix(string(md.Name()), p) {
+			return true
 		}
 	}
 	return false

@@ -1,0 +1,101 @@
+package pg_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/liftlabs/lift/pkg/apierr"
+	"github.com/liftlabs/lift/pkg/pg"
+	"github.com/liftlabs/lift/pkg/pgtest"
+	"google.golang.org/grpc/codes"
+)
+
+var migrations = os.DirFS("testdata/migrations")
+
+func TestOpen_CreatesMissingDatabaseAndMigrateIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	// pgtest's URL with a database name that does not exist yet.
+	url := pgtest.URL(t, migrations)
+	missing := strings.Replace(url, "/lift_test_", "/lift_open_", 1)
+	pool, err := pg.Open(ctx, missing)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		pool.Close()
+		admin := pgtest.New(t, migrations)
+		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{pool.Config().ConnConfig.Database}.Sanitize()+" WITH (FORCE)")
+	})
+	for range 2 {
+		if err := pg.Migrate(ctx, pool, migrations); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("schema_migrations rows = %d, %v; want 2", n, err)
+	}
+}
+
+func TestTranslate_DriverErrors(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.New(t, migrations)
+	var parent int64
+	if err := pool.QueryRow(ctx, "INSERT INTO parents (name) VALUES ('a') RETURNING id").Scan(&parent); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "INSERT INTO children (parent_id) VALUES ($1)", parent); err != nil {
+		t.Fatal(err)
+	}
+	_, dup := pool.Exec(ctx, "INSERT INTO parents (name) VALUES ('a')")
+	_, badRef := pool.Exec(ctx, "INSERT INTO children (parent_id) VALUES (999)")
+	_, stillUsed := pool.Exec(ctx, "DELETE FROM parents WHERE id = $1", parent)
+	noRows := pool.QueryRow(ctx, "SELECT id FROM parents WHERE id = -1").Scan(new(int64))
+	cases := []struct {
+		err    error
+		code   codes.Code
+		reason string
+	}{
+		{dup, codes.AlreadyExists, "ALREADY_EXISTS"},
+		{badRef, codes.NotFound, "PARENT_NOT_FOUND"},
+		{stillUsed, codes.FailedPrecondition, "STILL_REFERENCED"},
+		{noRows, codes.NotFound, "PARENT_NOT_FOUND"},
+	}
+	for _, c := range cases {
+		got := pg.Translate(c.err, "PARENT_NOT_FOUND")
+		e, ok := apierr.As(got)
+		if !ok || e.Code != c.code || e.Reason != c.reason {
+			t.Errorf("Translate(%v) = %v, want %v %s", c.err, got, c.code, c.reason)
+		}
+	}
+	if got := pg.Translate(nil, "X"); got != nil {
+		t.Errorf("Translate(nil) = %v", got)
+	}
+	other := errors.New("boom")
+	if got := pg.Translate(other, "X"); got != other {
+		t.Errorf("unknown errors pass through, got %v", got)
+	}
+}
+
+func TestInTx_RollsBackOnError(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.New(t, migrations)
+	err := pg.InTx(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "INSERT INTO parents (name) VALUES ('x')"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO children (parent_id) VALUES (999)")
+		return err
+	})
+	if err == nil {
+		t.Fatal("want error")
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM parents").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("parents = %d, %v; want 0", n, err)
+	}
+}
