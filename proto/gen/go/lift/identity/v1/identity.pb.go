@@ -225,7 +225,8 @@ type Project struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Account that owns the project.
 	AccountId string `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	// Human-readable name.
+	// Human-readable name. Required on create; on update it may be left
+	// empty when update_mask does not name it.
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	// Free-form description.
 	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
@@ -921,7 +922,9 @@ type UpdateProjectRequest struct {
 	// The project with its id and the new values. When etag is set it must
 	// match the stored one.
 	Project *Project `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
-	// Fields to update: name, description, settings (or settings.<field>).
+	// Fields to update: name, description, settings (or settings.<field>:
+	// confidence_level, stats_method, false_discovery_rate_control,
+	// default_metric_keys). At least one path.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1908,12 +1911,13 @@ const file_lift_identity_v1_identity_proto_rawDesc = "" +
 	"\x10confidence_level\x18\x01 \x01(\x01B\x17\xbaH\x14\x12\x12\x11\x00\x00\x00\x00\x00\x00\xf0?)\x00\x00\x00\x00\x00\x00\x00\x00R\x0fconfidenceLevel\x12J\n" +
 	"\fstats_method\x18\x02 \x01(\x0e2\x1d.lift.identity.v1.StatsMethodB\b\xbaH\x05\x82\x01\x02\x10\x01R\vstatsMethod\x12?\n" +
 	"\x1cfalse_discovery_rate_control\x18\x03 \x01(\bR\x19falseDiscoveryRateControl\x12V\n" +
-	"\x13default_metric_keys\x18\x04 \x03(\tB&\xbaH#\x92\x01 \x102\"\x1cr\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\x11defaultMetricKeys\"\xe8\x02\n" +
+	"\x13default_metric_keys\x18\x04 \x03(\tB&\xbaH#\x92\x01 \x102\"\x1cr\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\x11defaultMetricKeys\"\xeb\x02\n" +
 	"\aProject\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\"\n" +
 	"\n" +
-	"account_id\x18\x02 \x01(\tB\x03\xe0A\x03R\taccountId\x12!\n" +
-	"\x04name\x18\x03 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12*\n" +
+	"account_id\x18\x02 \x01(\tB\x03\xe0A\x03R\taccountId\x12$\n" +
+	"\x04name\x18\x03 \x01(\tB\x10\xe0A\x02\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\x04name\x12*\n" +
 	"\vdescription\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12=\n" +
 	"\bsettings\x18\x05 \x01(\v2!.lift.identity.v1.ProjectSettingsR\bsettings\x12@\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
@@ -1955,9 +1959,10 @@ const file_lift_identity_v1_identity_proto_rawDesc = "" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12-\n" +
 	"\x05token\x18\x02 \x01(\v2\x17.lift.identity.v1.TokenR\x05token\x12\x16\n" +
-	"\x06secret\x18\x03 \x01(\tR\x06secret\"V\n" +
-	"\x14CreateProjectRequest\x12>\n" +
-	"\aproject\x18\x01 \x01(\v2\x19.lift.identity.v1.ProjectB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\aproject\"K\n" +
+	"\x06secret\x18\x03 \x01(\tR\x06secret\"\x99\x01\n" +
+	"\x14CreateProjectRequest\x12\x80\x01\n" +
+	"\aproject\x18\x01 \x01(\v2\x19.lift.identity.v1.ProjectBK\xe0A\x02\xbaHE\xba\x01?\n" +
+	"\x15project.name_required\x12\x10name is required\x1a\x14this.name.size() > 0\xc8\x01\x01R\aproject\"K\n" +
 	"\x11GetProjectRequest\x126\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tB\x17\xe0A\x02\xbaH\x11r\x0f2\r^[0-9]{1,19}$R\tprojectId\"g\n" +
@@ -1968,10 +1973,11 @@ const file_lift_identity_v1_identity_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"u\n" +
 	"\x14ListProjectsResponse\x125\n" +
 	"\bprojects\x18\x01 \x03(\v2\x19.lift.identity.v1.ProjectR\bprojects\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x98\x01\n" +
-	"\x14UpdateProjectRequest\x12>\n" +
-	"\aproject\x18\x01 \x01(\v2\x19.lift.identity.v1.ProjectB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\aproject\x12@\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x02R\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x90\x03\n" +
+	"\x14UpdateProjectRequest\x12\x94\x01\n" +
+	"\aproject\x18\x01 \x01(\v2\x19.lift.identity.v1.ProjectB_\xe0A\x02\xbaHY\xba\x01S\n" +
+	"\x12project.id_numeric\x12\x1bid must be a numeric string\x1a this.id.matches('^[0-9]{1,19}$')\xc8\x01\x01R\aproject\x12\xe0\x01\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\xa2\x01\xe0A\x02\xbaH\x9b\x01\xc8\x01\x01\xe2\x01\x94\x01\x12\x04name\x12\vdescription\x12\bsettings\x12\x19settings.confidence_level\x12\x15settings.stats_method\x12%settings.false_discovery_rate_control\x12\x1csettings.default_metric_keysR\n" +
 	"updateMask\"N\n" +
 	"\x14DeleteProjectRequest\x126\n" +
 	"\n" +
