@@ -1,0 +1,18 @@
+package server
+
+import (
+	"log/slog"
+
+	"github.com/liftlabs/lift/pkg/grpcserver"
+	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	"google.golang.org/grpc"
+)
+
+// NewGRPCServer returns the chassis gRPC server with the IdentityService
+// registered, authenticating with the store directly. The binary and
+// identitytest both build it here so they cannot drift apart.
+func NewGRPCServer(s Store, bootstrapSecret string, logger *slog.Logger) *grpc.Server {
+	srv := grpcserver.New(grpcserver.Options{Logger: logger, Authenticator: NewAuthenticator(s)})
+	identityv1.RegisterIdentityServiceServer(srv, New(s, bootstrapSecret))
+	return srv
+}
