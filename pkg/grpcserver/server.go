@@ -52,6 +52,9 @@ func New(o Options) *grpc.Server {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Authenticator == nil {
+		panic("grpcserver.New: Options.Authenticator is required")
+	}
 	v, err := validator()
 	if err != nil {
 		panic("protovalidate: " + err.Error()) // only with broken generated code

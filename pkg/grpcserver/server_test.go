@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 )
 
@@ -177,5 +178,28 @@ func TestServer_HealthNeedsNoToken(t *testing.T) {
 	resp, err := healthpb.NewHealthClient(cc).Check(context.Background(), &healthpb.HealthCheckRequest{})
 	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health = %v, %v", resp, err)
+	}
+}
+
+func TestServer_ReflectionListsServicesWithoutToken(t *testing.T) {
+	srv, _ := newServer()
+	cc := grpctest.Dial(t, grpctest.Start(t, srv))
+	stream, err := reflectionpb.NewServerReflectionClient(cc).ServerReflectionInfo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		found = found || s.GetName() == "lift.identity.v1.IdentityService"
+	}
+	if !found {
+		t.Fatalf("services = %v", resp.GetListServicesResponse())
 	}
 }
