@@ -11,6 +11,7 @@ import (
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"golang.org/x/sync/singleflight"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -79,7 +80,11 @@ func (a *identityAuthenticator) Authenticate(ctx context.Context, token string) 
 }
 
 func (a *identityAuthenticator) ask(ctx context.Context, token string) (cacheEntry, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), identityCallTimeout)
+	// Drop the incoming metadata so grpcclient does not forward the caller's
+	// Authorization header: the token travels in the request, and identity
+	// need not authenticate it twice. The request id (a context value) stays.
+	ctx = metadata.NewIncomingContext(context.WithoutCancel(ctx), metadata.MD{})
+	ctx, cancel := context.WithTimeout(ctx, identityCallTimeout)
 	defer cancel()
 	resp, err := a.client.AuthenticateToken(ctx, &identityv1.AuthenticateTokenRequest{Token: token})
 	exp := a.now().Add(a.ttl)

@@ -160,3 +160,32 @@ func TestIdentityAuthenticator_RejectionIsCachedOutageIsNot(t *testing.T) {
 		t.Fatalf("after recovery: %v", err)
 	}
 }
+
+func BenchmarkIdentityAuthenticator_CacheHit(b *testing.B) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	identityv1.RegisterIdentityServiceServer(srv, &fakeIdentity{})
+	go srv.Serve(lis) //nolint:errcheck
+	defer srv.Stop()
+	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cc.Close()
+	a := newIdentityAuthenticator(identityv1.NewIdentityServiceClient(cc), time.Hour, time.Now)
+	ctx := context.Background()
+	if _, err := a.Authenticate(ctx, "lift_pat_good"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := a.Authenticate(ctx, "lift_pat_good"); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+}
