@@ -1,0 +1,145 @@
+// Package router assembles the gateway's HTTP handler: connections to the
+// backends, the /v1 API, the OpenAPI documents, the docs page, the probes,
+// and the middleware around all of them.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/liftlabs/lift/gateway/internal/docs"
+	"github.com/liftlabs/lift/gateway/internal/health"
+	"github.com/liftlabs/lift/gateway/internal/httperr"
+	"github.com/liftlabs/lift/gateway/internal/httpmw"
+	"github.com/liftlabs/lift/gateway/internal/mux"
+	"github.com/liftlabs/lift/gateway/internal/openapi"
+	v1 "github.com/liftlabs/lift/gateway/internal/v1"
+	"github.com/liftlabs/lift/pkg/grpcclient"
+	"github.com/liftlabs/lift/proto"
+	"google.golang.org/grpc"
+)
+
+// Backends are the gRPC targets of the services, e.g.
+// "dns:///127.0.0.1:9101". An empty target leaves that service out: its
+// routes answer 404 and readiness does not wait for it.
+type Backends struct {
+	Identity    string
+	Experiments string
+	Results     string
+}
+
+// Config configures the handler.
+type Config struct {
+	Backends Backends
+	// MaxBodyBytes is the largest request body accepted (413 above).
+	MaxBodyBytes int64
+	// ReadyTimeout bounds each backend's readiness check.
+	ReadyTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Gateway is the gateway's HTTP handler and the connections it owns.
+type Gateway struct {
+	http.Handler
+	conns []*grpc.ClientConn
+}
+
+// New dials the configured backends (lazily: a backend that is down makes
+// /readyz fail, not New) and builds the handler.
+func New(ctx context.Context, cfg Config) (*Gateway, error) {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = httpmw.DefaultMaxBodyBytes
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = health.DefaultTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	g := &Gateway{}
+	var conns v1.Conns
+	var probes []health.Backend
+	for _, b := range []struct {
+		name, target string
+		conn         **grpc.ClientConn
+	}{
+		{"identity", cfg.Backends.Identity, &conns.Identity},
+		{"experiments", cfg.Backends.Experiments, &conns.Experiments},
+		{"results", cfg.Backends.Results, &conns.Results},
+	} {
+		if b.target == "" {
+			continue
+		}
+		cc, err := grpcclient.Dial(b.target)
+		if err != nil {
+			_ = g.Close()
+			return nil, fmt.Errorf("%s backend: %w", b.name, err)
+		}
+		g.conns = append(g.conns, cc)
+		*b.conn = cc
+		probes = append(probes, health.Backend{Name: b.name, Conn: cc})
+	}
+
+	api := mux.New()
+	if err := v1.Register(ctx, api, conns); err != nil {
+		_ = g.Close()
+		return nil, err
+	}
+	docsJSON, err := openapi.New(proto.OpenAPIv2)
+	if err != nil {
+		_ = g.Close()
+		return nil, err
+	}
+
+	routes := http.NewServeMux()
+	routes.Handle("/v1/", api)
+	routes.Handle("/healthz", readOnly(health.Live()))
+	routes.Handle("/readyz", readOnly(health.Ready(probes, cfg.ReadyTimeout)))
+	routes.Handle("/openapi.json", readOnly(docsJSON.V2()))
+	routes.Handle("/openapi.v3.json", readOnly(docsJSON.V3()))
+	routes.Handle("/docs", readOnly(docs.Page()))
+	routes.Handle(docs.AssetPath, readOnly(docs.Asset()))
+	routes.HandleFunc("/", notFound)
+
+	// Outermost first: the request id exists before anything can answer,
+	// so every response carries it; the access log sees the status a
+	// recovered panic produced; the body limit applies to everything
+	// below it.
+	g.Handler = httpmw.RequestID(
+		httpmw.AccessLog(cfg.Logger)(
+			httpmw.Recover(
+				httpmw.BodyLimit(cfg.MaxBodyBytes)(routes))))
+	return g, nil
+}
+
+// Close closes the backend connections.
+func (g *Gateway) Close() error {
+	var errs []error
+	for _, cc := range g.conns {
+		errs = append(errs, cc.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// readOnly answers 405 in the standard shape for anything but GET and
+// HEAD. (The routes are registered without a method so that the catch-all
+// "/" does not swallow wrong methods as 404s.)
+func readOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			httperr.Write(w, r, http.StatusMethodNotAllowed, mux.RoutingStatus(r, http.StatusMethodNotAllowed))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// notFound answers every path no route claims, in the standard shape.
+func notFound(w http.ResponseWriter, r *http.Request) {
+	httperr.Write(w, r, http.StatusNotFound, mux.RoutingStatus(r, http.StatusNotFound))
+}
