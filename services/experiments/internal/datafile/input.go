@@ -92,4 +92,3 @@ type EventSpec struct {
 	ID  string
 	Key string
 }
-
