@@ -1,0 +1,370 @@
+#!/usr/bin/python3
+"""Reference values for Lift's stats package (services/results/internal/stats).
+
+Run once, by hand, from this directory:
+
+    /usr/bin/python3 reference.py > reference.json
+
+It needs scipy and statsmodels (Debian: python3-scipy python3-statsmodels);
+the versions used are written into the output. `go test` only reads the JSON.
+
+Every value here comes from scipy/statsmodels or from an implementation of
+the published closed-form formulas written independently of the Go code
+(numpy, scipy.optimize.brentq). Where two independent routes exist (the
+Bayesian integral), the script computes both and asserts they agree.
+"""
+
+import json
+import math
+import platform
+import sys
+
+import numpy as np
+import scipy
+import scipy.integrate
+import scipy.optimize
+import scipy.special
+import scipy.stats as st
+import statsmodels
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
+
+MIX = 0.01  # stats.DefaultMixingVariance (standardized mSPRT tau^2)
+
+
+def finite(x):
+    x = float(x)
+    assert math.isfinite(x), x
+    return x
+
+
+# ---------------------------------------------------------------- binary ---
+
+def binary_case(nc, xc, nt, xt, conf):
+    alpha = 1 - conf
+    pc, pt = xc / nc, xt / nt
+    case = {"control": {"n": nc, "x": xc}, "treatment": {"n": nt, "x": xt}, "confidence": conf}
+    pooled = (xc + xt) / (nc + nt)
+    if 0 < pooled < 1:
+        z, p = proportions_ztest([xt, xc], [nt, nc])
+        case["z"], case["p_value"] = finite(z), finite(p)
+    else:  # statsmodels divides by zero here; Lift defines p = 1 (equal rates)
+        case["z"], case["p_value"] = 0.0, 1.0
+    case["diff"] = pt - pc
+    lo, hi = confint_proportions_2indep(xt, nt, xc, nc, method="wald", compare="diff", alpha=alpha)
+    case["diff_ci"] = [finite(lo), finite(hi)]
+    if pc > 0:
+        # Delta method for m_t/m_c - 1 with binomial variances.
+        vt, vc = pt * (1 - pt) / nt, pc * (1 - pc) / nc
+        var = vt / pc**2 + pt**2 * vc / pc**4
+        zc = st.norm.ppf(1 - alpha / 2)
+        rel = pt / pc - 1
+        case["relative"] = rel
+        case["relative_ci"] = [rel - zc * math.sqrt(var), rel + zc * math.sqrt(var)]
+    return case
+
+
+BINARY = [
+    (1000, 100, 1000, 120, 0.95),
+    (10000, 500, 10000, 580, 0.95),
+    (50, 3, 60, 9, 0.90),
+    (123456, 4567, 120000, 4789, 0.99),
+    (2000000, 60000, 2000000, 61000, 0.95),
+    (100, 0, 100, 5, 0.95),
+    (100, 100, 100, 95, 0.95),
+    (5000, 250, 5000, 100, 0.80),
+    (200, 199, 300, 1, 0.95),
+    (1000, 10, 20000, 230, 0.95),
+    (300, 0, 300, 0, 0.95),
+    (40, 40, 70, 70, 0.95),
+]
+
+# --------------------------------------------------------------- numeric ---
+
+
+def summary(a):
+    a = np.asarray(a, dtype=float)
+    return {"n": int(a.size), "sum": float(a.sum()), "sum_sq": float((a * a).sum())}
+
+
+def numeric_case(name, c, t, conf):
+    alpha = 1 - conf
+    c, t = np.asarray(c, float), np.asarray(t, float)
+    case = {"name": name, "control": summary(c), "treatment": summary(t), "confidence": conf}
+    mc, mt = c.mean(), t.mean()
+    vc, vt = c.var(ddof=1) / c.size, t.var(ddof=1) / t.size
+    case["diff"] = mt - mc
+    if vc + vt > 0:
+        tstat, p = st.ttest_ind(t, c, equal_var=False)
+        _, _, df = ttest_ind(t, c, usevar="unequal")
+        lo, hi = CompareMeans(DescrStatsW(t), DescrStatsW(c)).tconfint_diff(alpha=alpha, usevar="unequal")
+        case.update(t=finite(tstat), df=finite(df), p_value=finite(p), diff_ci=[finite(lo), finite(hi)])
+        case["chance_to_beat"] = finite(st.norm.cdf((mt - mc) / math.sqrt(vc + vt)))
+    if mc != 0:
+        var = vt / mc**2 + mt**2 * vc / mc**4
+        zc = st.norm.ppf(1 - alpha / 2)
+        rel = mt / mc - 1
+        case["relative"] = rel
+        case["relative_ci"] = [rel - zc * math.sqrt(var), rel + zc * math.sqrt(var)]
+    return case
+
+
+def numeric_cases():
+    rng = np.random.default_rng(20260901)
+    revenue = lambda n, p, mu: np.where(rng.random(n) < p, np.round(rng.lognormal(mu, 1.0, n)), 0.0)
+    return [
+        numeric_case("normal", rng.normal(10, 2, 500), rng.normal(10.3, 2.5, 520), 0.95),
+        numeric_case("revenue_cents", revenue(5000, 0.1, 8), revenue(5000, 0.11, 8), 0.95),
+        numeric_case("tiny", [1.0, 3.0], [2.0, 5.0, 9.0], 0.90),
+        numeric_case("large", rng.normal(100, 30, 200000), rng.normal(100.2, 30, 200000), 0.99),
+        numeric_case("constant_control", np.full(50, 5.0), rng.normal(5.5, 1, 40), 0.95),
+        numeric_case("poisson_counts", rng.poisson(3, 800), rng.poisson(3.4, 700), 0.95),
+        numeric_case("negative_values", rng.normal(-2, 1, 300), rng.normal(-1.8, 1.5, 310), 0.95),
+    ]
+
+
+# ------------------------------------------------------------ sequential ---
+# mSPRT with a normal mixture, written from Johari, Pekelis & Walsh,
+# "Always Valid Inference", eq. for the two-sample normal case:
+#   Lambda = sqrt(V/(V+tau2)) * exp(tau2 * theta^2 / (2 V (V+tau2)))
+# p_n = min(1, min_m 1/Lambda_m); CI_n = intersection_m {theta0: Lambda_m(theta0) < 1/alpha}.
+
+
+def msprt_inv_lambda(theta, v, tau2):
+    lam = math.sqrt(v / (v + tau2)) * math.exp(tau2 * theta**2 / (2 * v * (v + tau2)))
+    return min(1.0, 1.0 / lam)
+
+
+def msprt_half_width(v, tau2, alpha):
+    # Solve Lambda(theta0) = 1/alpha for |theta - theta0| numerically, rather
+    # than reuse the closed form the Go code uses.
+    f = lambda h: 0.5 * math.log(v / (v + tau2)) + tau2 * h**2 / (2 * v * (v + tau2)) - math.log(1 / alpha)
+    hi = 1.0
+    while f(hi) < 0:
+        hi *= 2
+    return scipy.optimize.brentq(f, 0.0, hi, xtol=1e-300, rtol=1e-15, maxiter=500)
+
+
+MSPRT_POINTS = [
+    (0.01, 1e-5, 1e-4, 0.05),
+    (0.002, 2e-6, 9e-4, 0.05),
+    (-0.5, 0.04, 0.25, 0.10),
+    (0.0, 1e-3, 1e-2, 0.05),
+    (3.0, 1.0, 0.5, 0.01),
+    (0.03, 1e-4, 1e-3, 0.05),
+]
+
+
+def sequential_case(looks, conf):
+    """Cumulative binary looks (nc, xc, nt, xt) judged by the mSPRT."""
+    alpha = 1 - conf
+    p_run, lo, hi = 1.0, -math.inf, math.inf
+    rlo, rhi = -math.inf, math.inf
+    for nc, xc, nt, xt in looks:
+        pc, pt = xc / nc, xt / nt
+        vc, vt = pc * (1 - pc), pt * (1 - pt)
+        tau2 = MIX * (vc + vt) / 2
+        v = vc / nc + vt / nt
+        d = pt - pc
+        p_run = min(p_run, msprt_inv_lambda(d, v, tau2))
+        h = msprt_half_width(v, tau2, alpha)
+        lo, hi = max(lo, d - h), min(hi, d + h)
+        rel = pt / pc - 1
+        rv = (vt / nt) / pc**2 + pt**2 * (vc / nc) / pc**4
+        rh = msprt_half_width(rv, tau2 / pc**2, alpha)
+        rlo, rhi = max(rlo, rel - rh), min(rhi, rel + rh)
+        assert lo <= hi and rlo <= rhi
+    # Visitors remaining: the factor k with half_width(V/k) = |d| (brentq).
+    if msprt_half_width(v, tau2, alpha) <= abs(d):
+        k = 1.0
+    else:
+        g = lambda lk: msprt_half_width(v / math.exp(lk), tau2, alpha) - abs(d)
+        k = math.exp(scipy.optimize.brentq(g, 0.0, 200.0, xtol=1e-14, rtol=1e-14))
+    return {
+        "looks": [{"control": {"n": a, "x": b}, "treatment": {"n": c, "x": e}} for a, b, c, e in looks],
+        "confidence": conf,
+        "tau2": tau2,
+        "p_value": p_run,
+        "diff_ci": [lo, hi],
+        "relative_ci": [rlo, rhi],
+        "scale": k,
+    }
+
+
+SEQUENTIAL = [
+    ([(1000, 100, 1000, 118), (2000, 205, 2000, 240), (3000, 300, 3000, 365), (4000, 400, 4000, 490)], 0.95),
+    ([(500, 50, 500, 50), (1000, 98, 1000, 104), (5000, 500, 5000, 512)], 0.90),
+    ([(20000, 1000, 20000, 1150)], 0.95),
+    ([(100, 40, 120, 20), (200, 85, 240, 45), (400, 160, 480, 100), (800, 330, 960, 180)], 0.99),
+]
+
+# -------------------------------------------------------------- bayesian ---
+
+
+def chance_quad(nc, xc, nt, xt):
+    """P(p_t > p_c), Beta(1+x, 1+n-x) posteriors, by scipy.integrate.quad."""
+    bc, bt = st.beta(1 + xc, 1 + nc - xc), st.beta(1 + xt, 1 + nt - xt)
+    # Integrate over the narrower density's bulk (quad over [0,1] misses a
+    # spike of width 1e-4), with its mean as a breakpoint.
+    if bc.std() <= bt.std():
+        dens, other = bc, lambda y: bt.sf(y)
+    else:
+        dens, other = bt, lambda x: bc.cdf(x)
+    m, s = dens.mean(), dens.std()
+    lo, hi = max(0.0, m - 50 * s), min(1.0, m + 50 * s)
+    val, err = scipy.integrate.quad(lambda x: dens.pdf(x) * other(x), lo, hi, points=[m],
+                                    epsabs=1e-16, epsrel=1e-13, limit=500)
+    return val
+
+
+def chance_exact(nc, xc, nt, xt):
+    """Evan Miller's closed form for integer Beta parameters, summed in logs."""
+    aA, bA, aB, bB = 1 + xc, 1 + nc - xc, 1 + xt, 1 + nt - xt
+    i = np.arange(aB, dtype=float)
+    terms = (scipy.special.betaln(aA + i, bA + bB) - np.log(bB + i)
+             - scipy.special.betaln(1 + i, bB) - scipy.special.betaln(aA, bA))
+    return float(np.exp(scipy.special.logsumexp(terms)))
+
+
+BAYES = [
+    (0, 0, 0, 0),
+    (100, 0, 100, 0),
+    (1000, 100, 1000, 120),
+    (1000000, 50000, 1000000, 50500),
+    (100, 10, 1000000, 100000),
+    (1000000, 100000, 100, 12),
+    (10, 10, 10, 9),
+    (20000, 0, 20000, 3),
+    (1000, 500, 1000, 400),
+    (50, 3, 60, 9),
+    (5000, 4990, 5000, 5000),
+]
+
+
+def bayes_case(nc, xc, nt, xt):
+    q = chance_quad(nc, xc, nt, xt)
+    e = chance_exact(nc, xc, nt, xt)
+    # The closed form's log-beta terms of arguments near 1e6 lose about 1e-9
+    # relative precision, so the two routes agree to 1e-8, not to eps.
+    assert abs(q - e) <= max(1e-8 * e, 1e-15), (nc, xc, nt, xt, q, e)
+    return {"control": {"n": nc, "x": xc}, "treatment": {"n": nt, "x": xt}, "chance_to_beat": q, "exact": e}
+
+
+# ------------------------------------------------------------------- srm ---
+
+SRM = [
+    ([5000, 5000], [5000, 5000]),
+    ([5000, 5300], [1, 1]),
+    ([3300, 3300, 3400], [3333, 3333, 3334]),
+    ([1000, 1200, 900], [2500, 5000, 2500]),
+    ([1000, 2200, 900], [2500, 5000, 2500]),
+    ([50100, 49900], [5000, 5000]),
+    ([10, 30], [1, 3]),
+]
+
+
+def srm_case(obs, w):
+    total = sum(obs)
+    exp = [total * x / sum(w) for x in w]
+    chi, p = st.chisquare(obs, exp)
+    return {"observed": obs, "weights": w, "chi_square": finite(chi), "df": len(obs) - 1,
+            "p_value": finite(p), "mismatch": bool(p < 0.001)}
+
+
+# -------------------------------------------------------------------- bh ---
+
+BH = [
+    [0.01, 0.04, 0.03, 0.005, 0.2, 0.5],
+    [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216],
+    [0.03],
+    [0.02, 0.02, 0.02, 0.9],
+    [1.0, 0.5, 0.049, 1e-12],
+]
+
+
+def bh_case(p):
+    reject, q, _, _ = multipletests(p, alpha=0.05, method="fdr_bh")
+    return {"p": p, "alpha": 0.05, "adjusted": [finite(x) for x in q], "reject": [bool(r) for r in reject]}
+
+
+# ----------------------------------------------------------- sample size ---
+
+SAMPLE_SIZE = [
+    # alpha, power, var_c, var_t, delta, ratio
+    (0.05, 0.8, 0.09, 0.09, 0.01, 1.0),
+    (0.05, 0.9, 4.0, 4.0, 0.25, 1.0),
+    (0.01, 0.8, 1.0, 1.0, 0.1, 2.0),
+    (0.10, 0.8, 0.0475, 0.0475, 0.005, 0.5),
+    (0.05, 0.8, 0.09, 0.1056, 0.02, 1.0),  # unequal variances: closed form
+]
+
+
+def sample_size_case(alpha, power, vc, vt, delta, ratio):
+    za, zb = st.norm.isf(alpha / 2), st.norm.isf(1 - power)
+    closed = (za + zb) ** 2 * (vc + vt / ratio) / delta**2
+    case = {"alpha": alpha, "power": power, "var_control": vc, "var_treatment": vt,
+            "delta": delta, "ratio": ratio, "n_control": closed}
+    if vc == vt:
+        # statsmodels: one-sided at alpha/2 is the two-sided test without the
+        # negligible opposite tail, which is what the closed form assumes.
+        n1 = NormalIndPower().solve_power(effect_size=delta / math.sqrt(vc), alpha=alpha / 2, power=power,
+                                          ratio=ratio, alternative="larger")
+        assert abs(n1 - closed) <= 1e-6 * closed, (n1, closed)
+        case["n_control"] = float(n1)
+        case["statsmodels"] = True
+    return case
+
+
+# Visitors remaining, fixed horizon: the factor k by which both samples must
+# grow (rates unchanged) until the pooled z-test reaches the critical value.
+def remaining_fixed_case(nc, xc, nt, xt, conf):
+    alpha = 1 - conf
+    pc, pt = xc / nc, xt / nt
+    pooled = (xc + xt) / (nc + nt)
+    v = pooled * (1 - pooled) * (1 / nc + 1 / nt)
+    d = pt - pc
+    crit = st.norm.isf(alpha / 2)
+    # Solve |d| / sqrt(v/k) = crit with brentq rather than the closed form.
+    k = scipy.optimize.brentq(lambda k: abs(d) / math.sqrt(v / k) - crit, 1e-12, 1e12, xtol=1e-15, rtol=1e-15)
+    return {"control": {"n": nc, "x": xc}, "treatment": {"n": nt, "x": xt}, "confidence": conf, "scale": k}
+
+
+REMAINING_FIXED = [
+    (1000, 100, 1000, 110, 0.95),
+    (5000, 250, 5000, 270, 0.90),
+    (10000, 500, 10000, 800, 0.95),
+]
+
+
+def main():
+    out = {
+        "generated_by": "testdata/reference.py",
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "statsmodels": statsmodels.__version__,
+        },
+        "mixing_variance": MIX,
+        "binary": [binary_case(*c) for c in BINARY],
+        "numeric": numeric_cases(),
+        "msprt_points": [
+            {"estimate": e, "variance": v, "tau2": t, "alpha": a,
+             "p_value": msprt_inv_lambda(e, v, t), "half_width": msprt_half_width(v, t, a)}
+            for e, v, t, a in MSPRT_POINTS
+        ],
+        "sequential": [sequential_case(l, c) for l, c in SEQUENTIAL],
+        "bayes_binary": [bayes_case(*c) for c in BAYES],
+        "srm": [srm_case(*c) for c in SRM],
+        "bh": [bh_case(p) for p in BH],
+        "sample_size": [sample_size_case(*c) for c in SAMPLE_SIZE],
+        "remaining_fixed": [remaining_fixed_case(*c) for c in REMAINING_FIXED],
+    }
+    json.dump(out, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
