@@ -198,3 +198,28 @@ func equalTA(a, b []datafile.TrafficAllocation) bool {
 	}
 	return true
 }
+
+func TestCheckValue(t *testing.T) {
+	ok := map[string][]string{
+		datafile.TypeBoolean: {"true", "false"}, datafile.TypeInteger: {"0", "-42", "2147483647"},
+		datafile.TypeDouble: {"1.5", "-3", "1e10"}, datafile.TypeJSON: {`{"a":[1]}`, `3`, `"s"`}, datafile.TypeString: {"", "anything"},
+	}
+	bad := map[string][]string{
+		datafile.TypeBoolean: {"True", "1", ""}, datafile.TypeInteger: {"1.5", "2147483648", ""},
+		datafile.TypeDouble: {"NaN", "Inf", "x"}, datafile.TypeJSON: {"{", ""},
+	}
+	for typ, vs := range ok {
+		for _, v := range vs {
+			if err := datafile.CheckValue(typ, v); err != nil {
+				t.Errorf("%s %q: %v", typ, v, err)
+			}
+		}
+	}
+	for typ, vs := range bad {
+		for _, v := range vs {
+			if datafile.CheckValue(typ, v) == nil {
+				t.Errorf("%s %q accepted", typ, v)
+			}
+		}
+	}
+}
