@@ -44,7 +44,7 @@ var targets = map[Action]status{Start: running, Pause: paused, Conclude: conclud
 
 var allowed = map[transition]bool{
 	{draft, Start}: true, {paused, Start}: true,
-	{running, Pause}:   true,
+	{running, Pause}:    true,
 	{running, Conclude}: true, {paused, Conclude}: true,
 	{concluded, Archive}: true,
 }

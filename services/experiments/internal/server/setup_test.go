@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"github.com/liftlabs/lift/services/experiments/experimentstest"
 	"github.com/liftlabs/lift/services/identity/identitytest"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -116,3 +116,5 @@ func users(n int) []string {
 	}
 	return out
 }
+
+func wantCodeQuiet(err error) codes.Code { return status.Code(err) }

@@ -12,15 +12,19 @@ import (
 const projectRevisionsSQL = `
 SELECT environment_id, environment_key, content_hash FROM datafile_revisions WHERE project_id = $1`
 
+// Revision times are whole seconds and strictly increasing, so HTTP's
+// second-resolution Last-Modified / If-Modified-Since (which the Optimizely
+// SDKs poll with) tells every revision apart.
 const bumpRevisionSQL = `
-UPDATE datafile_revisions SET revision = revision + 1, content_hash = $2, update_time = now()
+UPDATE datafile_revisions SET revision = revision + 1, content_hash = $2,
+	update_time = GREATEST(date_trunc('second', now()), update_time + interval '1 second')
 WHERE environment_id = $1`
 
 const getRevisionSQL = `SELECT revision, update_time FROM datafile_revisions WHERE environment_id = $1`
 
 const insertRevisionSQL = `
-INSERT INTO datafile_revisions (environment_id, project_id, environment_key, revision, content_hash)
-VALUES ($1, $2, $3, 1, $4) ON CONFLICT (environment_id) DO NOTHING`
+INSERT INTO datafile_revisions (environment_id, project_id, environment_key, revision, content_hash, update_time)
+VALUES ($1, $2, $3, 1, $4, date_trunc('second', now())) ON CONFLICT (environment_id) DO NOTHING`
 
 // refreshRevisions re-hashes the datafile of every served environment of
 // the project and raises the revision of those whose content changed. It
