@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/liftlabs/lift/services/experiments/internal/datafile"
@@ -48,6 +49,9 @@ type Cache struct {
 
 	mu    sync.Mutex
 	slots map[int64]*slot
+	// builds counts datafile builds, to show they happen per revision and
+	// not per request.
+	builds atomic.Int64
 }
 
 type slot struct {
@@ -115,7 +119,11 @@ func (c *Cache) store(id int64, e *Entry, checked time.Time) {
 	c.slots[id] = &slot{entry: e, checked: checked}
 }
 
+// Builds is how many datafiles this cache has built.
+func (c *Cache) Builds() int64 { return c.builds.Load() }
+
 func (c *Cache) build(ctx context.Context, env directory.Environment) (*Entry, error) {
+	c.builds.Add(1)
 	snap, err := c.src.Snapshot(ctx, env.ProjectID, env.ID, env.Key)
 	if err != nil {
 		return nil, err
