@@ -78,3 +78,7 @@ func (k Kind) meanVariance(s Summary) float64 {
 	}
 	return k.unitVariance(s) / float64(s.N)
 }
+
+// Variance is the per-visitor variance a metric's tests use: p(1−p) for a
+// binary metric, the sample variance for a numeric one.
+func (k Kind) Variance(s Summary) float64 { return k.unitVariance(s) }

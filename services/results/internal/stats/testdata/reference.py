@@ -338,6 +338,40 @@ REMAINING_FIXED = [
 ]
 
 
+# ------------------------------------------------------------ end to end ---
+# The dataset services/results/internal/server tests send through the real
+# service (see e2e_test.go there): 1000 visitors per variation; control
+# visitor i < 100 buys once for 1000 + 37 i cents; treatment visitor i < 130
+# buys for 1100 + 41 i cents, and every tenth of them (i % 10 == 0) buys
+# again for 500 cents. Visitors without a purchase count as 0.
+
+
+def service_case():
+    n = 1000
+    c = np.zeros(n)
+    c[:100] = 1000 + 37 * np.arange(100)
+    t = np.zeros(n)
+    t[:130] = 1100 + 41 * np.arange(130)
+    t[:130:10] += 500
+    xc, xt = 100, 130
+    binary = binary_case(n, xc, n, xt, 0.95)
+    chance = bayes_case(n, xc, n, xt)["chance_to_beat"]
+    # One look (every event on one day): the sequential p-value and interval.
+    pc, pt = xc / n, xt / n
+    vc, vt = pc * (1 - pc), pt * (1 - pt)
+    tau2 = MIX * (vc + vt) / 2
+    v = vc / n + vt / n
+    seq_p = msprt_inv_lambda(pt - pc, v, tau2)
+    seq_h = msprt_half_width(v, tau2, 0.05)
+    revenue = numeric_case("service_revenue", c, t, 0.95)
+    return {
+        "binary": binary, "chance_to_beat": chance,
+        "sequential_p_value": seq_p, "sequential_diff_ci": [pt - pc - seq_h, pt - pc + seq_h],
+        "revenue": revenue,
+        "treatment_conversions": 130 + 13,
+    }
+
+
 def main():
     out = {
         "generated_by": "testdata/reference.py",
@@ -361,6 +395,7 @@ def main():
         "bh": [bh_case(p) for p in BH],
         "sample_size": [sample_size_case(*c) for c in SAMPLE_SIZE],
         "remaining_fixed": [remaining_fixed_case(*c) for c in REMAINING_FIXED],
+        "service": service_case(),
     }
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")

@@ -117,7 +117,7 @@ type SnapshotEvent struct {
 	Revenue *int64 `protobuf:"varint,5,opt,name=revenue,proto3,oneof" json:"revenue,omitempty"`
 	// Numeric value (the "value" tag).
 	Value *float64 `protobuf:"fixed64,6,opt,name=value,proto3,oneof" json:"value,omitempty"`
-	// Other event tags; kept for reference, not analysed.
+	// Other event tags; accepted but neither stored nor analysed.
 	Tags          map[string]*structpb.Value `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -531,7 +531,12 @@ type IngestOptimizelyBatchRequest struct {
 	// The request body the SDK sent: JSON with account_id, project_id,
 	// revision, client_name, client_version, enrich_decisions, anonymize_ip
 	// and visitors.
-	Batch         []byte `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	Batch []byte `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	// SDK key of the environment the SDK runs with, when the caller knows it
+	// (the gateway takes it from the event endpoint's URL). Events are then
+	// checked against that environment's datafile, no API token needed.
+	// Without it the request must carry an API token with the write scope.
+	SdkKey        string `protobuf:"bytes,2,opt,name=sdk_key,json=sdkKey,proto3" json:"sdk_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -571,6 +576,13 @@ func (x *IngestOptimizelyBatchRequest) GetBatch() []byte {
 		return x.Batch
 	}
 	return nil
+}
+
+func (x *IngestOptimizelyBatchRequest) GetSdkKey() string {
+	if x != nil {
+		return x.SdkKey
+	}
+	return ""
 }
 
 // IngestOptimizelyBatchResponse counts what the batch did.
@@ -695,9 +707,10 @@ const file_lift_results_v1_ingest_proto_rawDesc = "" +
 	"\x10duplicate_events\x18\x02 \x01(\x05R\x0fduplicateEvents\x12\x1d\n" +
 	"\n" +
 	"bot_events\x18\x03 \x01(\x05R\tbotEvents\x12%\n" +
-	"\x0eignored_events\x18\x04 \x01(\x05R\rignoredEvents\"E\n" +
+	"\x0eignored_events\x18\x04 \x01(\x05R\rignoredEvents\"h\n" +
 	"\x1cIngestOptimizelyBatchRequest\x12%\n" +
-	"\x05batch\x18\x01 \x01(\fB\x0f\xe0A\x02\xbaH\tz\a\x10\x02\x18\x80\x92\xf4\x01R\x05batch\"\xb9\x01\n" +
+	"\x05batch\x18\x01 \x01(\fB\x0f\xe0A\x02\xbaH\tz\a\x10\x02\x18\x80\x92\xf4\x01R\x05batch\x12!\n" +
+	"\asdk_key\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x06sdkKey\"\xb9\x01\n" +
 	"\x1dIngestOptimizelyBatchResponse\x12'\n" +
 	"\x0faccepted_events\x18\x01 \x01(\x05R\x0eacceptedEvents\x12)\n" +
 	"\x10duplicate_events\x18\x02 \x01(\x05R\x0fduplicateEvents\x12\x1d\n" +

@@ -1,0 +1,93 @@
+// Command results runs the results service (event ingestion and experiment
+// statistics).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/liftlabs/lift/pkg/admin"
+	"github.com/liftlabs/lift/pkg/config"
+	"github.com/liftlabs/lift/pkg/grpcclient"
+	"github.com/liftlabs/lift/pkg/grpcserver"
+	"github.com/liftlabs/lift/pkg/logging"
+	"github.com/liftlabs/lift/pkg/pg"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	"github.com/liftlabs/lift/services/results/internal/ingest"
+	"github.com/liftlabs/lift/services/results/internal/server"
+	"github.com/liftlabs/lift/services/results/migrations"
+)
+
+const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/lift_results?sslmode=disable"
+
+type settings struct {
+	grpcAddr, adminAddr, dbURL, identityAddr, experimentsAddr string
+	authTTL, catalogTTL                                       time.Duration
+	limits                                                    ingest.Limits
+}
+
+func main() {
+	cfg := config.New()
+	s := settings{
+		grpcAddr:        cfg.String("LIFT_GRPC_ADDR", ":9103"),
+		adminAddr:       cfg.String("LIFT_ADMIN_ADDR", ":9203"),
+		dbURL:           cfg.String("LIFT_DATABASE_URL", defaultDatabaseURL),
+		identityAddr:    cfg.String("LIFT_IDENTITY_ADDR", "dns:///127.0.0.1:9101"),
+		experimentsAddr: cfg.String("LIFT_EXPERIMENTS_ADDR", "dns:///127.0.0.1:9102"),
+		authTTL:         cfg.Duration("LIFT_AUTH_CACHE_TTL", 10*time.Second),
+		// How long experiments, project settings and datafiles are reused.
+		catalogTTL: cfg.Duration("LIFT_RESULTS_CATALOG_TTL", 30*time.Second),
+		limits: ingest.Limits{
+			MaxEvents:     cfg.Int("LIFT_RESULTS_MAX_BATCH_EVENTS", 10000),
+			MaxFutureSkew: cfg.Duration("LIFT_RESULTS_MAX_FUTURE_SKEW", time.Hour),
+		},
+	}
+	log := logging.New("results", cfg.LogLevel())
+	cfg.ExitOnError()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, log, s); err != nil {
+		log.Error("results stopped", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, s settings) error {
+	pool, err := pg.Open(ctx, s.dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := pg.Migrate(ctx, pool, migrations.FS); err != nil {
+		return err
+	}
+	identity, err := grpcclient.Dial(s.identityAddr)
+	if err != nil {
+		return err
+	}
+	defer identity.Close()
+	experiments, err := grpcclient.Dial(s.experimentsAddr)
+	if err != nil {
+		return err
+	}
+	defer experiments.Close()
+	srv := server.NewGRPCServer(server.Config{
+		Pool:         pool,
+		Identity:     identityv1.NewIdentityServiceClient(identity),
+		Experiments:  experimentsv1.NewExperimentsServiceClient(experiments),
+		AuthCacheTTL: s.authTTL, CatalogTTL: s.catalogTTL, Limits: s.limits, Logger: log,
+	})
+	lis, err := net.Listen("tcp", s.grpcAddr)
+	if err != nil {
+		return err
+	}
+	go admin.Serve(ctx, s.adminAddr, log)
+	return grpcserver.Serve(ctx, srv, lis, log)
+}

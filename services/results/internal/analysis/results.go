@@ -1,0 +1,239 @@
+package analysis
+
+import (
+	"strconv"
+	"time"
+
+	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
+	"github.com/liftlabs/lift/services/results/internal/catalog"
+	"github.com/liftlabs/lift/services/results/internal/stats"
+	"github.com/liftlabs/lift/services/results/internal/store"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+type aggregator int
+
+const (
+	aggUnique aggregator = iota
+	aggRevenue
+	aggValue
+)
+
+func (a aggregator) kind() stats.Kind {
+	if a == aggUnique {
+		return stats.KindBinary
+	}
+	return stats.KindNumeric
+}
+
+func (a aggregator) proto() resultsv1.Aggregator {
+	switch a {
+	case aggRevenue:
+		return resultsv1.Aggregator_AGGREGATOR_REVENUE
+	case aggValue:
+		return resultsv1.Aggregator_AGGREGATOR_VALUE
+	}
+	return resultsv1.Aggregator_AGGREGATOR_UNIQUE_CONVERSIONS
+}
+
+// Input is everything one experiment's results are computed from.
+type Input struct {
+	Experiment *catalog.Experiment
+	// Baseline is the variation the others are compared with.
+	Baseline int64
+	// Metrics to report, in order.
+	Metrics []catalog.Metric
+	Rollups store.Rollups
+	// Config of the statistics; Method and Confidence come from the
+	// project's settings.
+	Config stats.Config
+	// FDR applies Benjamini–Hochberg across every comparison.
+	FDR bool
+	// Window analysed; zero bounds are open.
+	Window store.Window
+	// Now is when the results are computed.
+	Now time.Time
+}
+
+// Compute returns the experiment's results.
+func Compute(in Input) *resultsv1.ExperimentResults {
+	variations := make([]int64, len(in.Experiment.Variations))
+	for i, v := range in.Experiment.Variations {
+		variations[i] = v.ID
+	}
+	keys := make([]string, len(in.Metrics))
+	for i, m := range in.Metrics {
+		keys[i] = m.EventKey
+	}
+	t := buildTimeline(in.Rollups, variations, keys)
+	cfg := withDefaults(in.Config)
+	out := &resultsv1.ExperimentResults{
+		ExperimentId:        strconv.FormatInt(in.Experiment.ID, 10),
+		BaselineVariationId: strconv.FormatInt(in.Baseline, 10),
+		Reach:               reach(in.Experiment, in.Baseline, t),
+		SampleRatioMismatch: srm(in.Experiment, t),
+		StatsConfig: &resultsv1.StatsConfig{
+			StatsMethod: methodProto(cfg.Method), ConfidenceLevel: cfg.Confidence,
+			FalseDiscoveryRateControl: in.FDR, MixingVariance: cfg.MixingVariance,
+		},
+		ComputeTime: timestamppb.New(in.Now),
+	}
+	if !in.Window.From.IsZero() {
+		out.StartTime = timestamppb.New(in.Window.From)
+	}
+	if !in.Window.To.IsZero() {
+		out.EndTime = timestamppb.New(in.Window.To)
+	}
+	var pending []pendingLift
+	for _, m := range in.Metrics {
+		for _, agg := range aggregatorsOf(t, m.EventKey) {
+			mr, lifts := metricResults(in, t, cfg, m, agg)
+			out.Metrics = append(out.Metrics, mr)
+			pending = append(pending, lifts...)
+		}
+	}
+	if in.FDR {
+		cs := make([]*stats.Comparison, len(pending))
+		for i := range pending {
+			cs[i] = &pending[i].c
+		}
+		stats.AdjustFDR(cs, cfg.Confidence)
+	}
+	for _, p := range pending {
+		p.into.Lift = liftProto(p.c)
+	}
+	return out
+}
+
+// pendingLift is a comparison whose proto is filled in once the false
+// discovery rate adjustment has seen all of them.
+type pendingLift struct {
+	c    stats.Comparison
+	into *resultsv1.VariationResult
+}
+
+// aggregatorsOf lists what to report for a metric: the conversion rate
+// always, revenue and value per visitor when any event carried them.
+func aggregatorsOf(t *timeline, key string) []aggregator {
+	aggs := []aggregator{aggUnique}
+	var revenue, value bool
+	if i := t.last(); i >= 0 {
+		for _, series := range t.metrics[key] {
+			s := series[i]
+			revenue = revenue || s.revenue != 0 || s.revenueSq != 0
+			value = value || s.value != 0 || s.valueSq != 0
+		}
+	}
+	if revenue {
+		aggs = append(aggs, aggRevenue)
+	}
+	if value {
+		aggs = append(aggs, aggValue)
+	}
+	return aggs
+}
+
+func metricResults(in Input, t *timeline, cfg stats.Config, m catalog.Metric, agg aggregator) (*resultsv1.MetricResults, []pendingLift) {
+	mr := &resultsv1.MetricResults{EventKey: m.EventKey, Aggregator: agg.proto(), Primary: m.Primary}
+	var lifts []pendingLift
+	last := t.last()
+	for _, v := range in.Experiment.Variations {
+		s := t.summary(m.EventKey, v.ID, agg, last)
+		vr := &resultsv1.VariationResult{
+			VariationId: strconv.FormatInt(v.ID, 10), VariationKey: v.Key, IsBaseline: v.ID == in.Baseline,
+			Samples: s.N, Value: s.Sum, Rate: s.Mean(), Variance: agg.kind().Variance(s),
+			Series: series(t, m.EventKey, v.ID, agg),
+		}
+		if last >= 0 {
+			vr.Converters = t.metrics[m.EventKey][v.ID][last].converters
+			vr.Conversions = t.metrics[m.EventKey][v.ID][last].conversions
+		}
+		mr.Results = append(mr.Results, vr)
+		if v.ID == in.Baseline {
+			continue
+		}
+		looks := make([]stats.Look, len(t.days))
+		for i := range t.days {
+			looks[i] = stats.Look{
+				Control:   t.summary(m.EventKey, in.Baseline, agg, i),
+				Treatment: t.summary(m.EventKey, v.ID, agg, i),
+			}
+		}
+		lifts = append(lifts, pendingLift{c: stats.Compare(agg.kind(), cfg, looks), into: vr})
+	}
+	return mr, lifts
+}
+
+func series(t *timeline, key string, variation int64, agg aggregator) []*resultsv1.DailyPoint {
+	out := make([]*resultsv1.DailyPoint, len(t.days))
+	for i, day := range t.days {
+		s := t.summary(key, variation, agg, i)
+		sums := t.metrics[key][variation][i]
+		out[i] = &resultsv1.DailyPoint{
+			Day: timestamppb.New(day), Samples: s.N, Converters: sums.converters, Conversions: sums.conversions,
+			Value: s.Sum, Rate: s.Mean(),
+		}
+	}
+	return out
+}
+
+func liftProto(c stats.Comparison) *resultsv1.Lift {
+	status := resultsv1.LiftStatus_LIFT_STATUS_INCONCLUSIVE
+	switch c.Status {
+	case stats.StatusBetter:
+		status = resultsv1.LiftStatus_LIFT_STATUS_BETTER
+	case stats.StatusWorse:
+		status = resultsv1.LiftStatus_LIFT_STATUS_WORSE
+	}
+	return &resultsv1.Lift{
+		Value:                      c.Relative,
+		ConfidenceInterval:         &resultsv1.Interval{Lower: c.RelativeInterval.Lower, Upper: c.RelativeInterval.Upper},
+		RelativeAvailable:          c.RelativeDefined,
+		AbsoluteValue:              c.Diff,
+		AbsoluteConfidenceInterval: &resultsv1.Interval{Lower: c.DiffInterval.Lower, Upper: c.DiffInterval.Upper},
+		Significance:               c.Significance(),
+		PValue:                     c.PValue,
+		AdjustedPValue:             c.AdjustedPValue,
+		IsSignificant:              c.Significant,
+		LiftStatus:                 status,
+		ChanceToBeatBaseline:       c.ChanceToBeatBaseline,
+		VisitorsRemaining:          c.Remaining.Visitors,
+		VisitorsRemainingKnown:     c.Remaining.Known,
+		InsufficientData:           !c.Defined,
+	}
+}
+
+func withDefaults(c stats.Config) stats.Config {
+	if c.Method == 0 {
+		c.Method = stats.MethodSequential
+	}
+	if c.Confidence <= 0 || c.Confidence >= 1 {
+		c.Confidence = stats.DefaultConfidence
+	}
+	if c.MixingVariance <= 0 {
+		c.MixingVariance = stats.DefaultMixingVariance
+	}
+	return c
+}
+
+// Method maps a project's stats method to the stats package's.
+func Method(m identityv1.StatsMethod) stats.Method {
+	switch m {
+	case identityv1.StatsMethod_STATS_METHOD_FREQUENTIST:
+		return stats.MethodFrequentist
+	case identityv1.StatsMethod_STATS_METHOD_BAYESIAN:
+		return stats.MethodBayesian
+	}
+	return stats.MethodSequential
+}
+
+func methodProto(m stats.Method) identityv1.StatsMethod {
+	switch m {
+	case stats.MethodFrequentist:
+		return identityv1.StatsMethod_STATS_METHOD_FREQUENTIST
+	case stats.MethodBayesian:
+		return identityv1.StatsMethod_STATS_METHOD_BAYESIAN
+	}
+	return identityv1.StatsMethod_STATS_METHOD_SEQUENTIAL
+}

@@ -1,0 +1,157 @@
+// Package catalog is the results service's cached view of what other
+// services own: experiments (variations, weights, metrics) from the
+// experiments service, and project settings from identity. It never reads
+// their databases; entries expire after a TTL, and an entry fetched with
+// one account's token is only served to that account.
+package catalog
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/liftlabs/lift/pkg/apierr"
+	"github.com/liftlabs/lift/pkg/auth"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Variation is one arm of an experiment.
+type Variation struct {
+	ID       int64
+	Key      string
+	Weight   int32 // basis points
+	Baseline bool
+}
+
+// Metric is an event an experiment is judged on.
+type Metric struct {
+	EventKey string
+	Primary  bool
+}
+
+// Experiment is what results needs to know about an experiment.
+type Experiment struct {
+	ID         int64
+	ProjectID  int64
+	Key        string
+	Variations []Variation
+	Metrics    []Metric
+}
+
+// Variation returns the variation with id.
+func (e *Experiment) Variation(id int64) (Variation, bool) {
+	for _, v := range e.Variations {
+		if v.ID == id {
+			return v, true
+		}
+	}
+	return Variation{}, false
+}
+
+// Baseline returns the baseline variation (the first one if none is
+// marked, as Optimizely does).
+func (e *Experiment) Baseline() Variation {
+	for _, v := range e.Variations {
+		if v.Baseline {
+			return v
+		}
+	}
+	if len(e.Variations) > 0 {
+		return e.Variations[0]
+	}
+	return Variation{}
+}
+
+// Catalog caches experiments and projects.
+type Catalog struct {
+	experiments experimentsv1.ExperimentsServiceClient
+	identity    identityv1.IdentityServiceClient
+	byAccount   *cache[string, *Experiment]
+	projects    *cache[string, *identityv1.Project]
+	datafiles   *cache[string, *Datafile]
+	seen        *cache[int64, *Experiment]
+}
+
+// seenRetention is how long an experiment learned from a datafile stays
+// known after it leaves the datafile (paused, concluded): SDKs holding an
+// older datafile keep sending its impressions for a while, and rejecting
+// them would fail their whole batch.
+const seenRetention = 7 * 24 * time.Hour
+
+// New returns a catalog whose entries live for ttl.
+func New(experiments experimentsv1.ExperimentsServiceClient, identity identityv1.IdentityServiceClient, ttl time.Duration) *Catalog {
+	return &Catalog{
+		experiments: experiments,
+		identity:    identity,
+		byAccount:   newCache[string, *Experiment](ttl),
+		projects:    newCache[string, *identityv1.Project](ttl),
+		datafiles:   newCache[string, *Datafile](ttl),
+		seen:        newCache[int64, *Experiment](seenRetention),
+	}
+}
+
+// ErrUnknownExperiment is returned for an experiment the caller cannot see.
+var ErrUnknownExperiment = apierr.NotFound("EXPERIMENT_NOT_FOUND", "experiment not found")
+
+// Experiment returns an experiment of the caller's account, asking the
+// experiments service with the caller's credentials (propagated from the
+// incoming request) on a cache miss. An experiment that does not exist or
+// belongs to another account is ErrUnknownExperiment.
+func (c *Catalog) Experiment(ctx context.Context, id int64) (*Experiment, error) {
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := p.AccountID + "/" + strconv.FormatInt(id, 10)
+	return c.byAccount.get(ctx, key, func(ctx context.Context) (*Experiment, error) {
+		resp, err := c.experiments.GetExperiment(ctx, &experimentsv1.GetExperimentRequest{ExperimentId: strconv.FormatInt(id, 10)})
+		if status.Code(err) == codes.NotFound {
+			return nil, ErrUnknownExperiment.With("experiment_id", strconv.FormatInt(id, 10))
+		}
+		if err != nil {
+			return nil, err
+		}
+		return fromProto(resp.GetExperiment())
+	})
+}
+
+// Project returns a project of the caller's account (for its settings),
+// asking identity with the caller's credentials on a cache miss.
+func (c *Catalog) Project(ctx context.Context, id int64) (*identityv1.Project, error) {
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := p.AccountID + "/" + strconv.FormatInt(id, 10)
+	return c.projects.get(ctx, key, func(ctx context.Context) (*identityv1.Project, error) {
+		resp, err := c.identity.GetProject(ctx, &identityv1.GetProjectRequest{ProjectId: strconv.FormatInt(id, 10)})
+		if err != nil {
+			return nil, err
+		}
+		return resp.GetProject(), nil
+	})
+}
+
+func fromProto(e *experimentsv1.Experiment) (*Experiment, error) {
+	id, err1 := strconv.ParseInt(e.GetId(), 10, 64)
+	project, err2 := strconv.ParseInt(e.GetProjectId(), 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, apierr.Internal("BAD_EXPERIMENT", "experiments service returned experiment %q of project %q", e.GetId(), e.GetProjectId())
+	}
+	out := &Experiment{ID: id, ProjectID: project, Key: e.GetKey()}
+	for _, v := range e.GetVariations() {
+		vid, err := strconv.ParseInt(v.GetId(), 10, 64)
+		if err != nil {
+			return nil, apierr.Internal("BAD_EXPERIMENT", "experiment %d has variation id %q", id, v.GetId())
+		}
+		out.Variations = append(out.Variations, Variation{ID: vid, Key: v.GetKey(), Weight: v.GetWeight(), Baseline: v.GetBaseline()})
+	}
+	for _, m := range e.GetMetrics() {
+		out.Metrics = append(out.Metrics, Metric{EventKey: m.GetEventKey(), Primary: m.GetPrimary()})
+	}
+	return out, nil
+}

@@ -1,0 +1,101 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+
+	"github.com/liftlabs/lift/pkg/apierr"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+)
+
+// Datafile is what an environment's Optimizely datafile says about its
+// experiments: enough to check SDK events sent without an API token.
+type Datafile struct {
+	ProjectID    int64
+	BotFiltering bool
+	experiments  map[int64]*Experiment
+}
+
+type datafileView = Datafile
+
+// datafileJSON is the part of the Optimizely v4 datafile read here.
+type datafileJSON struct {
+	ProjectID    string            `json:"projectId"`
+	BotFiltering bool              `json:"botFiltering"`
+	Experiments  []datafileExpJSON `json:"experiments"`
+	Groups       []struct {
+		Experiments []datafileExpJSON `json:"experiments"`
+	} `json:"groups"`
+}
+
+type datafileExpJSON struct {
+	ID         string `json:"id"`
+	Key        string `json:"key"`
+	Variations []struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	} `json:"variations"`
+}
+
+// Datafile returns the datafile of the environment whose SDK key this is
+// (GetDatafile is public: the SDK key is the credential, as for SDKs).
+// Every experiment in it is remembered for a week (see seenRetention).
+func (c *Catalog) Datafile(ctx context.Context, sdkKey string) (*Datafile, error) {
+	return c.datafiles.get(ctx, sdkKey, func(ctx context.Context) (*Datafile, error) {
+		resp, err := c.experiments.GetDatafile(ctx, &experimentsv1.GetDatafileRequest{SdkKey: sdkKey})
+		if err != nil {
+			return nil, err
+		}
+		d, err := parseDatafile([]byte(resp.GetDatafile()))
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range d.experiments {
+			c.seen.put(e.ID, e)
+		}
+		return d, nil
+	})
+}
+
+// DatafileExperiment returns an experiment of the datafile's project: one in the
+// datafile now, or one seen in a datafile of the same project lately.
+func (c *Catalog) DatafileExperiment(d *Datafile, id int64) (*Experiment, bool) {
+	if e, ok := d.experiments[id]; ok {
+		return e, true
+	}
+	if e, ok := c.seen.lookup(id); ok && e.ProjectID == d.ProjectID {
+		return e, true
+	}
+	return nil, false
+}
+
+func parseDatafile(b []byte) (*Datafile, error) {
+	var j datafileJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, apierr.Internal("BAD_DATAFILE", "experiments service returned an unreadable datafile: %v", err)
+	}
+	project, err := strconv.ParseInt(j.ProjectID, 10, 64)
+	if err != nil {
+		return nil, apierr.Internal("BAD_DATAFILE", "datafile has project id %q", j.ProjectID)
+	}
+	d := &Datafile{ProjectID: project, BotFiltering: j.BotFiltering, experiments: map[int64]*Experiment{}}
+	all := j.Experiments
+	for _, g := range j.Groups {
+		all = append(all, g.Experiments...)
+	}
+	for _, x := range all {
+		id, err := strconv.ParseInt(x.ID, 10, 64)
+		if err != nil {
+			continue // not an experiment Lift made; events naming it are rejected
+		}
+		e := &Experiment{ID: id, ProjectID: project, Key: x.Key}
+		for _, v := range x.Variations {
+			if vid, err := strconv.ParseInt(v.ID, 10, 64); err == nil {
+				e.Variations = append(e.Variations, Variation{ID: vid, Key: v.Key})
+			}
+		}
+		d.experiments[id] = e
+	}
+	return d, nil
+}

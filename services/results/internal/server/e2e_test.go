@@ -1,0 +1,150 @@
+package server_test
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
+)
+
+// referenceData sends the dataset of reference.py's service_case: 1000
+// visitors per arm, 100 control and 130 treatment purchases, a second
+// purchase by every tenth treatment buyer in a later batch. It returns the
+// batches in sending order.
+func (s *stack) referenceData() [][]*resultsv1.Visitor {
+	seq := 0
+	var all []*resultsv1.Visitor
+	for i := 0; i < 1000; i++ {
+		c := visitor(fmt.Sprintf("c-%04d", i), &seq).impression(s.e.GetId(), s.control, 0)
+		if i < 100 {
+			c.conversion("purchase", 5, 1000+37*int64(i))
+		}
+		tr := visitor(fmt.Sprintf("t-%04d", i), &seq).impression(s.e.GetId(), s.treat, 0)
+		if i < 130 {
+			tr.conversion("purchase", 5, 1100+41*int64(i))
+		}
+		all = append(all, c.v, tr.v)
+	}
+	var batches [][]*resultsv1.Visitor
+	for len(all) > 0 {
+		batches = append(batches, all[:100])
+		all = all[100:]
+	}
+	var again []*resultsv1.Visitor
+	for i := 0; i < 130; i += 10 {
+		again = append(again, visitor(fmt.Sprintf("t-%04d", i), &seq).conversion("purchase", 60, 500).v)
+	}
+	return append(batches, again)
+}
+
+func near(got, want float64) bool {
+	return math.Abs(got-want) <= 1e-9*math.Max(1, math.Abs(want))
+}
+
+func TestIngestEvents_ResultsMatchReferenceCountsAndStatistics(t *testing.T) {
+	s := newStack(t)
+	s.setStats(t, identityv1.StatsMethod_STATS_METHOD_FREQUENTIST, 0.95, false)
+	ref := loadReference(t)
+	batches := s.referenceData()
+	for i, b := range batches {
+		resp := s.ingest(t, b...)
+		if resp.GetDuplicateEvents() != 0 {
+			t.Fatalf("batch %d: %d duplicates", i, resp.GetDuplicateEvents())
+		}
+	}
+	// A client that never saw the acknowledgement sends a batch again: it
+	// is stored once.
+	again := s.ingest(t, batches[3]...)
+	if again.GetAcceptedEvents() != 0 || again.GetDuplicateEvents() == 0 {
+		t.Fatalf("resent batch: %+v", again)
+	}
+
+	r := s.results(t, nil)
+	if r.GetReach().GetTotalCount() != 2000 || r.GetReach().GetBaselineCount() != 1000 || r.GetSampleRatioMismatch().GetMismatch() {
+		t.Fatalf("reach %+v srm %+v", r.GetReach(), r.GetSampleRatioMismatch())
+	}
+	if sc := r.GetStatsConfig(); sc.GetStatsMethod() != identityv1.StatsMethod_STATS_METHOD_FREQUENTIST || sc.GetConfidenceLevel() != 0.95 {
+		t.Fatalf("stats config %+v", sc)
+	}
+	// purchase: conversion rate and revenue; signup: conversion rate only
+	// (no events, all zeros).
+	if len(r.GetMetrics()) != 3 {
+		t.Fatalf("%d metric results, want 3", len(r.GetMetrics()))
+	}
+	rate, revenue := r.GetMetrics()[0], r.GetMetrics()[1]
+	if rate.GetAggregator() != resultsv1.Aggregator_AGGREGATOR_UNIQUE_CONVERSIONS || !rate.GetPrimary() ||
+		revenue.GetAggregator() != resultsv1.Aggregator_AGGREGATOR_REVENUE {
+		t.Fatalf("metrics %v / %v", rate.GetAggregator(), revenue.GetAggregator())
+	}
+	ctl, trt := rate.GetResults()[0], rate.GetResults()[1]
+	if !ctl.GetIsBaseline() || ctl.GetLift() != nil || ctl.GetSamples() != 1000 || ctl.GetConverters() != 100 || ctl.GetConversions() != 100 {
+		t.Fatalf("control %+v", ctl)
+	}
+	if trt.GetSamples() != 1000 || trt.GetConverters() != 130 || trt.GetConversions() != ref.TreatmentConversions || trt.GetRate() != 0.13 {
+		t.Fatalf("treatment %+v", trt)
+	}
+	l := trt.GetLift()
+	checks := []struct {
+		name      string
+		got, want float64
+	}{
+		{"p", l.GetPValue(), ref.Binary.PValue},
+		{"diff lower", l.GetAbsoluteConfidenceInterval().GetLower(), ref.Binary.DiffCI[0]},
+		{"diff upper", l.GetAbsoluteConfidenceInterval().GetUpper(), ref.Binary.DiffCI[1]},
+		{"relative", l.GetValue(), ref.Binary.Relative},
+		{"relative lower", l.GetConfidenceInterval().GetLower(), ref.Binary.RelativeCI[0]},
+		{"relative upper", l.GetConfidenceInterval().GetUpper(), ref.Binary.RelativeCI[1]},
+		{"chance", l.GetChanceToBeatBaseline(), ref.ChanceToBeat},
+	}
+	rc, rt := revenue.GetResults()[0], revenue.GetResults()[1]
+	rl := rt.GetLift()
+	checks = append(checks, []struct {
+		name      string
+		got, want float64
+	}{
+		{"revenue control sum", rc.GetValue(), ref.Revenue.Control.Sum},
+		{"revenue treatment sum", rt.GetValue(), ref.Revenue.Treatment.Sum},
+		{"revenue treatment variance", rt.GetVariance(), (ref.Revenue.Treatment.SumSq - ref.Revenue.Treatment.Sum*ref.Revenue.Treatment.Sum/1000) / 999},
+		{"revenue p", rl.GetPValue(), ref.Revenue.PValue},
+		{"revenue diff lower", rl.GetAbsoluteConfidenceInterval().GetLower(), ref.Revenue.DiffCI[0]},
+		{"revenue diff upper", rl.GetAbsoluteConfidenceInterval().GetUpper(), ref.Revenue.DiffCI[1]},
+		{"revenue relative", rl.GetValue(), ref.Revenue.Relative},
+		{"revenue chance", rl.GetChanceToBeatBaseline(), ref.Revenue.ChanceToBeat},
+	}...)
+	for _, c := range checks {
+		if !near(c.got, c.want) {
+			t.Errorf("%s = %.15g, want %.15g", c.name, c.got, c.want)
+		}
+	}
+	if !l.GetIsSignificant() || l.GetLiftStatus() != resultsv1.LiftStatus_LIFT_STATUS_BETTER || l.GetVisitorsRemaining() != 0 {
+		t.Errorf("lift verdict %+v", l)
+	}
+	if len(trt.GetSeries()) != 1 || trt.GetSeries()[0].GetSamples() != 1000 || trt.GetSeries()[0].GetConverters() != 130 {
+		t.Errorf("series %+v", trt.GetSeries())
+	}
+}
+
+func TestGetExperimentResults_SequentialIsTheProjectDefault(t *testing.T) {
+	s := newStack(t)
+	ref := loadReference(t)
+	for _, b := range s.referenceData() {
+		s.ingest(t, b...)
+	}
+	r := s.results(t, &resultsv1.GetExperimentResultsRequest{MetricKeys: []string{"purchase"}})
+	if r.GetStatsConfig().GetStatsMethod() != identityv1.StatsMethod_STATS_METHOD_SEQUENTIAL {
+		t.Fatalf("stats config %+v", r.GetStatsConfig())
+	}
+	l := r.GetMetrics()[0].GetResults()[1].GetLift()
+	if !near(l.GetPValue(), ref.SequentialP) ||
+		!near(l.GetAbsoluteConfidenceInterval().GetLower(), ref.SequentialDiffCI[0]) ||
+		!near(l.GetAbsoluteConfidenceInterval().GetUpper(), ref.SequentialDiffCI[1]) {
+		t.Errorf("sequential lift %+v, want p %v CI %v", l, ref.SequentialP, ref.SequentialDiffCI)
+	}
+	// The always-valid test is not yet convinced by what the fixed-horizon
+	// test calls significant; it says how much longer to run.
+	if l.GetIsSignificant() || !l.GetVisitorsRemainingKnown() || l.GetVisitorsRemaining() <= 0 {
+		t.Errorf("sequential verdict %+v", l)
+	}
+}

@@ -1,0 +1,46 @@
+// Package server implements the ResultsService RPCs: thin handlers that
+// resolve what the request names through the catalog, hand the batch or
+// the rollups to the ingest, store and analysis packages, and return.
+package server
+
+import (
+	"context"
+	"time"
+
+	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
+	"github.com/liftlabs/lift/services/results/internal/catalog"
+	"github.com/liftlabs/lift/services/results/internal/ingest"
+	"github.com/liftlabs/lift/services/results/internal/store"
+)
+
+var _ resultsv1.ResultsServiceServer = (*Server)(nil)
+
+// Store is what the handlers need from the database.
+type Store interface {
+	Ingest(ctx context.Context, b *ingest.Batch) (store.IngestResult, error)
+	Rollups(ctx context.Context, experimentID int64, keys []string, w store.Window) (store.Rollups, error)
+}
+
+// Catalog is what the handlers need to know about other services'
+// resources.
+type Catalog interface {
+	Experiment(ctx context.Context, id int64) (*catalog.Experiment, error)
+	Project(ctx context.Context, id int64) (*identityv1.Project, error)
+	Datafile(ctx context.Context, sdkKey string) (*catalog.Datafile, error)
+	DatafileExperiment(d *catalog.Datafile, id int64) (*catalog.Experiment, bool)
+}
+
+// Server implements resultsv1.ResultsServiceServer.
+type Server struct {
+	resultsv1.UnimplementedResultsServiceServer
+	store   Store
+	catalog Catalog
+	limits  ingest.Limits
+	now     func() time.Time
+}
+
+// New returns a Server.
+func New(s Store, c Catalog, limits ingest.Limits) *Server {
+	return &Server{store: s, catalog: c, limits: limits, now: time.Now}
+}

@@ -1,0 +1,133 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/liftlabs/lift/pkg/pgtest"
+	"github.com/liftlabs/lift/services/results/internal/ingest"
+	"github.com/liftlabs/lift/services/results/internal/store"
+	"github.com/liftlabs/lift/services/results/migrations"
+)
+
+var t0 = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+
+const (
+	project    = 1
+	experiment = 100
+	varA       = 1001
+	varB       = 1002
+)
+
+// batchBuilder writes test batches tersely.
+type batchBuilder struct {
+	b   ingest.Batch
+	seq *int
+}
+
+func newBatch(seq *int) *batchBuilder {
+	return &batchBuilder{b: ingest.Batch{ProjectID: project}, seq: seq}
+}
+
+func (bb *batchBuilder) uuid() string {
+	*bb.seq++
+	return "u-" + time.Duration(*bb.seq).String()
+}
+
+func (bb *batchBuilder) impression(visitor string, variation int64, at time.Time) *batchBuilder {
+	id := bb.uuid()
+	bb.b.Events = append(bb.b.Events, ingest.Event{UUID: id, VisitorID: visitor, Key: ingest.ImpressionKey, At: at})
+	bb.b.Exposures = append(bb.b.Exposures, ingest.Exposure{EventUUID: id, ExperimentID: experiment, VariationID: variation})
+	return bb
+}
+
+func (bb *batchBuilder) conversion(visitor, key string, at time.Time, revenue *int64, value *float64) *batchBuilder {
+	bb.b.Events = append(bb.b.Events, ingest.Event{UUID: bb.uuid(), VisitorID: visitor, Key: key, At: at, Revenue: revenue, Value: value})
+	return bb
+}
+
+func i64(v int64) *int64     { return &v }
+func f64(v float64) *float64 { return &v }
+func min(d int) time.Time    { return t0.Add(time.Duration(d) * time.Minute) }
+
+type totals struct {
+	visitors, converters, conversions  int64
+	revenue, revenueSq, value, valueSq float64
+}
+
+func sumRollups(t *testing.T, s *store.Store, key string) map[int64]totals {
+	t.Helper()
+	r, err := s.Rollups(context.Background(), experiment, []string{key}, store.Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64]totals{}
+	for _, d := range r.Variations {
+		x := out[d.VariationID]
+		x.visitors += d.Visitors
+		out[d.VariationID] = x
+	}
+	for _, d := range r.Metrics {
+		x := out[d.VariationID]
+		x.converters += d.Converters
+		x.conversions += d.Conversions
+		x.revenue += d.RevenueSum
+		x.revenueSq += d.RevenueSumSq
+		x.value += d.ValueSum
+		x.valueSq += d.ValueSumSq
+		out[d.VariationID] = x
+	}
+	return out
+}
+
+func mustIngest(t *testing.T, s *store.Store, b *batchBuilder, wantInserted int) {
+	t.Helper()
+	res, err := s.Ingest(context.Background(), &b.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Inserted != wantInserted {
+		t.Fatalf("inserted %d events, want %d", res.Inserted, wantInserted)
+	}
+}
+
+func TestIngest_AttributesConversionsAfterFirstExposureOnce(t *testing.T) {
+	s := store.New(pgtest.New(t, migrations.FS))
+	seq := 0
+	first := newBatch(&seq).
+		impression("u1", varA, min(0)).
+		conversion("u1", "purchase", min(1), i64(500), nil).
+		conversion("u1", "purchase", min(2), i64(300), nil).
+		conversion("u2", "purchase", min(-1), i64(9999), nil). // before exposure: never counts
+		impression("u2", varB, min(0)).
+		conversion("u2", "purchase", min(5), i64(1000), nil).
+		impression("u3", varA, min(0))
+	mustIngest(t, s, first, 7)
+	mustIngest(t, s, first, 0) // the same batch again: all duplicates
+
+	// u4 converts before its impression arrives (out of order, another
+	// batch): the conversion made after the exposure is claimed when the
+	// exposure comes, the one made before never is.
+	mustIngest(t, s, newBatch(&seq).
+		conversion("u4", "purchase", min(10), nil, f64(2.5)).
+		conversion("u4", "purchase", min(0), nil, f64(100)), 2)
+	mustIngest(t, s, newBatch(&seq).
+		impression("u4", varB, min(1)).
+		impression("u1", varB, min(3)), 2) // u1's first exposure (A) stands
+
+	// u1 buys again later: the per-visitor total becomes 1000, so the sum
+	// of squares must be 1000², not 800² + 200².
+	mustIngest(t, s, newBatch(&seq).conversion("u1", "purchase", min(30), i64(200), nil), 1)
+
+	got := sumRollups(t, s, "purchase")
+	want := map[int64]totals{
+		varA: {visitors: 2, converters: 1, conversions: 3, revenue: 1000, revenueSq: 1e6},
+		varB: {visitors: 2, converters: 2, conversions: 2, revenue: 1000, revenueSq: 1e6, value: 2.5, valueSq: 6.25},
+	}
+	for v, w := range want {
+		if got[v] != w {
+			t.Errorf("variation %d: got %+v, want %+v", v, got[v], w)
+		}
+	}
+}

@@ -1,0 +1,89 @@
+// Package resultstest runs the real results service on a loopback port
+// with a fresh database, for tests in any module.
+package resultstest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/liftlabs/lift/pkg/grpctest"
+	"github.com/liftlabs/lift/pkg/pgtest"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
+	"github.com/liftlabs/lift/services/results/internal/ingest"
+	"github.com/liftlabs/lift/services/results/internal/server"
+	"github.com/liftlabs/lift/services/results/migrations"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+)
+
+// Env is a running results service.
+type Env struct {
+	// Addr is host:port; dial it as "dns:///"+Addr, or set
+	// LIFT_RESULTS_ADDR to that for code under test.
+	Addr   string
+	Conn   *grpc.ClientConn
+	Client resultsv1.ResultsServiceClient
+	// DatabaseURL is the service's own database, for tests that inspect
+	// or disturb it (e.g. terminate its connections).
+	DatabaseURL string
+	// Pool is the pool the service itself uses.
+	Pool *pgxpool.Pool
+}
+
+// Options tune Start; the zero value is what most tests want.
+type Options struct {
+	// MaxBatchEvents limits batches; default 10000.
+	MaxBatchEvents int
+	// CatalogTTL of experiments, projects and datafiles; default 1s.
+	CatalogTTL time.Duration
+}
+
+// Start runs results against the identity and experiments services at
+// those addresses (identitytest.Start(t).Addr, experimentstest.Start(…).Addr)
+// until the test ends. Set LIFT_TEST_LOG=1 to see its logs.
+func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) *Env {
+	t.Helper()
+	o := Options{MaxBatchEvents: 10000, CatalogTTL: time.Second}
+	if len(opts) > 0 {
+		if opts[0].MaxBatchEvents != 0 {
+			o.MaxBatchEvents = opts[0].MaxBatchEvents
+		}
+		if opts[0].CatalogTTL != 0 {
+			o.CatalogTTL = opts[0].CatalogTTL
+		}
+	}
+	url := pgtest.URL(t, migrations.FS)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatalf("resultstest: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if os.Getenv("LIFT_TEST_LOG") != "" {
+		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	identity := grpctest.Dial(t, identityAddr)
+	experiments := grpctest.Dial(t, experimentsAddr)
+	addr := grpctest.Start(t, server.NewGRPCServer(server.Config{
+		Pool:         pool,
+		Identity:     identityv1.NewIdentityServiceClient(identity),
+		Experiments:  experimentsv1.NewExperimentsServiceClient(experiments),
+		AuthCacheTTL: time.Second, CatalogTTL: o.CatalogTTL,
+		Limits: ingest.Limits{MaxEvents: o.MaxBatchEvents, MaxFutureSkew: time.Hour},
+		Logger: logger,
+	}))
+	conn := grpctest.Dial(t, addr)
+	return &Env{Addr: addr, Conn: conn, Client: resultsv1.NewResultsServiceClient(conn), DatabaseURL: url, Pool: pool}
+}
+
+// WithToken returns ctx carrying token as the request's credential.
+func WithToken(ctx context.Context, token string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+}
