@@ -113,7 +113,7 @@ func (s *stack) results(t testing.TB, req *resultsv1.GetExperimentResultsRequest
 // day is yesterday noon UTC: every test event falls in one UTC day, in
 // the past.
 func day() time.Time {
-	return time.Now().UTC().Truncate(24*time.Hour).Add(-12 * time.Hour)
+	return time.Now().UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour)
 }
 
 // events builds typed visitors tersely.
