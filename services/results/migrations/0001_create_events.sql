@@ -21,16 +21,16 @@ CREATE INDEX events_conversions_by_visitor ON events (project_id, visitor_id, oc
     WHERE key <> 'campaign_activated';
 
 -- A visitor's first exposure to an experiment; later ones never change it.
+-- The key leads with (project_id, visitor_id), the lookup of a converting
+-- visitor's exposures, so one index serves both uniqueness and that lookup.
 CREATE TABLE exposures (
-    experiment_id bigint      NOT NULL,
-    visitor_id    text        NOT NULL,
     project_id    bigint      NOT NULL,
+    visitor_id    text        NOT NULL,
+    experiment_id bigint      NOT NULL,
     variation_id  bigint      NOT NULL,
     exposed_at    timestamptz NOT NULL,
-    PRIMARY KEY (experiment_id, visitor_id)
+    PRIMARY KEY (project_id, visitor_id, experiment_id)
 );
-
-CREATE INDEX exposures_by_visitor ON exposures (project_id, visitor_id);
 
 -- Per experiment, visitor and event key: the visitor's totals of
 -- conversions made after exposure. Needed to count unique converters and to

@@ -224,3 +224,15 @@ func loadReference(t testing.TB) reference {
 	}
 	return all.Service
 }
+
+const identityScopeWrite = identityv1.Scope_SCOPE_WRITE
+
+func withToken(token string) context.Context {
+	return identitytest.WithToken(context.Background(), token)
+}
+
+func statusCode(err error) codes.Code { return status.Code(err) }
+
+func resultstestOptions(maxEvents int) resultstest.Options {
+	return resultstest.Options{MaxBatchEvents: maxEvents}
+}

@@ -23,8 +23,14 @@ const lockProjectSQL = `SELECT pg_advisory_xact_lock(hashtextextended('lift_resu
 // it are the rows committed before this batch, and the CTEs' RETURNING
 // rows are this batch's new ones, so every (exposure, conversion) pair is
 // counted exactly once:
-//   - new exposures × (stored conversions ∪ new conversions)
-//   - stored exposures × new conversions
+//   - new exposures × stored conversions,
+//   - new exposures × new conversions,
+//   - stored exposures × new conversions.
+//
+// The lookups of stored rows are LATERAL subqueries fenced with OFFSET 0, so
+// the planner cannot flatten them into a join that hashes a project's whole
+// history (it does, with stale statistics): they stay index probes per new
+// row, a cost that does not grow with the tables.
 //
 // Only conversions at or after the exposure count. Each visitor's totals per
 // experiment and event key live in visitor_metrics; the rollups get the
@@ -48,11 +54,11 @@ decisions AS (
     SELECT * FROM unnest($8::text[], $9::bigint[], $10::bigint[]) AS d(uuid, experiment_id, variation_id)
 ),
 exposed AS (
-    INSERT INTO exposures (experiment_id, visitor_id, project_id, variation_id, exposed_at)
-    SELECT DISTINCT ON (d.experiment_id, i.visitor_id) d.experiment_id, i.visitor_id, $1, d.variation_id, i.occurred_at
+    INSERT INTO exposures (project_id, visitor_id, experiment_id, variation_id, exposed_at)
+    SELECT DISTINCT ON (i.visitor_id, d.experiment_id) $1, i.visitor_id, d.experiment_id, d.variation_id, i.occurred_at
     FROM inserted i JOIN decisions d USING (uuid)
-    ORDER BY d.experiment_id, i.visitor_id, i.occurred_at
-    ON CONFLICT (experiment_id, visitor_id) DO NOTHING
+    ORDER BY i.visitor_id, d.experiment_id, i.occurred_at
+    ON CONFLICT (project_id, visitor_id, experiment_id) DO NOTHING
     RETURNING experiment_id, visitor_id, variation_id, exposed_at
 ),
 new_conversions AS (
@@ -65,14 +71,20 @@ attributed AS (
         SELECT ev.key, ev.occurred_at, ev.revenue, ev.value FROM events ev
         WHERE ev.project_id = $1 AND ev.visitor_id = e.visitor_id
           AND ev.key <> 'campaign_activated' AND ev.occurred_at >= e.exposed_at
-        UNION ALL
-        SELECT n.key, n.occurred_at, n.revenue, n.value FROM new_conversions n
-        WHERE n.visitor_id = e.visitor_id AND n.occurred_at >= e.exposed_at
+        OFFSET 0
     ) c
     UNION ALL
     SELECT e.experiment_id, e.variation_id, e.visitor_id, n.key, n.occurred_at, n.revenue, n.value
+    FROM exposed e
+    JOIN new_conversions n ON n.visitor_id = e.visitor_id AND n.occurred_at >= e.exposed_at
+    UNION ALL
+    SELECT e.experiment_id, e.variation_id, n.visitor_id, n.key, n.occurred_at, n.revenue, n.value
     FROM new_conversions n
-    JOIN exposures e ON e.project_id = $1 AND e.visitor_id = n.visitor_id AND e.exposed_at <= n.occurred_at
+    CROSS JOIN LATERAL (
+        SELECT x.experiment_id, x.variation_id FROM exposures x
+        WHERE x.project_id = $1 AND x.visitor_id = n.visitor_id AND x.exposed_at <= n.occurred_at
+        OFFSET 0
+    ) e
 ),
 per_visitor AS (
     SELECT experiment_id, visitor_id, key, min(variation_id) AS variation_id, count(*) AS n,
