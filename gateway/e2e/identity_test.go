@@ -14,13 +14,9 @@ import (
 // maxBody is the gateway's body limit in these tests.
 const maxBody = 4096
 
-// statusCreated is what a create answers. The gateway turns the
-// x-http-code and location response metadata a handler sets into 201 and
-// Location (tested in internal/mux), but services/identity does not set
-// them yet, so its creates still answer 200 without Location.
-// TODO(identity): set to http.StatusCreated once identity's Create*
-// handlers call httpmeta.Created (proposed pkg/httpmeta).
-const statusCreated = http.StatusOK
+// statusCreated is what a create answers: identity's Create* handlers set
+// the x-http-code (and location) metadata through pkg/httpmeta.
+const statusCreated = http.StatusCreated
 
 // state is what earlier steps learn and later steps use.
 type state struct {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/liftlabs/lift/pkg/httpmeta"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"github.com/liftlabs/lift/services/identity/internal/secret"
 )
@@ -19,6 +20,8 @@ func (s *Server) CreateEnvironment(ctx context.Context, req *identityv1.CreateEn
 	if err != nil {
 		return nil, err
 	}
+	// No GET route serves one environment, so no Location.
+	httpmeta.Created(ctx, "")
 	return &identityv1.CreateEnvironmentResponse{Environment: e}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/liftlabs/lift/pkg/apierr"
+	"github.com/liftlabs/lift/pkg/httpmeta"
 	"github.com/liftlabs/lift/pkg/pagetoken"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"github.com/liftlabs/lift/services/identity/internal/secret"
@@ -56,6 +57,8 @@ func (s *Server) CreateProject(ctx context.Context, req *identityv1.CreateProjec
 	if err != nil {
 		return nil, err
 	}
+	httpmeta.Created(ctx, "/v1/projects/"+out.GetId())
+	httpmeta.ETag(ctx, out.GetEtag())
 	return &identityv1.CreateProjectResponse{Project: out}, nil
 }
 
@@ -69,6 +72,7 @@ func (s *Server) GetProject(ctx context.Context, req *identityv1.GetProjectReque
 	if err != nil {
 		return nil, err
 	}
+	httpmeta.ETag(ctx, p.GetEtag())
 	return &identityv1.GetProjectResponse{Project: p}, nil
 }
 
@@ -116,6 +120,7 @@ func (s *Server) UpdateProject(ctx context.Context, req *identityv1.UpdateProjec
 	if err != nil {
 		return nil, err
 	}
+	httpmeta.ETag(ctx, p.GetEtag())
 	return &identityv1.UpdateProjectResponse{Project: p}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/liftlabs/lift/pkg/httpmeta"
 	"github.com/liftlabs/lift/pkg/pagetoken"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"github.com/liftlabs/lift/services/identity/internal/secret"
@@ -30,6 +31,7 @@ func (s *Server) CreateToken(ctx context.Context, req *identityv1.CreateTokenReq
 	if err != nil {
 		return nil, err
 	}
+	httpmeta.Created(ctx, "")
 	return &identityv1.CreateTokenResponse{Token: tok, Secret: sec.Secret}, nil
 }
 
