@@ -29,7 +29,7 @@ lint:
 # CI gates on generated code: fresh, linted, and not breaking the API of the previous commit.
 check: lint
 	@$(MAKE) --no-print-directory generate >/dev/null
-	@if [ -n "$$(git status --porcelain)" ]; then git status --porcelain; echo "generated code is stale: run make generate and commit"; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- proto)" ]; then git status --porcelain -- proto; echo "generated code is stale: run make generate and commit"; exit 1; fi
 	@if git rev-parse -q --verify HEAD~1 >/dev/null && git cat-file -e HEAD~1:buf.yaml 2>/dev/null; then \
 		$(BUF) breaking --against '.git#ref=HEAD~1' --exclude-imports; \
 	else echo "buf breaking: no previous commit with buf.yaml, skipped"; fi
