@@ -23,11 +23,9 @@ func main() {
 	adminAddr := l.String("LIFT_ADMIN_ADDR", ":9204")
 	cfg := router.Config{
 		Backends: router.Backends{
-			Identity: l.String("LIFT_IDENTITY_ADDR", "dns:///127.0.0.1:9101"),
-			// Not served until their /v1 handlers are registered in
-			// internal/v1; set the address to serve them.
-			Experiments: l.String("LIFT_EXPERIMENTS_ADDR", ""),
-			Results:     l.String("LIFT_RESULTS_ADDR", ""),
+			Identity:    l.String("LIFT_IDENTITY_ADDR", "dns:///127.0.0.1:9101"),
+			Experiments: l.String("LIFT_EXPERIMENTS_ADDR", "dns:///127.0.0.1:9102"),
+			Results:     l.String("LIFT_RESULTS_ADDR", "dns:///127.0.0.1:9103"),
 		},
 		MaxBodyBytes: int64(l.Int("LIFT_HTTP_MAX_BODY_BYTES", httpmw.DefaultMaxBodyBytes)),
 	}

@@ -105,3 +105,15 @@ func copyHeaders(ctx context.Context, w http.ResponseWriter) {
 		}
 	}
 }
+
+// WriteError renders err from a backend call the way /v1 errors are
+// rendered (masking, HTTP status from the gRPC code, 413 after an oversize
+// body), for the gateway's hand-written routes outside grpc-gateway.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if httpmw.BodyLimitExceeded(r.Context()) {
+		httpmw.WriteTooLarge(w, r)
+		return
+	}
+	st := mask(r.Context(), status.Convert(err))
+	httperr.Write(w, r, runtime.HTTPStatusFromCode(st.Code()), st)
+}

@@ -17,9 +17,12 @@ import (
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
 	"github.com/liftlabs/lift/gateway/internal/mux"
 	"github.com/liftlabs/lift/gateway/internal/openapi"
+	"github.com/liftlabs/lift/gateway/internal/sdk"
 	v1 "github.com/liftlabs/lift/gateway/internal/v1"
 	"github.com/liftlabs/lift/pkg/grpcclient"
 	"github.com/liftlabs/lift/proto"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"google.golang.org/grpc"
 )
 
@@ -97,6 +100,14 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 
 	routes := http.NewServeMux()
 	routes.Handle("/v1/", api)
+	// The SDK endpoints are hand-written (caching headers, 204): the exact
+	// /v1/events pattern wins over the /v1/ prefix.
+	if conns.Experiments != nil {
+		routes.Handle(sdk.DatafilePattern, readOnly(sdk.Datafile(experimentsv1.NewExperimentsServiceClient(conns.Experiments))))
+	}
+	if conns.Results != nil {
+		routes.Handle(sdk.EventsPath, sdk.Events(resultsv1.NewResultsServiceClient(conns.Results)))
+	}
 	routes.Handle("/healthz", readOnly(health.Live()))
 	routes.Handle("/readyz", readOnly(health.Ready(probes, cfg.ReadyTimeout)))
 	routes.Handle("/openapi.json", readOnly(docsJSON.V2()))

@@ -7,7 +7,9 @@ import (
 	"fmt"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"google.golang.org/grpc"
 )
 
@@ -29,8 +31,8 @@ type Conns struct {
 func Register(ctx context.Context, mux *runtime.ServeMux, c Conns) error {
 	regs := []registration{
 		service(c.Identity, identityv1.RegisterIdentityServiceHandlerClient, identityv1.NewIdentityServiceClient),
-		// service(c.Experiments, experimentsv1.RegisterExperimentsServiceHandlerClient, experimentsv1.NewExperimentsServiceClient),
-		// service(c.Results, resultsv1.RegisterResultsServiceHandlerClient, resultsv1.NewResultsServiceClient),
+		service(c.Experiments, experimentsv1.RegisterExperimentsServiceHandlerClient, experimentsv1.NewExperimentsServiceClient),
+		service(c.Results, resultsv1.RegisterResultsServiceHandlerClient, resultsv1.NewResultsServiceClient),
 	}
 	for _, r := range regs {
 		if err := r(ctx, mux); err != nil {

@@ -1,0 +1,66 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+
+	"github.com/liftlabs/lift/gateway/gatewaytest"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	"github.com/liftlabs/lift/services/experiments/experimentstest"
+	"github.com/liftlabs/lift/services/identity/identitytest"
+	"github.com/liftlabs/lift/services/results/resultstest"
+)
+
+// sdkStack is identity, experiments and results on loopback behind the
+// gateway, with one account, a project and its environments.
+type sdkStack struct {
+	gw      *gatewaytest.Env
+	exp     experimentsv1.ExperimentsServiceClient
+	acct    identitytest.Account
+	write   context.Context // gRPC context with a write-scoped token
+	read    string          // a read-scoped token, for REST calls
+	project *identityv1.Project
+	envs    map[string]*identityv1.Environment // by key
+}
+
+func newSDKStack(t *testing.T) *sdkStack {
+	t.Helper()
+	id := identitytest.Start(t)
+	exp := experimentstest.Start(t, id.Addr)
+	res := resultstest.Start(t, id.Addr, exp.Addr)
+	s := &sdkStack{
+		gw: gatewaytest.Start(t, gatewaytest.Backends{
+			Identity: "dns:///" + id.Addr, Experiments: "dns:///" + exp.Addr, Results: "dns:///" + res.Addr,
+		}),
+		exp: exp.Client, acct: id.NewAccount(t), envs: map[string]*identityv1.Environment{},
+	}
+	s.write = experimentstest.WithToken(context.Background(), id.Token(t, s.acct, identityv1.Scope_SCOPE_WRITE))
+	s.read = id.Token(t, s.acct, identityv1.Scope_SCOPE_READ)
+	s.project = id.CreateProject(t, s.acct.AdminToken, "Web")
+	for _, e := range id.Environments(t, s.acct.AdminToken, s.project.GetId()) {
+		s.envs[e.GetKey()] = e
+	}
+	return s
+}
+
+// runningExperiment creates and starts a 50/50 experiment in production.
+func (s *sdkStack) runningExperiment(t *testing.T, key string, edit func(*experimentsv1.Experiment)) *experimentsv1.Experiment {
+	t.Helper()
+	e := &experimentsv1.Experiment{Key: key, Name: key, EnvironmentKeys: []string{"production"}, Variations: []*experimentsv1.Variation{
+		{Key: "control", Weight: 5000, Baseline: true, FeatureEnabled: true},
+		{Key: "treatment", Weight: 5000, FeatureEnabled: true},
+	}}
+	if edit != nil {
+		edit(e)
+	}
+	created, err := s.exp.CreateExperiment(s.write, &experimentsv1.CreateExperimentRequest{ProjectId: s.project.GetId(), Experiment: e})
+	if err != nil {
+		t.Fatalf("create experiment %s: %v", key, err)
+	}
+	started, err := s.exp.StartExperiment(s.write, &experimentsv1.StartExperimentRequest{ExperimentId: created.GetExperiment().GetId()})
+	if err != nil {
+		t.Fatalf("start %s: %v", key, err)
+	}
+	return started.GetExperiment()
+}
