@@ -58,13 +58,13 @@ var binaries = []binary{
 		name: "experiments", dir: "services/experiments/cmd/experiments",
 		grpcPort: 9102, adminPort: 9202, database: true,
 		required: []string{"LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_DATABASE_URL", "LIFT_IDENTITY_ADDR"},
-		optional: []string{"LIFT_LOG_LEVEL", "LIFT_AUTH_CACHE_TTL"},
+		optional: []string{"LIFT_LOG_LEVEL", "LIFT_AUTH_CACHE_TTL", "LIFT_DATAFILE_MAX_STALENESS"},
 	},
 	{
 		name: "results", dir: "services/results/cmd/results",
 		grpcPort: 9103, adminPort: 9203, database: true,
 		required: []string{"LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_DATABASE_URL", "LIFT_IDENTITY_ADDR", "LIFT_EXPERIMENTS_ADDR"},
-		optional: []string{"LIFT_LOG_LEVEL", "LIFT_AUTH_CACHE_TTL"},
+		optional: []string{"LIFT_LOG_LEVEL", "LIFT_AUTH_CACHE_TTL", "LIFT_RESULTS_CATALOG_TTL", "LIFT_RESULTS_MAX_BATCH_EVENTS", "LIFT_RESULTS_MAX_FUTURE_SKEW"},
 	},
 	{
 		name: "gateway", dir: "gateway/cmd/gateway",

@@ -80,6 +80,12 @@ func Ensure(ctx context.Context, baseURL string, s *State) error {
 			return err
 		}
 	}
+	if s.ExperimentID == "" {
+		if err := seedExperiment(ctx, c, s); err != nil {
+			return err
+		}
+		return s.save()
+	}
 	return nil
 }
 
@@ -120,7 +126,9 @@ Lift is running.
   token:     %[2]s
   project:   %[3]s
   SDK key:   %[4]s   (datafile: %[1]s/datafiles/%[4]s.json)
+  experiment: %[5]s (results: %[1]s/v1/experiments/%[5]s/results)
 Try:  curl -s -H "Authorization: Bearer %[2]s" %[1]s/v1/projects
+      curl -s -H "Authorization: Bearer %[2]s" %[1]s/v1/experiments/%[5]s/results
 Stop with Ctrl-C.
-`, baseURL, s.Token, s.ProjectID, s.SDKKey)
+`, baseURL, s.Token, s.ProjectID, s.SDKKey, s.ExperimentID)
 }
