@@ -41,7 +41,7 @@ CREATE TABLE visitor_metrics (
     event_key     text             NOT NULL,
     variation_id  bigint           NOT NULL,
     conversions   bigint           NOT NULL,
-    revenue       numeric          NOT NULL,
+    revenue       bigint           NOT NULL,
     value         double precision NOT NULL,
     PRIMARY KEY (experiment_id, visitor_id, event_key)
 );

@@ -11,58 +11,65 @@ import (
 	"github.com/liftlabs/lift/services/results/internal/ingest"
 )
 
-// lockProjectSQL serialises the ingest transactions of one project. Without
-// it, an exposure and a conversion of the same visitor committed by two
-// concurrent transactions would each miss the other (neither snapshot sees
-// the other's row) and the conversion would never be attributed. Batches of
-// one experiment would queue on its rollup rows anyway.
+// lockProjectSQL serialises the ingest transactions of one project. It is
+// what makes the rest simple and correct: the uuids found missing stay
+// missing until this transaction ends (so a plain COPY cannot collide), and
+// an exposure and a conversion of one visitor sent by two clients at once
+// cannot each miss the other. Batches of one experiment would queue on its
+// rollup rows anyway.
 const lockProjectSQL = `SELECT pg_advisory_xact_lock(hashtextextended('lift_results.ingest:' || $1::bigint, 0))`
 
-// ingestSQL stores a batch and updates every rollup in one statement. Its
-// data-modifying CTEs share one snapshot: `events` and `exposures` read in
-// it are the rows committed before this batch, and the CTEs' RETURNING
-// rows are this batch's new ones, so every (exposure, conversion) pair is
-// counted exactly once:
-//   - new exposures × stored conversions,
-//   - new exposures × new conversions,
-//   - stored exposures × new conversions.
+// storedUUIDsSQL finds which of a batch's events are already stored: a
+// client resending a batch it got no answer for. One primary-key probe per
+// uuid; OFFSET 0 keeps the planner from turning it into a scan of the
+// project's events when its statistics are stale.
+const storedUUIDsSQL = `
+SELECT u.uuid FROM unnest($2::text[]) AS u(uuid)
+WHERE EXISTS (SELECT 1 FROM events e WHERE e.project_id = $1 AND e.uuid = u.uuid OFFSET 0)`
+
+// eventColumns are COPYed: COPY writes the new events in bulk (one WAL
+// record per page instead of per row), the largest share of the work.
+var eventColumns = []string{"project_id", "uuid", "visitor_id", "key", "occurred_at", "revenue", "value"}
+
+// rollupSQL records the exposures of a batch's new events and updates
+// every rollup in one statement, after the events were COPYed in the same
+// transaction.
+//
+// A visitor's exposure to an experiment is the first impression stored for
+// it: its variation and time never change afterwards (SDKs send a user's
+// impressions in order, so it is also the earliest). Only conversions at or
+// after the exposure count. Every (exposure, conversion) pair is counted
+// exactly once, in one of two parts:
+//   - this batch's new exposures × every stored conversion of the visitor,
+//     this batch's included (the COPY is visible to this statement);
+//   - exposures stored before × this batch's conversions (the statement's
+//     snapshot does not see the rows its own CTE inserts into exposures).
 //
 // The lookups of stored rows are LATERAL subqueries fenced with OFFSET 0, so
 // the planner cannot flatten them into a join that hashes a project's whole
 // history (it does, with stale statistics): they stay index probes per new
 // row, a cost that does not grow with the tables.
 //
-// Only conversions at or after the exposure count. Each visitor's totals per
-// experiment and event key live in visitor_metrics; the rollups get the
-// change, including (new total)² − (old total)² for the sums of squares, on
-// the UTC day of the visitor's earliest conversion in the batch.
+// Each visitor's totals per experiment and event key live in
+// visitor_metrics. The rollups get the change: a new converter when the
+// visitor had no conversion, and (old + delta)² − old² for the sums of
+// squares of per-visitor totals, on the UTC day of the visitor's earliest
+// conversion in the batch.
 //
-// $1 project, $2..$7 events (uuid, visitor, key, time, revenue, value),
-// $8..$10 exposures (event uuid, experiment, variation).
-const ingestSQL = `
-WITH input AS (
-    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::float8[])
-        AS t(uuid, visitor_id, key, occurred_at, revenue, value)
-),
-inserted AS (
-    INSERT INTO events (project_id, uuid, visitor_id, key, occurred_at, revenue, value)
-    SELECT $1, uuid, visitor_id, key, occurred_at, revenue, value FROM input
-    ON CONFLICT (project_id, uuid) DO NOTHING
-    RETURNING uuid, visitor_id, key, occurred_at, revenue, value
-),
-decisions AS (
-    SELECT * FROM unnest($8::text[], $9::bigint[], $10::bigint[]) AS d(uuid, experiment_id, variation_id)
+// $1 project, $2..$6 the new conversions (visitor, key, time, revenue,
+// value), $7..$11 the new exposures (visitor, time, experiment, variation).
+const rollupSQL = `
+WITH new_conversions AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $6::float8[])
+        AS t(visitor_id, key, occurred_at, revenue, value)
 ),
 exposed AS (
     INSERT INTO exposures (project_id, visitor_id, experiment_id, variation_id, exposed_at)
-    SELECT DISTINCT ON (i.visitor_id, d.experiment_id) $1, i.visitor_id, d.experiment_id, d.variation_id, i.occurred_at
-    FROM inserted i JOIN decisions d USING (uuid)
-    ORDER BY i.visitor_id, d.experiment_id, i.occurred_at
+    SELECT DISTINCT ON (visitor_id, experiment_id) $1, visitor_id, experiment_id, variation_id, exposed_at
+    FROM unnest($7::text[], $8::timestamptz[], $9::bigint[], $10::bigint[]) AS d(visitor_id, exposed_at, experiment_id, variation_id)
+    ORDER BY visitor_id, experiment_id, exposed_at
     ON CONFLICT (project_id, visitor_id, experiment_id) DO NOTHING
     RETURNING experiment_id, visitor_id, variation_id, exposed_at
-),
-new_conversions AS (
-    SELECT visitor_id, key, occurred_at, revenue, value FROM inserted WHERE key <> 'campaign_activated'
 ),
 attributed AS (
     SELECT e.experiment_id, e.variation_id, e.visitor_id, c.key, c.occurred_at, c.revenue, c.value
@@ -74,24 +81,29 @@ attributed AS (
         OFFSET 0
     ) c
     UNION ALL
-    SELECT e.experiment_id, e.variation_id, e.visitor_id, n.key, n.occurred_at, n.revenue, n.value
-    FROM exposed e
-    JOIN new_conversions n ON n.visitor_id = e.visitor_id AND n.occurred_at >= e.exposed_at
-    UNION ALL
-    SELECT e.experiment_id, e.variation_id, n.visitor_id, n.key, n.occurred_at, n.revenue, n.value
+    SELECT x.experiment_id, x.variation_id, n.visitor_id, n.key, n.occurred_at, n.revenue, n.value
     FROM new_conversions n
     CROSS JOIN LATERAL (
-        SELECT x.experiment_id, x.variation_id FROM exposures x
-        WHERE x.project_id = $1 AND x.visitor_id = n.visitor_id AND x.exposed_at <= n.occurred_at
+        SELECT s.experiment_id, s.variation_id FROM exposures s
+        WHERE s.project_id = $1 AND s.visitor_id = n.visitor_id AND s.exposed_at <= n.occurred_at
         OFFSET 0
-    ) e
+    ) x
 ),
 per_visitor AS (
     SELECT experiment_id, visitor_id, key, min(variation_id) AS variation_id, count(*) AS n,
-           coalesce(sum(revenue), 0)::numeric AS revenue, coalesce(sum(value), 0) AS value,
+           coalesce(sum(revenue), 0)::bigint AS revenue, coalesce(sum(value), 0) AS value,
            (min(occurred_at) AT TIME ZONE 'UTC')::date AS day
     FROM attributed
     GROUP BY experiment_id, visitor_id, key
+),
+old AS (
+    SELECT p.*, coalesce(o.conversions, 0) AS old_n, coalesce(o.revenue, 0) AS old_revenue, coalesce(o.value, 0) AS old_value
+    FROM per_visitor p
+    LEFT JOIN LATERAL (
+        SELECT vm.conversions, vm.revenue, vm.value FROM visitor_metrics vm
+        WHERE vm.experiment_id = p.experiment_id AND vm.visitor_id = p.visitor_id AND vm.event_key = p.key
+        OFFSET 0
+    ) o ON true
 ),
 totals AS (
     INSERT INTO visitor_metrics AS vm (experiment_id, visitor_id, event_key, variation_id, conversions, revenue, value)
@@ -100,21 +112,19 @@ totals AS (
         SET conversions = vm.conversions + excluded.conversions,
             revenue = vm.revenue + excluded.revenue,
             value = vm.value + excluded.value
-    RETURNING experiment_id, visitor_id, event_key, conversions, revenue, value
 ),
 metric_rollup AS (
     INSERT INTO metric_days AS m (experiment_id, event_key, variation_id, day, converters, conversions,
                                   revenue_sum, revenue_sum_sq, value_sum, value_sum_sq)
-    SELECT p.experiment_id, p.key, p.variation_id, p.day,
-           count(*) FILTER (WHERE t.conversions = p.n),
-           sum(p.n),
-           sum(p.revenue),
-           sum(t.revenue * t.revenue - (t.revenue - p.revenue) * (t.revenue - p.revenue)),
-           sum(p.value),
-           sum(t.value * t.value - (t.value - p.value) * (t.value - p.value))
-    FROM per_visitor p
-    JOIN totals t ON t.experiment_id = p.experiment_id AND t.visitor_id = p.visitor_id AND t.event_key = p.key
-    GROUP BY p.experiment_id, p.key, p.variation_id, p.day
+    SELECT experiment_id, key, variation_id, day,
+           count(*) FILTER (WHERE old_n = 0),
+           sum(n),
+           sum(revenue),
+           sum((old_revenue + revenue)::numeric * (old_revenue + revenue) - old_revenue::numeric * old_revenue),
+           sum(value),
+           sum((old_value + value) * (old_value + value) - old_value * old_value)
+    FROM old
+    GROUP BY experiment_id, key, variation_id, day
     ON CONFLICT (experiment_id, event_key, variation_id, day) DO UPDATE
         SET converters = m.converters + excluded.converters,
             conversions = m.conversions + excluded.conversions,
@@ -122,20 +132,17 @@ metric_rollup AS (
             revenue_sum_sq = m.revenue_sum_sq + excluded.revenue_sum_sq,
             value_sum = m.value_sum + excluded.value_sum,
             value_sum_sq = m.value_sum_sq + excluded.value_sum_sq
-),
-exposure_rollup AS (
-    INSERT INTO variation_days AS v (experiment_id, variation_id, day, visitors)
-    SELECT experiment_id, variation_id, (exposed_at AT TIME ZONE 'UTC')::date, count(*)
-    FROM exposed
-    GROUP BY 1, 2, 3
-    ON CONFLICT (experiment_id, variation_id, day) DO UPDATE SET visitors = v.visitors + excluded.visitors
 )
-SELECT (SELECT count(*) FROM inserted)`
+INSERT INTO variation_days AS v (experiment_id, variation_id, day, visitors)
+SELECT experiment_id, variation_id, (exposed_at AT TIME ZONE 'UTC')::date, count(*)
+FROM exposed
+GROUP BY 1, 2, 3
+ON CONFLICT (experiment_id, variation_id, day) DO UPDATE SET visitors = v.visitors + excluded.visitors`
 
 // maxAttempts bounds the retries of a batch whose transaction failed for a
 // reason worth retrying: a lost connection, a deadlock, a serialisation
 // failure. Retrying is safe even when the failure hid a successful commit:
-// the batch's uuids are already stored then, and the retry inserts nothing.
+// the batch's uuids are already stored then, and the retry stores nothing.
 const maxAttempts = 3
 
 // IngestResult counts what a batch did.
@@ -147,11 +154,10 @@ type IngestResult struct {
 // Ingest stores a batch and updates the rollups in one transaction. It
 // returns only after the commit: a nil error means the events are durable.
 func (s *Store) Ingest(ctx context.Context, b *ingest.Batch) (IngestResult, error) {
-	args := ingestArgs(b)
 	var res IngestResult
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		res, err = s.ingestOnce(ctx, b.ProjectID, args)
+		res, err = s.ingestOnce(ctx, b)
 		if err == nil || !retryable(err) || ctx.Err() != nil {
 			break
 		}
@@ -162,35 +168,85 @@ func (s *Store) Ingest(ctx context.Context, b *ingest.Batch) (IngestResult, erro
 	return res, err
 }
 
-func (s *Store) ingestOnce(ctx context.Context, project int64, args []any) (IngestResult, error) {
+func (s *Store) ingestOnce(ctx context.Context, b *ingest.Batch) (IngestResult, error) {
 	var res IngestResult
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		uuids := make([]string, len(b.Events))
+		for i, e := range b.Events {
+			uuids[i] = e.UUID
+		}
+		stored := map[string]bool{}
 		batch := &pgx.Batch{}
-		batch.Queue(lockProjectSQL, project)
-		batch.Queue(ingestSQL, args...).QueryRow(func(row pgx.Row) error {
-			var n int64
-			err := row.Scan(&n)
-			res.Inserted = int(n)
+		batch.Queue(lockProjectSQL, b.ProjectID)
+		batch.Queue(storedUUIDsSQL, b.ProjectID, uuids).Query(func(rows pgx.Rows) error {
+			var u string
+			_, err := pgx.ForEachRow(rows, []any{&u}, func() error { stored[u] = true; return nil })
 			return err
 		})
-		return tx.SendBatch(ctx, batch).Close()
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return err
+		}
+		fresh := newOnly(b, stored)
+		res.Inserted = len(fresh.Events)
+		if len(fresh.Events) == 0 {
+			return nil
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromSlice(len(fresh.Events), func(i int) ([]any, error) {
+			e := fresh.Events[i]
+			return []any{b.ProjectID, e.UUID, e.VisitorID, e.Key, e.At, e.Revenue, e.Value}, nil
+		})); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, rollupSQL, rollupArgs(fresh)...)
+		return err
 	})
 	return res, err
 }
 
-func ingestArgs(b *ingest.Batch) []any {
-	n := len(b.Events)
-	uuids, visitors, keys := make([]string, n), make([]string, n), make([]string, n)
-	times, revenues, values := make([]time.Time, n), make([]*int64, n), make([]*float64, n)
-	for i, e := range b.Events {
-		uuids[i], visitors[i], keys[i], times[i], revenues[i], values[i] = e.UUID, e.VisitorID, e.Key, e.At, e.Revenue, e.Value
+// newOnly is the part of b not stored yet, each uuid once.
+func newOnly(b *ingest.Batch, stored map[string]bool) *ingest.Batch {
+	out := &ingest.Batch{ProjectID: b.ProjectID}
+	taken := make(map[string]bool, len(b.Events))
+	for _, e := range b.Events {
+		if !stored[e.UUID] && !taken[e.UUID] {
+			taken[e.UUID] = true
+			out.Events = append(out.Events, e)
+		}
 	}
-	m := len(b.Exposures)
-	expUUIDs, experiments, variations := make([]string, m), make([]int64, m), make([]int64, m)
-	for i, x := range b.Exposures {
-		expUUIDs[i], experiments[i], variations[i] = x.EventUUID, x.ExperimentID, x.VariationID
+	for _, x := range b.Exposures {
+		if !stored[x.EventUUID] {
+			out.Exposures = append(out.Exposures, x)
+		}
 	}
-	return []any{b.ProjectID, uuids, visitors, keys, times, revenues, values, expUUIDs, experiments, variations}
+	return out
+}
+
+func rollupArgs(b *ingest.Batch) []any {
+	var visitors, keys []string
+	var times []time.Time
+	var revenues []*int64
+	var values []*float64
+	impressions := make(map[string]ingest.Event, len(b.Exposures))
+	for _, e := range b.Events {
+		if e.Key == ingest.ImpressionKey {
+			impressions[e.UUID] = e
+			continue
+		}
+		visitors, keys, times = append(visitors, e.VisitorID), append(keys, e.Key), append(times, e.At)
+		revenues, values = append(revenues, e.Revenue), append(values, e.Value)
+	}
+	var expVisitors []string
+	var expTimes []time.Time
+	var experiments, variations []int64
+	for _, x := range b.Exposures {
+		imp, ok := impressions[x.EventUUID]
+		if !ok {
+			continue // a decision without its impression records no exposure
+		}
+		expVisitors, expTimes = append(expVisitors, imp.VisitorID), append(expTimes, imp.At)
+		experiments, variations = append(experiments, x.ExperimentID), append(variations, x.VariationID)
+	}
+	return []any{b.ProjectID, visitors, keys, times, revenues, values, expVisitors, expTimes, experiments, variations}
 }
 
 // retryable reports whether a failed ingest transaction may be retried:

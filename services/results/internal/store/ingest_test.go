@@ -49,7 +49,7 @@ func (bb *batchBuilder) conversion(visitor, key string, at time.Time, revenue *i
 
 func i64(v int64) *int64     { return &v }
 func f64(v float64) *float64 { return &v }
-func min(d int) time.Time    { return t0.Add(time.Duration(d) * time.Minute) }
+func minute(d int) time.Time { return t0.Add(time.Duration(d) * time.Minute) }
 
 type totals struct {
 	visitors, converters, conversions  int64
@@ -96,13 +96,13 @@ func TestIngest_AttributesConversionsAfterFirstExposureOnce(t *testing.T) {
 	s := store.New(pgtest.New(t, migrations.FS))
 	seq := 0
 	first := newBatch(&seq).
-		impression("u1", varA, min(0)).
-		conversion("u1", "purchase", min(1), i64(500), nil).
-		conversion("u1", "purchase", min(2), i64(300), nil).
-		conversion("u2", "purchase", min(-1), i64(9999), nil). // before exposure: never counts
-		impression("u2", varB, min(0)).
-		conversion("u2", "purchase", min(5), i64(1000), nil).
-		impression("u3", varA, min(0))
+		impression("u1", varA, minute(0)).
+		conversion("u1", "purchase", minute(1), i64(500), nil).
+		conversion("u1", "purchase", minute(2), i64(300), nil).
+		conversion("u2", "purchase", minute(-1), i64(9999), nil). // before exposure: never counts
+		impression("u2", varB, minute(0)).
+		conversion("u2", "purchase", minute(5), i64(1000), nil).
+		impression("u3", varA, minute(0))
 	mustIngest(t, s, first, 7)
 	mustIngest(t, s, first, 0) // the same batch again: all duplicates
 
@@ -110,15 +110,15 @@ func TestIngest_AttributesConversionsAfterFirstExposureOnce(t *testing.T) {
 	// batch): the conversion made after the exposure is claimed when the
 	// exposure comes, the one made before never is.
 	mustIngest(t, s, newBatch(&seq).
-		conversion("u4", "purchase", min(10), nil, f64(2.5)).
-		conversion("u4", "purchase", min(0), nil, f64(100)), 2)
+		conversion("u4", "purchase", minute(10), nil, f64(2.5)).
+		conversion("u4", "purchase", minute(0), nil, f64(100)), 2)
 	mustIngest(t, s, newBatch(&seq).
-		impression("u4", varB, min(1)).
-		impression("u1", varB, min(3)), 2) // u1's first exposure (A) stands
+		impression("u4", varB, minute(1)).
+		impression("u1", varB, minute(3)), 2) // u1's first exposure (A) stands
 
 	// u1 buys again later: the per-visitor total becomes 1000, so the sum
 	// of squares must be 1000², not 800² + 200².
-	mustIngest(t, s, newBatch(&seq).conversion("u1", "purchase", min(30), i64(200), nil), 1)
+	mustIngest(t, s, newBatch(&seq).conversion("u1", "purchase", minute(30), i64(200), nil), 1)
 
 	got := sumRollups(t, s, "purchase")
 	want := map[int64]totals{

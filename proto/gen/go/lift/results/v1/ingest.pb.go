@@ -106,7 +106,9 @@ type SnapshotEvent struct {
 	// Event (or, for impressions, campaign) id, as SDKs send it.
 	EntityId string `protobuf:"bytes,1,opt,name=entity_id,json=entityId,proto3" json:"entity_id,omitempty"`
 	// Event key: "campaign_activated" for impressions, else the conversion
-	// event's key (what experiments name as metrics).
+	// event's key (what experiments name as metrics). Only its length is
+	// checked: a key no experiment measures is stored and never analysed, and
+	// a pattern here would cost more than the rest of a batch's validation.
 	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	// When it happened, in milliseconds since the Unix epoch. Events more
 	// than the configured skew (default 1 h) in the future are rejected.
@@ -668,10 +670,10 @@ const file_lift_results_v1_ingest_proto_rawDesc = "" +
 	"campaignId\x12<\n" +
 	"\rexperiment_id\x18\x02 \x01(\tB\x17\xe0A\x02\xbaH\x11r\x0f2\r^[0-9]{1,19}$R\fexperimentId\x12:\n" +
 	"\fvariation_id\x18\x03 \x01(\tB\x17\xe0A\x02\xbaH\x11r\x0f2\r^[0-9]{1,19}$R\vvariationId\x120\n" +
-	"\x14is_campaign_holdback\x18\x04 \x01(\bR\x12isCampaignHoldback\"\xa7\x03\n" +
+	"\x14is_campaign_holdback\x18\x04 \x01(\bR\x12isCampaignHoldback\"\x91\x03\n" +
 	"\rSnapshotEvent\x12$\n" +
-	"\tentity_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\bentityId\x125\n" +
-	"\x03key\x18\x02 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^[A-Za-z0-9_.:$-]{1,128}$R\x03key\x12%\n" +
+	"\tentity_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\bentityId\x12\x1f\n" +
+	"\x03key\x18\x02 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\x03key\x12%\n" +
 	"\ttimestamp\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\ttimestamp\x12 \n" +
 	"\x04uuid\x18\x04 \x01(\tB\f\xe0A\x02\xbaH\x06r\x04\x10\x01\x18@R\x04uuid\x12\x1d\n" +
 	"\arevenue\x18\x05 \x01(\x03H\x00R\arevenue\x88\x01\x01\x12\"\n" +

@@ -1,0 +1,203 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
+)
+
+// benchTraffic builds batches as SDK traffic looks: half impressions of
+// new visitors, half purchases (with revenue) of visitors exposed one batch
+// earlier. It continues where its previous call stopped.
+type benchTraffic struct {
+	s      *stack
+	seq, v int
+}
+
+func (g *benchTraffic) batches(n, size int) [][]*resultsv1.Visitor {
+	s := g.s
+	out := make([][]*resultsv1.Visitor, n)
+	seq, v := &g.seq, &g.v
+	for b := range out {
+		for i := 0; i < size/2; i++ {
+			*v++
+			arm := []string{s.control, s.treat}[*v%2]
+			out[b] = append(out[b],
+				visitor(fmt.Sprintf("v%09d", *v), seq).impression(s.e.GetId(), arm, 0).v,
+				visitor(fmt.Sprintf("v%09d", *v-size/2), seq).conversion("purchase", 5, int64(100+*v%50)).v)
+		}
+	}
+	return out
+}
+
+const rawTableSQL = `CREATE TABLE raw_events (LIKE events INCLUDING ALL)`
+
+// copyVisitors COPYs the events of one batch into raw_events (shaped like
+// events, same primary key) in its own transaction: the floor for storing
+// those rows durably, without validation, deduplication or rollups.
+func copyVisitors(ctx context.Context, conn *pgx.Conn, project int64, vs []*resultsv1.Visitor) error {
+	var rows [][]any
+	for _, v := range vs {
+		for _, sn := range v.GetSnapshots() {
+			for _, e := range sn.GetEvents() {
+				rows = append(rows, []any{project, e.GetUuid(), v.GetVisitorId(), e.GetKey(),
+					time.UnixMilli(e.GetTimestamp()), e.Revenue, e.Value})
+			}
+		}
+	}
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"raw_events"},
+			[]string{"project_id", "uuid", "visitor_id", "key", "occurred_at", "revenue", "value"}, pgx.CopyFromRows(rows))
+		return err
+	})
+}
+
+// BenchmarkIngestEvents measures durable ingestion through the whole
+// service (gRPC, auth, validation, catalog, the ingest transaction with its
+// commit) and, interleaved in the same loop on the same database, a raw
+// COPY of the same rows committed per batch. It reports both rates and
+// their ratio.
+func BenchmarkIngestEvents(b *testing.B) {
+	for _, size := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			s := newStack(b)
+			ctx := context.Background()
+			conn, err := pgx.Connect(ctx, s.res.DatabaseURL)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, rawTableSQL); err != nil {
+				b.Fatal(err)
+			}
+			project, _ := strconv.ParseInt(s.project.GetId(), 10, 64)
+			ahead := 20000 / size // batches built per refill, outside the timings
+			var ingestTime, copyTime time.Duration
+			var batches [][]*resultsv1.Visitor
+			traffic := &benchTraffic{s: s}
+			events := 0
+			for b.Loop() {
+				if len(batches) == 0 {
+					batches = traffic.batches(ahead, size)
+				}
+				batch := batches[0]
+				batches = batches[1:]
+				start := time.Now()
+				if _, err := s.r.IngestEvents(s.write, &resultsv1.IngestEventsRequest{ProjectId: s.project.GetId(), Visitors: batch}); err != nil {
+					b.Fatal(err)
+				}
+				ingestTime += time.Since(start)
+				start = time.Now()
+				if err := copyVisitors(ctx, conn, project, batch); err != nil {
+					b.Fatal(err)
+				}
+				copyTime += time.Since(start)
+				events += size
+			}
+			ingestRate := float64(events) / ingestTime.Seconds()
+			copyRate := float64(events) / copyTime.Seconds()
+			b.ReportMetric(ingestRate, "ingest-events/s")
+			b.ReportMetric(copyRate, "copy-events/s")
+			b.ReportMetric(100*ingestRate/copyRate, "%-of-copy")
+		})
+	}
+}
+
+// seedSQL loads an experiment's history straight into the tables with
+// generate_series: visitors exposed over 60 days, alternating variations,
+// every fourth converting six times. $1 project, $2 experiment, $3 and $4
+// the variations, $5 the first day, $6 visitors.
+var seedSQL = []string{
+	`ALTER TABLE events DROP CONSTRAINT events_pkey`,
+	`DROP INDEX events_conversions_by_visitor`,
+	`INSERT INTO events (project_id, uuid, visitor_id, key, occurred_at)
+	 SELECT $1, 'imp-' || g, 'v' || g, 'campaign_activated', $5::timestamptz + (g % 60) * interval '1 day'
+	 FROM generate_series(1, $6::bigint) g`,
+	`INSERT INTO exposures (project_id, visitor_id, experiment_id, variation_id, exposed_at)
+	 SELECT $1, 'v' || g, $2, CASE WHEN g % 2 = 0 THEN $3::bigint ELSE $4::bigint END, $5::timestamptz + (g % 60) * interval '1 day'
+	 FROM generate_series(1, $6::bigint) g`,
+	`INSERT INTO events (project_id, uuid, visitor_id, key, occurred_at, revenue)
+	 SELECT $1, 'cnv-' || g || '-' || k, 'v' || g, 'purchase', $5::timestamptz + (g % 60) * interval '1 day' + k * interval '1 minute', 100 + (g * k) % 5000
+	 FROM generate_series(4, $6::bigint, 4) g, generate_series(1, 6) k`,
+	`ALTER TABLE events ADD PRIMARY KEY (project_id, uuid)`,
+	`CREATE INDEX events_conversions_by_visitor ON events (project_id, visitor_id, occurred_at) WHERE key <> 'campaign_activated'`,
+	// The rollups these rows make, computed in bulk.
+	`INSERT INTO visitor_metrics (experiment_id, visitor_id, event_key, variation_id, conversions, revenue, value)
+	 SELECT x.experiment_id, c.visitor_id, c.key, x.variation_id, count(*), sum(c.revenue), 0
+	 FROM events c JOIN exposures x ON x.project_id = c.project_id AND x.visitor_id = c.visitor_id AND c.occurred_at >= x.exposed_at
+	 WHERE c.key <> 'campaign_activated' GROUP BY 1, 2, 3, 4`,
+	`INSERT INTO variation_days (experiment_id, variation_id, day, visitors)
+	 SELECT experiment_id, variation_id, (exposed_at AT TIME ZONE 'UTC')::date, count(*) FROM exposures GROUP BY 1, 2, 3`,
+	`INSERT INTO metric_days (experiment_id, event_key, variation_id, day, converters, conversions, revenue_sum, revenue_sum_sq, value_sum, value_sum_sq)
+	 SELECT vm.experiment_id, vm.event_key, vm.variation_id, (x.exposed_at AT TIME ZONE 'UTC')::date,
+	        count(*), sum(vm.conversions), sum(vm.revenue), sum(vm.revenue * vm.revenue), 0, 0
+	 FROM visitor_metrics vm JOIN exposures x ON x.project_id = $1 AND x.visitor_id = vm.visitor_id AND x.experiment_id = vm.experiment_id
+	 GROUP BY 1, 2, 3, 4`,
+	`ANALYZE`,
+}
+
+// BenchmarkGetExperimentResults_10MEvents reads the results of an
+// experiment with 10 million stored events (4M impressions, 6M purchases;
+// LIFT_BENCH_VISITORS changes the 4M) through the whole service: auth, the
+// experiment and project from the catalog, the rollup reads, statistics
+// for every variation and day (sequential method), the response.
+func BenchmarkGetExperimentResults_10MEvents(b *testing.B) {
+	visitors := int64(4_000_000)
+	if v, err := strconv.ParseInt(os.Getenv("LIFT_BENCH_VISITORS"), 10, 64); err == nil {
+		visitors = v
+	}
+	s := newStack(b)
+	ctx := context.Background()
+	start := time.Now()
+	first := day().Truncate(24*time.Hour).AddDate(0, 0, -60)
+	for _, q := range seedSQL {
+		args := []any{s.project.GetId(), s.e.GetId(), s.control, s.treat, first, visitors}
+		if _, err := s.res.Pool.Exec(ctx, q, args[:countParams(q)]...); err != nil {
+			b.Fatalf("%s: %v", q, err)
+		}
+	}
+	var events int64
+	if err := s.res.Pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&events); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d events in %s", events, time.Since(start).Round(time.Second))
+	req := &resultsv1.GetExperimentResultsRequest{ExperimentId: s.e.GetId()}
+	var last *resultsv1.ExperimentResults
+	for b.Loop() {
+		resp, err := s.r.GetExperimentResults(s.read, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = resp.GetResults()
+	}
+	if last.GetReach().GetTotalCount() != visitors {
+		b.Fatalf("reach %d, want %d", last.GetReach().GetTotalCount(), visitors)
+	}
+	b.ReportMetric(float64(events), "events")
+}
+
+// countParams is the highest $n a statement uses.
+func countParams(q string) int {
+	n := 0
+	for i := 1; i <= 6; i++ {
+		if contains(q, "$"+strconv.Itoa(i)) {
+			n = i
+		}
+	}
+	return n
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
