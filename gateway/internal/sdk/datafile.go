@@ -9,6 +9,7 @@ import (
 	"github.com/liftlabs/lift/gateway/internal/mux"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // DatafilePattern is the route of the datafile, as SDKs' polling config
@@ -33,7 +34,7 @@ func Datafile(client experimentsv1.ExperimentsServiceClient) http.Handler {
 			SdkKey: key, IfNoneMatch: r.Header.Get("If-None-Match"),
 		})
 		if err != nil {
-			if c := codeOf(err); c == codes.InvalidArgument {
+			if status.Code(err) == codes.InvalidArgument {
 				// A key that cannot exist (too long) is as unknown as any other.
 				err = httperr.New(codes.NotFound, "SDK_KEY_NOT_FOUND", "unknown SDK key", nil).Err()
 			}

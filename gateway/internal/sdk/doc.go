@@ -8,9 +8,7 @@ import (
 	"net/http"
 
 	"github.com/liftlabs/lift/pkg/requestid"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 )
 
 // outgoing passes the request id and the caller's credential (if any) to
@@ -25,5 +23,3 @@ func outgoing(r *http.Request) context.Context {
 	}
 	return ctx
 }
-
-func codeOf(err error) codes.Code { return status.Code(err) }
