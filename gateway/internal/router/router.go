@@ -1,7 +1,7 @@
 // Package router assembles the gateway's HTTP handler: connections to the
 // backends, the /v1 API, the SDK endpoints (datafile, events), the OpenAPI
-// documents, the docs page, the probes,
-// and the middleware around all of them.
+// documents, the docs page, the probes, and the middleware around all of
+// them.
 package router
 
 import (
