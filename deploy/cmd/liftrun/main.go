@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -19,10 +20,7 @@ import (
 	"github.com/liftlabs/lift/deploy/internal/supervisor"
 )
 
-const (
-	gatewayURL = "http://127.0.0.1:8080"
-	readyWait  = 60 * time.Second
-)
+const readyWait = 60 * time.Second
 
 func main() {
 	if err := run(); err != nil {
@@ -35,6 +33,14 @@ func run() error {
 	pgURL := envOr("LIFT_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
 	binDir := envOr("LIFT_RUN_BIN", "out")
 	stateDir := envOr("LIFT_RUN_STATE", ".run")
+	// A port offset and a database prefix let a second stack (the runner's
+	// own test) run beside a developer's without touching its data.
+	offset, err := strconv.Atoi(envOr("LIFT_RUN_PORT_OFFSET", "0"))
+	if err != nil {
+		return fmt.Errorf("LIFT_RUN_PORT_OFFSET: %w", err)
+	}
+	l := layout{offset: offset, dbPrefix: envOr("LIFT_RUN_DB_PREFIX", "lift_")}
+	gatewayURL := "http://" + l.addr(8080)
 	st, err := demo.LoadState(filepath.Join(stateDir, "demo.json"))
 	if err != nil {
 		return err
@@ -44,7 +50,7 @@ func run() error {
 
 	g := supervisor.New(os.Stdout)
 	defer g.Stop(15 * time.Second)
-	for _, p := range processes(binDir, pgURL, st.BootstrapSecret) {
+	for _, p := range l.processes(binDir, pgURL, st.BootstrapSecret) {
 		if err := g.Start(p); err != nil {
 			return err
 		}
@@ -59,20 +65,32 @@ func run() error {
 	return g.Wait(ctx)
 }
 
+// layout places one stack's ports and databases.
+type layout struct {
+	offset   int
+	dbPrefix string
+}
+
+func (l layout) addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port+l.offset) }
+
 // processes lists the binaries in start order with the environment each
 // reads (see docs/ARCHITECTURE.md for every variable).
-func processes(bin, pgURL, secret string) []supervisor.Process {
-	db := func(name string) string { return "LIFT_DATABASE_URL=" + withDatabase(pgURL, name) }
+func (l layout) processes(bin, pgURL, secret string) []supervisor.Process {
+	db := func(name string) string { return "LIFT_DATABASE_URL=" + withDatabase(pgURL, l.dbPrefix+name) }
 	backends := []string{
-		"LIFT_IDENTITY_ADDR=dns:///127.0.0.1:9101",
-		"LIFT_EXPERIMENTS_ADDR=dns:///127.0.0.1:9102",
-		"LIFT_RESULTS_ADDR=dns:///127.0.0.1:9103",
+		"LIFT_IDENTITY_ADDR=dns:///" + l.addr(9101),
+		"LIFT_EXPERIMENTS_ADDR=dns:///" + l.addr(9102),
+		"LIFT_RESULTS_ADDR=dns:///" + l.addr(9103),
+	}
+	service := func(name string, grpcPort, adminPort int, extra ...string) supervisor.Process {
+		env := append([]string{db(name), "LIFT_GRPC_ADDR=" + l.addr(grpcPort), "LIFT_ADMIN_ADDR=" + l.addr(adminPort)}, extra...)
+		return supervisor.Process{Name: name, Path: filepath.Join(bin, name), Env: append(env, backends...)}
 	}
 	return []supervisor.Process{
-		{Name: "identity", Path: filepath.Join(bin, "identity"), Env: append([]string{db("lift_identity"), "LIFT_GRPC_ADDR=127.0.0.1:9101", "LIFT_ADMIN_ADDR=127.0.0.1:9201", "LIFT_BOOTSTRAP_SECRET=" + secret}, backends...)},
-		{Name: "experiments", Path: filepath.Join(bin, "experiments"), Env: append([]string{db("lift_experiments"), "LIFT_GRPC_ADDR=127.0.0.1:9102", "LIFT_ADMIN_ADDR=127.0.0.1:9202"}, backends...)},
-		{Name: "results", Path: filepath.Join(bin, "results"), Env: append([]string{db("lift_results"), "LIFT_GRPC_ADDR=127.0.0.1:9103", "LIFT_ADMIN_ADDR=127.0.0.1:9203"}, backends...)},
-		{Name: "gateway", Path: filepath.Join(bin, "gateway"), Env: append([]string{"LIFT_HTTP_ADDR=127.0.0.1:8080", "LIFT_ADMIN_ADDR=127.0.0.1:9204"}, backends...)},
+		service("identity", 9101, 9201, "LIFT_BOOTSTRAP_SECRET="+secret),
+		service("experiments", 9102, 9202),
+		service("results", 9103, 9203),
+		{Name: "gateway", Path: filepath.Join(bin, "gateway"), Env: append([]string{"LIFT_HTTP_ADDR=" + l.addr(8080), "LIFT_ADMIN_ADDR=" + l.addr(9204)}, backends...)},
 	}
 }
 
