@@ -50,3 +50,7 @@ build:
 # Build and start the whole stack on this machine (Postgres at LIFT_PG_URL); Ctrl-C stops it.
 run: build
 	out/liftrun
+
+# Run the API smoke suite against any running Lift: make smoke BASE_URL=http://… TOKEN=lift_pat_…
+smoke:
+	BASE_URL=$(BASE_URL) TOKEN=$(TOKEN) $(GO) run github.com/liftlabs/lift/deploy/cmd/liftsmoke

@@ -40,17 +40,29 @@ func (e *Error) Error() string {
 // into out (when not nil). It returns the HTTP status; a status outside 2xx
 // and 304 is an *Error.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) (int, error) {
+	status, _, err := c.DoHeaders(ctx, method, path, nil, body, out)
+	return status, err
+}
+
+// DoHeaders is Do with extra request headers (e.g. If-None-Match); it also
+// returns the response headers, for checks on ETag and the like.
+func (c *Client) DoHeaders(ctx context.Context, method, path string, header http.Header, body, out any) (int, http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -60,20 +72,20 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (in
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return resp.StatusCode, err
+		return resp.StatusCode, resp.Header, err
 	}
 	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotModified {
-		return resp.StatusCode, &Error{Method: method, Path: path, Status: resp.StatusCode, Body: string(raw)}
+		return resp.StatusCode, resp.Header, &Error{Method: method, Path: path, Status: resp.StatusCode, Body: string(raw)}
 	}
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("%s %s: decode: %w", method, path, err)
+			return resp.StatusCode, resp.Header, fmt.Errorf("%s %s: decode: %w", method, path, err)
 		}
 	}
-	return resp.StatusCode, nil
+	return resp.StatusCode, resp.Header, nil
 }
