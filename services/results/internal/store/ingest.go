@@ -45,10 +45,13 @@ var eventColumns = []string{"project_id", "uuid", "visitor_id", "key", "occurred
 //   - exposures stored before × this batch's conversions (the statement's
 //     snapshot does not see the rows its own CTE inserts into exposures).
 //
-// The lookups of stored rows are LATERAL subqueries fenced with OFFSET 0, so
-// the planner cannot flatten them into a join that hashes a project's whole
+// The lookups of stored rows are subqueries fenced with OFFSET 0, so the
+// planner cannot flatten them into a join that hashes a project's whole
 // history (it does, with stale statistics): they stay index probes per new
-// row, a cost that does not grow with the tables.
+// row, a cost that does not grow with the tables. Because the project lock
+// excludes concurrent writers, rows found missing are added with plain
+// INSERTs, cheaper than ON CONFLICT's speculative insertion; the primary
+// keys still stand guard.
 //
 // Each visitor's totals per experiment and event key live in
 // visitor_metrics. The rollups get the change: a new converter when the
@@ -63,12 +66,19 @@ WITH new_conversions AS (
     SELECT * FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $6::float8[])
         AS t(visitor_id, key, occurred_at, revenue, value)
 ),
-exposed AS (
-    INSERT INTO exposures (project_id, visitor_id, experiment_id, variation_id, exposed_at)
-    SELECT DISTINCT ON (visitor_id, experiment_id) $1, visitor_id, experiment_id, variation_id, exposed_at
+first_seen AS (
+    SELECT DISTINCT ON (visitor_id, experiment_id) visitor_id, experiment_id, variation_id, exposed_at
     FROM unnest($7::text[], $8::timestamptz[], $9::bigint[], $10::bigint[]) AS d(visitor_id, exposed_at, experiment_id, variation_id)
     ORDER BY visitor_id, experiment_id, exposed_at
-    ON CONFLICT (project_id, visitor_id, experiment_id) DO NOTHING
+),
+exposed AS (
+    INSERT INTO exposures (project_id, visitor_id, experiment_id, variation_id, exposed_at)
+    SELECT $1, f.visitor_id, f.experiment_id, f.variation_id, f.exposed_at FROM first_seen f
+    WHERE NOT EXISTS (
+        SELECT 1 FROM exposures s
+        WHERE s.project_id = $1 AND s.visitor_id = f.visitor_id AND s.experiment_id = f.experiment_id
+        OFFSET 0
+    )
     RETURNING experiment_id, visitor_id, variation_id, exposed_at
 ),
 attributed AS (
@@ -97,7 +107,8 @@ per_visitor AS (
     GROUP BY experiment_id, visitor_id, key
 ),
 old AS (
-    SELECT p.*, coalesce(o.conversions, 0) AS old_n, coalesce(o.revenue, 0) AS old_revenue, coalesce(o.value, 0) AS old_value
+    SELECT p.*, o.conversions IS NOT NULL AS known,
+           coalesce(o.conversions, 0) AS old_n, coalesce(o.revenue, 0) AS old_revenue, coalesce(o.value, 0) AS old_value
     FROM per_visitor p
     LEFT JOIN LATERAL (
         SELECT vm.conversions, vm.revenue, vm.value FROM visitor_metrics vm
@@ -105,13 +116,15 @@ old AS (
         OFFSET 0
     ) o ON true
 ),
-totals AS (
-    INSERT INTO visitor_metrics AS vm (experiment_id, visitor_id, event_key, variation_id, conversions, revenue, value)
-    SELECT experiment_id, visitor_id, key, variation_id, n, revenue, value FROM per_visitor
-    ON CONFLICT (experiment_id, visitor_id, event_key) DO UPDATE
-        SET conversions = vm.conversions + excluded.conversions,
-            revenue = vm.revenue + excluded.revenue,
-            value = vm.value + excluded.value
+new_totals AS (
+    INSERT INTO visitor_metrics (experiment_id, visitor_id, event_key, variation_id, conversions, revenue, value)
+    SELECT experiment_id, visitor_id, key, variation_id, n, revenue, value FROM old WHERE NOT known
+),
+grown_totals AS (
+    UPDATE visitor_metrics vm
+    SET conversions = vm.conversions + o.n, revenue = vm.revenue + o.revenue, value = vm.value + o.value
+    FROM old o
+    WHERE o.known AND vm.experiment_id = o.experiment_id AND vm.visitor_id = o.visitor_id AND vm.event_key = o.key
 ),
 metric_rollup AS (
     INSERT INTO metric_days AS m (experiment_id, event_key, variation_id, day, converters, conversions,
@@ -154,13 +167,16 @@ type IngestResult struct {
 // Ingest stores a batch and updates the rollups in one transaction. It
 // returns only after the commit: a nil error means the events are durable.
 func (s *Store) Ingest(ctx context.Context, b *ingest.Batch) (IngestResult, error) {
-	var res IngestResult
-	var err error
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		res, err = s.ingestOnce(ctx, b)
-		if err == nil || !retryable(err) || ctx.Err() != nil {
+	// The first attempt assumes every event is new and COPYs them without
+	// looking; a duplicate (a resent batch) fails the COPY on the primary
+	// key, and the next attempt looks first. So does any retry, since a
+	// failed attempt may have committed.
+	res, err := s.ingestOnce(ctx, b, false)
+	for attempt := 2; attempt <= maxAttempts && err != nil && ctx.Err() == nil; attempt++ {
+		if !retryable(err) && !isDuplicate(err) {
 			break
 		}
+		res, err = s.ingestOnce(ctx, b, true)
 	}
 	if err != nil && retryable(err) {
 		return IngestResult{}, apierr.Unavailable("EVENTS_NOT_STORED", "the events could not be stored, retry the batch: %v", err)
@@ -168,21 +184,25 @@ func (s *Store) Ingest(ctx context.Context, b *ingest.Batch) (IngestResult, erro
 	return res, err
 }
 
-func (s *Store) ingestOnce(ctx context.Context, b *ingest.Batch) (IngestResult, error) {
+// ingestOnce runs one transaction; with look it first finds the events
+// already stored and skips them.
+func (s *Store) ingestOnce(ctx context.Context, b *ingest.Batch, look bool) (IngestResult, error) {
 	var res IngestResult
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		uuids := make([]string, len(b.Events))
-		for i, e := range b.Events {
-			uuids[i] = e.UUID
-		}
 		stored := map[string]bool{}
 		batch := &pgx.Batch{}
 		batch.Queue(lockProjectSQL, b.ProjectID)
-		batch.Queue(storedUUIDsSQL, b.ProjectID, uuids).Query(func(rows pgx.Rows) error {
-			var u string
-			_, err := pgx.ForEachRow(rows, []any{&u}, func() error { stored[u] = true; return nil })
-			return err
-		})
+		if look {
+			uuids := make([]string, len(b.Events))
+			for i, e := range b.Events {
+				uuids[i] = e.UUID
+			}
+			batch.Queue(storedUUIDsSQL, b.ProjectID, uuids).Query(func(rows pgx.Rows) error {
+				var u string
+				_, err := pgx.ForEachRow(rows, []any{&u}, func() error { stored[u] = true; return nil })
+				return err
+			})
+		}
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return err
 		}
@@ -247,6 +267,13 @@ func rollupArgs(b *ingest.Batch) []any {
 		experiments, variations = append(experiments, x.ExperimentID), append(variations, x.VariationID)
 	}
 	return []any{b.ProjectID, visitors, keys, times, revenues, values, expVisitors, expTimes, experiments, variations}
+}
+
+// isDuplicate reports a primary-key violation: an event of the batch is
+// already stored.
+func isDuplicate(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
 // retryable reports whether a failed ingest transaction may be retried:
