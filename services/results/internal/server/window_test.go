@@ -48,7 +48,7 @@ func TestGetExperimentResults_WindowSeriesAndBaseline(t *testing.T) {
 	if got := w.GetMetrics()[0].GetResults()[1]; got.GetSamples() != 20 || got.GetConverters() != 6 || len(got.GetSeries()) != 2 {
 		t.Fatalf("window: %v", got)
 	}
-	if !w.GetStartTime().AsTime().Equal(day().Truncate(24*time.Hour).Add(-24*time.Hour)) {
+	if !w.GetStartTime().AsTime().Equal(day().Truncate(24 * time.Hour).Add(-24 * time.Hour)) {
 		t.Fatalf("window start %v", w.GetStartTime().AsTime())
 	}
 
