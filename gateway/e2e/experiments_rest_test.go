@@ -12,12 +12,8 @@ import (
 )
 
 // experimentsCreated is what the experiments service's Create* answer over
-// REST. Issue 4 asks for 201 with a Location header, as identity's creates
-// do, but services/experiments/internal/server does not set the x-http-code
-// and location metadata (pkg/httpmeta), so creates answer 200 without
-// Location. Set this to http.StatusCreated once it does: the Location check
-// in createExperiment then turns on.
-const experimentsCreated = http.StatusOK
+// REST: 201 with a Location header, as identity's creates.
+const experimentsCreated = http.StatusCreated
 
 // restStack is identity, experiments and results on loopback behind the
 // gateway, driven only over REST: two bootstrapped accounts, a read-only

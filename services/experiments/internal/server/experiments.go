@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/liftlabs/lift/pkg/httpmeta"
 
 	"github.com/liftlabs/lift/pkg/apierr"
 	"github.com/liftlabs/lift/pkg/pagetoken"
@@ -34,6 +35,7 @@ func (s *Server) CreateExperiment(ctx context.Context, req *experimentsv1.Create
 	if err != nil {
 		return nil, err
 	}
+	httpmeta.Created(ctx, "/v1/experiments/"+out.GetId())
 	return &experimentsv1.CreateExperimentResponse{Experiment: out}, nil
 }
 

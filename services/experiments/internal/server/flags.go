@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/liftlabs/lift/pkg/httpmeta"
 	"strconv"
 
 	"github.com/liftlabs/lift/pkg/apierr"
@@ -27,6 +28,7 @@ func (s *Server) CreateFlag(ctx context.Context, req *experimentsv1.CreateFlagRe
 	if err != nil {
 		return nil, err
 	}
+	httpmeta.Created(ctx, "/v1/flags/"+f.GetId())
 	return &experimentsv1.CreateFlagResponse{Flag: f}, nil
 }
 

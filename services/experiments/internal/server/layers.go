@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/liftlabs/lift/pkg/httpmeta"
 
 	"github.com/liftlabs/lift/pkg/pagetoken"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
@@ -20,6 +21,7 @@ func (s *Server) CreateLayer(ctx context.Context, req *experimentsv1.CreateLayer
 	if err != nil {
 		return nil, err
 	}
+	httpmeta.Created(ctx, "/v1/layers/"+l.GetId())
 	return &experimentsv1.CreateLayerResponse{Layer: l}, nil
 }
 
