@@ -37,7 +37,6 @@ require (
 	github.com/jackc/pgx/v5 v5.7.5 // indirect
 	github.com/jackc/puddle/v2 v2.2.2 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
-	github.com/liftlabs/lift/pkg v0.0.0 // indirect
 	github.com/liftlabs/lift/proto v0.0.0 // indirect
 	github.com/mattn/go-shellwords v1.0.12 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
@@ -81,6 +80,7 @@ require (
 
 require (
 	github.com/liftlabs/lift/gateway v0.0.0
+	github.com/liftlabs/lift/pkg v0.0.0
 	github.com/liftlabs/lift/services/experiments v0.0.0
 	github.com/liftlabs/lift/services/identity v0.0.0
 	github.com/liftlabs/lift/services/results v0.0.0

@@ -12,12 +12,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/liftlabs/lift/deploy/internal/demo"
 	"github.com/liftlabs/lift/deploy/internal/supervisor"
+	"github.com/liftlabs/lift/pkg/config"
 )
 
 const readyWait = 60 * time.Second
@@ -30,16 +30,16 @@ func main() {
 }
 
 func run() error {
-	pgURL := envOr("LIFT_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	binDir := envOr("LIFT_RUN_BIN", "out")
-	stateDir := envOr("LIFT_RUN_STATE", ".run")
+	cfg := config.New()
+	pgURL := cfg.String("LIFT_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	binDir := cfg.String("LIFT_RUN_BIN", "out")
+	stateDir := cfg.String("LIFT_RUN_STATE", ".run")
 	// A port offset and a database prefix let a second stack (the runner's
 	// own test) run beside a developer's without touching its data.
-	offset, err := strconv.Atoi(envOr("LIFT_RUN_PORT_OFFSET", "0"))
-	if err != nil {
-		return fmt.Errorf("LIFT_RUN_PORT_OFFSET: %w", err)
+	l := layout{offset: cfg.Int("LIFT_RUN_PORT_OFFSET", 0), dbPrefix: cfg.String("LIFT_RUN_DB_PREFIX", "lift_")}
+	if err := cfg.Err(); err != nil {
+		return err
 	}
-	l := layout{offset: offset, dbPrefix: envOr("LIFT_RUN_DB_PREFIX", "lift_")}
 	gatewayURL := "http://" + l.addr(8080)
 	st, err := demo.LoadState(filepath.Join(stateDir, "demo.json"))
 	if err != nil {
@@ -121,11 +121,4 @@ func waitReady(ctx context.Context, u string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }
