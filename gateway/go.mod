@@ -10,6 +10,7 @@ require (
 	github.com/liftlabs/lift/proto v0.0.0
 	github.com/liftlabs/lift/services/identity v0.0.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
+	golang.org/x/time v0.16.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b
 	google.golang.org/grpc v1.84.0
 	google.golang.org/protobuf v1.36.12

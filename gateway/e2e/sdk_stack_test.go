@@ -24,7 +24,7 @@ type sdkStack struct {
 	envs    map[string]*identityv1.Environment // by key
 }
 
-func newSDKStack(t *testing.T) *sdkStack {
+func newSDKStack(t *testing.T, opts ...gatewaytest.Option) *sdkStack {
 	t.Helper()
 	id := identitytest.Start(t)
 	exp := experimentstest.Start(t, id.Addr)
@@ -32,7 +32,7 @@ func newSDKStack(t *testing.T) *sdkStack {
 	s := &sdkStack{
 		gw: gatewaytest.Start(t, gatewaytest.Backends{
 			Identity: "dns:///" + id.Addr, Experiments: "dns:///" + exp.Addr, Results: "dns:///" + res.Addr,
-		}),
+		}, opts...),
 		exp: exp.Client, acct: id.NewAccount(t), envs: map[string]*identityv1.Environment{},
 	}
 	s.write = experimentstest.WithToken(context.Background(), id.Token(t, s.acct, identityv1.Scope_SCOPE_WRITE))

@@ -14,7 +14,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/router"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -30,6 +32,26 @@ type Option func(*router.Config)
 
 // WithMaxBodyBytes sets LIFT_HTTP_MAX_BODY_BYTES.
 func WithMaxBodyBytes(n int64) Option { return func(c *router.Config) { c.MaxBodyBytes = n } }
+
+// WithSDKMaxBodyBytes sets LIFT_SDK_MAX_BODY_BYTES.
+func WithSDKMaxBodyBytes(n int64) Option { return func(c *router.Config) { c.SDKMaxBodyBytes = n } }
+
+// RatePolicy is a token bucket: requests per second and burst.
+type RatePolicy = ratelimit.Policy
+
+// WithRateLimits sets the API and SDK token buckets (LIFT_RATE_LIMIT_* and
+// LIFT_SDK_RATE_LIMIT_*); by default tests run without rate limits.
+func WithRateLimits(api, sdk RatePolicy) Option {
+	return func(c *router.Config) { c.APIRateLimit, c.SDKRateLimit = api, sdk }
+}
+
+// WithMaxInFlight sets LIFT_HTTP_MAX_IN_FLIGHT.
+func WithMaxInFlight(n int) Option { return func(c *router.Config) { c.MaxInFlight = n } }
+
+// WithRequestTimeout sets LIFT_HTTP_REQUEST_TIMEOUT.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(c *router.Config) { c.RequestTimeout = d }
+}
 
 // Env is a running gateway.
 type Env struct {

@@ -8,14 +8,22 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sort"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
+	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/router"
 	"github.com/liftlabs/lift/pkg/admin"
 	"github.com/liftlabs/lift/pkg/config"
 	"github.com/liftlabs/lift/pkg/logging"
 )
+
+// defaultSDKMaxBodyBytes (10 MiB) fits a full SDK event batch (results
+// accepts up to 10,000 events, a few hundred bytes each).
+const defaultSDKMaxBodyBytes = 10 << 20
 
 func main() {
 	l := config.New()
@@ -27,12 +35,44 @@ func main() {
 			Experiments: l.String("LIFT_EXPERIMENTS_ADDR", "dns:///127.0.0.1:9102"),
 			Results:     l.String("LIFT_RESULTS_ADDR", "dns:///127.0.0.1:9103"),
 		},
-		MaxBodyBytes: int64(l.Int("LIFT_HTTP_MAX_BODY_BYTES", httpmw.DefaultMaxBodyBytes)),
+		MaxBodyBytes:    int64(l.Int("LIFT_HTTP_MAX_BODY_BYTES", httpmw.DefaultMaxBodyBytes)),
+		SDKMaxBodyBytes: int64(l.Int("LIFT_SDK_MAX_BODY_BYTES", defaultSDKMaxBodyBytes)),
+		APIRateLimit: ratelimit.Policy{
+			RPS:   float64(l.Int("LIFT_RATE_LIMIT_RPS", 100)),
+			Burst: l.Int("LIFT_RATE_LIMIT_BURST", 200),
+		},
+		SDKRateLimit: ratelimit.Policy{
+			RPS:   float64(l.Int("LIFT_SDK_RATE_LIMIT_RPS", 1000)),
+			Burst: l.Int("LIFT_SDK_RATE_LIMIT_BURST", 2000),
+		},
+		MaxInFlight:    l.Int("LIFT_HTTP_MAX_IN_FLIGHT", 1000),
+		RequestTimeout: l.Duration("LIFT_HTTP_REQUEST_TIMEOUT", 30*time.Second),
 	}
 	level := l.LogLevel()
 	l.ExitOnError()
-	if cfg.MaxBodyBytes <= 0 {
-		fmt.Fprintf(os.Stderr, "invalid configuration:\nLIFT_HTTP_MAX_BODY_BYTES=%d: want a positive number of bytes\n", cfg.MaxBodyBytes)
+	var bad []string
+	for name, n := range map[string]int64{
+		"LIFT_HTTP_MAX_BODY_BYTES": cfg.MaxBodyBytes, "LIFT_SDK_MAX_BODY_BYTES": cfg.SDKMaxBodyBytes,
+	} {
+		if n <= 0 {
+			bad = append(bad, fmt.Sprintf("%s=%d: want a positive number of bytes", name, n))
+		}
+	}
+	for name, n := range map[string]int64{
+		"LIFT_RATE_LIMIT_RPS": int64(cfg.APIRateLimit.RPS), "LIFT_RATE_LIMIT_BURST": int64(cfg.APIRateLimit.Burst),
+		"LIFT_SDK_RATE_LIMIT_RPS": int64(cfg.SDKRateLimit.RPS), "LIFT_SDK_RATE_LIMIT_BURST": int64(cfg.SDKRateLimit.Burst),
+		"LIFT_HTTP_MAX_IN_FLIGHT": int64(cfg.MaxInFlight),
+	} {
+		if n < 0 {
+			bad = append(bad, fmt.Sprintf("%s=%d: want 0 (no limit) or more", name, n))
+		}
+	}
+	if cfg.RequestTimeout < 0 {
+		bad = append(bad, fmt.Sprintf("LIFT_HTTP_REQUEST_TIMEOUT=%s: want 0 (none) or more", cfg.RequestTimeout))
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		fmt.Fprintf(os.Stderr, "invalid configuration:\n%s\n", strings.Join(bad, "\n"))
 		os.Exit(2)
 	}
 

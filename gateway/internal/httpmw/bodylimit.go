@@ -21,8 +21,15 @@ const DefaultMaxBodyBytes = 1 << 20
 // handler, seeing BodyLimitExceeded, answers 413 instead of the 400 the
 // failed JSON decode would otherwise give.
 func BodyLimit(max int64) func(http.Handler) http.Handler {
+	return BodyLimitBy(func(*http.Request) int64 { return max })
+}
+
+// BodyLimitBy is BodyLimit with a limit chosen per request (e.g. higher for
+// SDK event batches).
+func BodyLimitBy(maxOf func(*http.Request) int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			max := maxOf(r)
 			lim := &limit{max: max}
 			r = r.WithContext(context.WithValue(r.Context(), limitKey{}, lim))
 			if r.ContentLength > max {

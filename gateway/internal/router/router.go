@@ -18,6 +18,7 @@ import (
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
 	"github.com/liftlabs/lift/gateway/internal/mux"
 	"github.com/liftlabs/lift/gateway/internal/openapi"
+	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/sdk"
 	v1 "github.com/liftlabs/lift/gateway/internal/v1"
 	"github.com/liftlabs/lift/pkg/grpcclient"
@@ -41,6 +42,19 @@ type Config struct {
 	Backends Backends
 	// MaxBodyBytes is the largest request body accepted (413 above).
 	MaxBodyBytes int64
+	// SDKMaxBodyBytes is the largest SDK event batch accepted; default
+	// MaxBodyBytes.
+	SDKMaxBodyBytes int64
+	// APIRateLimit is each caller's token bucket on the API; SDKRateLimit
+	// each SDK key's (or caller's) on the SDK endpoints. A zero RPS does
+	// not limit.
+	APIRateLimit, SDKRateLimit ratelimit.Policy
+	// MaxInFlight bounds the requests served at once (503 above); 0 does
+	// not limit.
+	MaxInFlight int
+	// RequestTimeout is every request's deadline, passed to the backends;
+	// 0 leaves only the per-call default of pkg/grpcclient.
+	RequestTimeout time.Duration
 	// ReadyTimeout bounds each backend's readiness check.
 	ReadyTimeout time.Duration
 	Logger       *slog.Logger
@@ -57,6 +71,9 @@ type Gateway struct {
 func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = httpmw.DefaultMaxBodyBytes
+	}
+	if cfg.SDKMaxBodyBytes <= 0 {
+		cfg.SDKMaxBodyBytes = cfg.MaxBodyBytes
 	}
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = health.DefaultTimeout
@@ -117,15 +134,48 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	routes.Handle(docs.AssetPath, readOnly(docs.Asset()))
 	routes.HandleFunc("/", notFound)
 
+	apiLimit := ratelimit.New(cfg.APIRateLimit, 0)
+	sdkLimit := ratelimit.New(cfg.SDKRateLimit, 0)
+	bucket := func(r *http.Request) (*ratelimit.Limiter, string) {
+		switch {
+		case isProbe(r):
+			return nil, ""
+		case sdk.IsSDKRequest(r):
+			if key := sdk.Key(r); key != "" {
+				return sdkLimit, ratelimit.Key("sdk", key)
+			}
+			return sdkLimit, httpmw.CallerKey(r)
+		default:
+			return apiLimit, httpmw.CallerKey(r)
+		}
+	}
+	bodyLimit := func(r *http.Request) int64 {
+		if r.URL.Path == sdk.EventsPath {
+			return cfg.SDKMaxBodyBytes
+		}
+		return cfg.MaxBodyBytes
+	}
+
 	// Outermost first: the request id exists before anything can answer,
 	// so every response carries it; the access log sees the status a
-	// recovered panic produced; the body limit applies to everything
-	// below it.
+	// recovered panic produced; a rate-limited request never takes an
+	// in-flight slot; the deadline starts once the request is admitted;
+	// the body limit applies to everything below it.
 	g.Handler = httpmw.RequestID(
 		httpmw.AccessLog(cfg.Logger)(
 			httpmw.Recover(
-				httpmw.BodyLimit(cfg.MaxBodyBytes)(routes))))
+				httpmw.RateLimit(bucket)(
+					httpmw.MaxInFlight(cfg.MaxInFlight, isProbe)(
+						httpmw.Deadline(cfg.RequestTimeout)(
+							httpmw.BodyLimitBy(bodyLimit)(routes)))))))
 	return g, nil
+}
+
+// isProbe reports whether r is a liveness or readiness probe, which no
+// limit may refuse: an overloaded gateway is alive, and its readiness is
+// for the orchestrator to judge.
+func isProbe(r *http.Request) bool {
+	return r.URL.Path == "/healthz" || r.URL.Path == "/readyz"
 }
 
 // Close closes the backend connections.

@@ -37,16 +37,32 @@ type Account struct {
 	AdminToken string
 }
 
+// Option changes the test server.
+type Option func(*options)
+
+type options struct{ unary []grpc.UnaryServerInterceptor }
+
+// WithUnaryInterceptor adds an interceptor inside the server's own chain,
+// e.g. to observe the deadline or metadata a call arrives with, or to hold
+// a call open.
+func WithUnaryInterceptor(i grpc.UnaryServerInterceptor) Option {
+	return func(o *options) { o.unary = append(o.unary, i) }
+}
+
 // Start runs identity until the test ends. Set LIFT_TEST_LOG=1 to see its
 // logs.
-func Start(t testing.TB) *Env {
+func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	pool := pgtest.New(t, migrations.FS)
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if os.Getenv("LIFT_TEST_LOG") != "" {
 		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
-	addr := grpctest.Start(t, server.NewGRPCServer(store.New(pool), BootstrapSecret, logger))
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	addr := grpctest.Start(t, server.NewGRPCServer(store.New(pool), BootstrapSecret, logger, o.unary...))
 	conn := grpctest.Dial(t, addr)
 	return &Env{Addr: addr, Conn: conn, Client: identityv1.NewIdentityServiceClient(conn)}
 }

@@ -10,9 +10,10 @@ import (
 
 // NewGRPCServer returns the chassis gRPC server with the IdentityService
 // registered, authenticating with the store directly. The binary and
-// identitytest both build it here so they cannot drift apart.
-func NewGRPCServer(s Store, bootstrapSecret string, logger *slog.Logger) *grpc.Server {
-	srv := grpcserver.New(grpcserver.Options{Logger: logger, Authenticator: NewAuthenticator(s)})
+// identitytest both build it here so they cannot drift apart; extra
+// interceptors (tests only) run innermost.
+func NewGRPCServer(s Store, bootstrapSecret string, logger *slog.Logger, extra ...grpc.UnaryServerInterceptor) *grpc.Server {
+	srv := grpcserver.New(grpcserver.Options{Logger: logger, Authenticator: NewAuthenticator(s), ExtraUnary: extra})
 	identityv1.RegisterIdentityServiceServer(srv, New(s, bootstrapSecret))
 	return srv
 }

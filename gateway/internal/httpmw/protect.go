@@ -1,0 +1,119 @@
+package httpmw
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/liftlabs/lift/gateway/internal/httperr"
+	"github.com/liftlabs/lift/gateway/internal/ratelimit"
+	"google.golang.org/grpc/codes"
+)
+
+// Bucket picks the limiter and the bucket key of a request; a nil limiter
+// means the request is not limited.
+type Bucket func(r *http.Request) (lim *ratelimit.Limiter, key string)
+
+// RateLimit answers 429 (RESOURCE_EXHAUSTED, reason RATE_LIMITED) with
+// Retry-After when the request's bucket is empty. The wait comes from the
+// bucket itself: the time until it holds a token again.
+func RateLimit(bucket Bucket) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			lim, key := bucket(r)
+			if ok, wait := lim.Allow(key, time.Now()); !ok {
+				secs := strconv.Itoa(ratelimit.RetryAfterSeconds(wait))
+				w.Header().Set("Retry-After", secs)
+				httperr.Write(w, r, http.StatusTooManyRequests, httperr.New(codes.ResourceExhausted, "RATE_LIMITED",
+					"too many requests for this credential; retry after "+secs+" s",
+					map[string]string{"retry_after_seconds": secs}))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// CallerKey is the bucket key of a request's caller: its bearer token when
+// it has one, else its client address. Both are hashed (ratelimit.Key).
+func CallerKey(r *http.Request) string {
+	if tok, ok := bearer(r); ok {
+		return ratelimit.Key("token", tok)
+	}
+	return ratelimit.Key("ip", clientIP(r))
+}
+
+func bearer(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
+}
+
+// clientIP is the peer address. X-Forwarded-For is not trusted: any client
+// could set it to get a fresh bucket per request. Behind a proxy every
+// anonymous caller therefore shares the proxy's bucket; authenticated
+// callers are keyed by their token regardless.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// OverloadRetryAfter is the Retry-After of an overload answer: in-flight
+// requests of an API like this finish within about a second.
+const OverloadRetryAfter = "1"
+
+// MaxInFlight answers 503 (UNAVAILABLE, reason OVERLOADED) with Retry-After
+// when max requests are already being served; exempt requests (the probes)
+// are always served. 503 rather than 429: the gateway as a whole is busy,
+// this caller did nothing wrong, and clients and load balancers treat 503 as
+// "try again or try another replica". max <= 0 disables the limit.
+func MaxInFlight(max int, exempt func(*http.Request) bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if max <= 0 {
+			return next
+		}
+		slots := make(chan struct{}, max)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if exempt(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+				next.ServeHTTP(w, r)
+			default:
+				w.Header().Set("Retry-After", OverloadRetryAfter)
+				httperr.Write(w, r, http.StatusServiceUnavailable, httperr.New(codes.Unavailable, "OVERLOADED",
+					fmt.Sprintf("the gateway is serving its maximum of %d requests; retry later", max),
+					map[string]string{"max_in_flight": strconv.Itoa(max)}))
+			}
+		})
+	}
+}
+
+// Deadline gives every request a deadline d from its arrival; backend calls
+// made with the request's context carry it to the services as grpc-timeout.
+// A client's own Grpc-Timeout header (honoured by grpc-gateway on /v1
+// routes) can only shorten it. d <= 0 disables it.
+func Deadline(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if d <= 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
