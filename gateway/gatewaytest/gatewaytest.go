@@ -8,16 +8,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/router"
+	"github.com/liftlabs/lift/pkg/grpctest"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -53,6 +52,11 @@ func WithRequestTimeout(d time.Duration) Option {
 	return func(c *router.Config) { c.RequestTimeout = d }
 }
 
+// WithLogWriter sends the gateway's log lines to w.
+func WithLogWriter(w io.Writer) Option {
+	return func(c *router.Config) { c.Logger = grpctest.Logger("gateway", w) }
+}
+
 // Env is a running gateway.
 type Env struct {
 	// URL is the base URL, e.g. "http://127.0.0.1:41234".
@@ -64,11 +68,7 @@ type Env struct {
 // its logs.
 func Start(t testing.TB, backends Backends, opts ...Option) *Env {
 	t.Helper()
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if os.Getenv("LIFT_TEST_LOG") != "" {
-		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	}
-	cfg := router.Config{Backends: backends, Logger: logger}
+	cfg := router.Config{Backends: backends, Logger: grpctest.Logger("gateway", nil)}
 	for _, o := range opts {
 		o(&cfg)
 	}

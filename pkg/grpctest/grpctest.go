@@ -4,11 +4,15 @@ package grpctest
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net"
+	"os"
 	"testing"
 
 	"github.com/liftlabs/lift/pkg/grpcclient"
 	"github.com/liftlabs/lift/pkg/grpcserver"
+	"github.com/liftlabs/lift/pkg/logging"
 	"google.golang.org/grpc"
 )
 
@@ -42,4 +46,23 @@ func Dial(t testing.TB, addr string, opts ...grpcclient.Option) *grpc.ClientConn
 	}
 	t.Cleanup(func() { _ = cc.Close() })
 	return cc
+}
+
+// Logger is the logger a test harness gives the server it starts: the same
+// JSON lines a binary prints (logging.NewTo), at debug level so nothing is
+// hidden, written to capture when it is not nil (tests that assert on logs,
+// e.g. that no secret is ever logged) and to stderr when LIFT_TEST_LOG is
+// set; otherwise discarded.
+func Logger(service string, capture io.Writer) *slog.Logger {
+	var ws []io.Writer
+	if capture != nil {
+		ws = append(ws, capture)
+	}
+	if os.Getenv("LIFT_TEST_LOG") != "" {
+		ws = append(ws, os.Stderr)
+	}
+	if len(ws) == 0 {
+		return slog.New(slog.DiscardHandler)
+	}
+	return logging.NewTo(io.MultiWriter(ws...), service, "debug")
 }

@@ -4,6 +4,7 @@ package logging
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -14,8 +15,14 @@ type ctxKey struct{}
 // New returns a JSON logger to stderr tagged with the service name. Unknown
 // levels fall back to info; config validation rejects them earlier.
 func New(service, level string) *slog.Logger {
+	return NewTo(os.Stderr, service, level)
+}
+
+// NewTo is New writing to w, so tests can capture exactly the lines a
+// binary would print (e.g. to prove no secret is ever logged).
+func NewTo(w io.Writer, service, level string) *slog.Logger {
 	lvl, _ := ParseLevel(level)
-	h := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})
 	return slog.New(h).With("service", service)
 }
 

@@ -5,8 +5,6 @@ package experimentstest
 import (
 	"context"
 	"io"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -35,6 +33,8 @@ type Options struct {
 	CacheTTL time.Duration
 	// MaxStale of served datafiles; default 1s.
 	MaxStale time.Duration
+	// LogWriter, when set, receives the service's log lines.
+	LogWriter io.Writer
 }
 
 // Start runs experiments against the identity service at identityAddr
@@ -50,12 +50,10 @@ func Start(t testing.TB, identityAddr string, opts ...Options) *Env {
 		if opts[0].MaxStale != 0 {
 			o.MaxStale = opts[0].MaxStale
 		}
+		o.LogWriter = opts[0].LogWriter
 	}
 	pool := pgtest.New(t, migrations.FS)
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if os.Getenv("LIFT_TEST_LOG") != "" {
-		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	}
+	logger := grpctest.Logger("experiments", o.LogWriter)
 	identity := grpctest.Dial(t, identityAddr)
 	addr := grpctest.Start(t, server.NewGRPCServer(server.Config{
 		Pool: pool, Identity: identityv1.NewIdentityServiceClient(identity),

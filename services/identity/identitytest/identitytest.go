@@ -5,10 +5,9 @@ package identitytest
 import (
 	"context"
 	"io"
-	"log/slog"
-	"os"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/liftlabs/lift/pkg/grpctest"
 	"github.com/liftlabs/lift/pkg/pgtest"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
@@ -29,6 +28,9 @@ type Env struct {
 	Addr   string
 	Conn   *grpc.ClientConn
 	Client identityv1.IdentityServiceClient
+	// Pool is the service's own database, for tests that must put it in a
+	// state the API cannot reach (e.g. a token that has already expired).
+	Pool *pgxpool.Pool
 }
 
 // Account is a bootstrapped account and its admin token secret.
@@ -40,7 +42,13 @@ type Account struct {
 // Option changes the test server.
 type Option func(*options)
 
-type options struct{ unary []grpc.UnaryServerInterceptor }
+type options struct {
+	unary     []grpc.UnaryServerInterceptor
+	logWriter io.Writer
+}
+
+// WithLogWriter sends the service's log lines to w.
+func WithLogWriter(w io.Writer) Option { return func(o *options) { o.logWriter = w } }
 
 // WithUnaryInterceptor adds an interceptor inside the server's own chain,
 // e.g. to observe the deadline or metadata a call arrives with, or to hold
@@ -53,18 +61,15 @@ func WithUnaryInterceptor(i grpc.UnaryServerInterceptor) Option {
 // logs.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	pool := pgtest.New(t, migrations.FS)
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if os.Getenv("LIFT_TEST_LOG") != "" {
-		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	}
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
+	pool := pgtest.New(t, migrations.FS)
+	logger := grpctest.Logger("identity", o.logWriter)
 	addr := grpctest.Start(t, server.NewGRPCServer(store.New(pool), BootstrapSecret, logger, o.unary...))
 	conn := grpctest.Dial(t, addr)
-	return &Env{Addr: addr, Conn: conn, Client: identityv1.NewIdentityServiceClient(conn)}
+	return &Env{Addr: addr, Conn: conn, Client: identityv1.NewIdentityServiceClient(conn), Pool: pool}
 }
 
 // WithToken returns ctx carrying token as the request's credential.

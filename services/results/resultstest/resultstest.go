@@ -5,8 +5,6 @@ package resultstest
 import (
 	"context"
 	"io"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -43,6 +41,8 @@ type Options struct {
 	MaxBatchEvents int
 	// CatalogTTL of experiments, projects and datafiles; default 1s.
 	CatalogTTL time.Duration
+	// LogWriter, when set, receives the service's log lines.
+	LogWriter io.Writer
 }
 
 // Start runs results against the identity and experiments services at
@@ -58,6 +58,7 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 		if opts[0].CatalogTTL != 0 {
 			o.CatalogTTL = opts[0].CatalogTTL
 		}
+		o.LogWriter = opts[0].LogWriter
 	}
 	url := pgtest.URL(t, migrations.FS)
 	pool, err := pgxpool.New(context.Background(), url)
@@ -65,10 +66,7 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 		t.Fatalf("resultstest: %v", err)
 	}
 	t.Cleanup(pool.Close)
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if os.Getenv("LIFT_TEST_LOG") != "" {
-		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	}
+	logger := grpctest.Logger("results", o.LogWriter)
 	identity := grpctest.Dial(t, identityAddr)
 	experiments := grpctest.Dial(t, experimentsAddr)
 	addr := grpctest.Start(t, server.NewGRPCServer(server.Config{
