@@ -64,7 +64,7 @@ func (discardEvents) DispatchEvent(event.LogEvent) (bool, error) { return true, 
 // The Optimizely Go SDK, polling the datafile from the gateway's
 // /datafiles/{sdk_key}.json, and Lift's Decide agree on every experiment
 // and flag for 10,000 users. Every user is decided over gRPC; every 20th
-// also through POST /v1/decide, which must answer the same.
+// also through POST /v1/environments:decide, which must answer the same.
 func TestSDK_GoSDKAgreesWithDecideThroughGateway(t *testing.T) {
 	logging.SetLogLevel(logging.LogLevelError)
 	s := newSDKStack(t)
@@ -102,14 +102,14 @@ func TestSDK_GoSDKAgreesWithDecideThroughGateway(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := s.gw.Do(t, "POST", "/v1/decide", "", body)
+			r := s.gw.Do(t, "POST", "/v1/environments:decide", "", body)
 			if r.Status != http.StatusOK {
-				t.Fatalf("POST /v1/decide: %d %s", r.Status, r.Body)
+				t.Fatalf("POST /v1/environments:decide: %d %s", r.Status, r.Body)
 			}
 			rest := &experimentsv1.DecideResponse{}
 			r.JSON(t, rest)
 			if !proto.Equal(rest, resp) {
-				t.Fatalf("%s: POST /v1/decide %v, gRPC %v", user, rest, resp)
+				t.Fatalf("%s: POST /v1/environments:decide %v, gRPC %v", user, rest, resp)
 			}
 			viaREST++
 		}
@@ -142,7 +142,7 @@ func TestSDK_GoSDKAgreesWithDecideThroughGateway(t *testing.T) {
 	if bucketed < 5000 || enabled < 1000 {
 		t.Fatalf("too few positive decisions to mean anything: %d bucketed, %d enabled", bucketed, enabled)
 	}
-	t.Logf("10000 users: %d bucketed experiment decisions, %d enabled flags, all equal; %d also via POST /v1/decide", bucketed, enabled, viaREST)
+	t.Logf("10000 users: %d bucketed experiment decisions, %d enabled flags, all equal; %d also via POST /v1/environments:decide", bucketed, enabled, viaREST)
 
 	// A change reaches the SDK through its conditional poll of the gateway.
 	before, _ := cm.GetConfig()

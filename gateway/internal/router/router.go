@@ -1,7 +1,7 @@
 // Package router assembles the gateway's HTTP handler: connections to the
-// backends, the /v1 API, the SDK endpoints (datafile, events), the OpenAPI
-// documents, the docs page, the probes, and the middleware around all of
-// them.
+// backends, the /v1 API, the SDK endpoints (datafile, events, Agent's
+// decide), the OpenAPI documents, the docs page, the probes, and the
+// middleware around all of them.
 package router
 
 import (
@@ -63,7 +63,8 @@ type Config struct {
 // Gateway is the gateway's HTTP handler and the connections it owns.
 type Gateway struct {
 	http.Handler
-	conns []*grpc.ClientConn
+	conns       []*grpc.ClientConn
+	impressions *sdk.Impressions
 }
 
 // New dials the configured backends (lazily: a backend that is down makes
@@ -118,10 +119,16 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 
 	routes := http.NewServeMux()
 	routes.Handle("/v1/", api)
-	// The SDK endpoints are hand-written (caching headers, 204): the exact
-	// /v1/events pattern wins over the /v1/ prefix.
+	// The SDK endpoints are hand-written (caching headers, 204, Agent's
+	// JSON): the exact /v1/events and /v1/decide patterns win over the /v1/
+	// prefix.
 	if conns.Experiments != nil {
-		routes.Handle(sdk.DatafilePattern, readOnly(sdk.Datafile(experimentsv1.NewExperimentsServiceClient(conns.Experiments))))
+		experiments := experimentsv1.NewExperimentsServiceClient(conns.Experiments)
+		routes.Handle(sdk.DatafilePattern, readOnly(sdk.Datafile(experiments)))
+		if conns.Results != nil {
+			g.impressions = sdk.NewImpressions(resultsv1.NewResultsServiceClient(conns.Results), cfg.Logger)
+		}
+		routes.Handle(sdk.DecidePath, sdk.Decide(experiments, g.impressions))
 	}
 	if conns.Results != nil {
 		routes.Handle(sdk.EventsPath, sdk.Events(resultsv1.NewResultsServiceClient(conns.Results)))
@@ -178,9 +185,18 @@ func isProbe(r *http.Request) bool {
 	return r.URL.Path == "/healthz" || r.URL.Path == "/readyz"
 }
 
-// Close closes the backend connections.
+// impressionFlushTimeout bounds how long Close waits for queued
+// impressions to reach results.
+const impressionFlushTimeout = 10 * time.Second
+
+// Close sends the queued impressions, then closes the backend connections.
 func (g *Gateway) Close() error {
 	var errs []error
+	if g.impressions != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), impressionFlushTimeout)
+		errs = append(errs, g.impressions.Close(ctx))
+		cancel()
+	}
 	for _, cc := range g.conns {
 		errs = append(errs, cc.Close())
 	}

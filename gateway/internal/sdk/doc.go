@@ -1,6 +1,7 @@
-// Package sdk serves the endpoints Optimizely SDKs call directly — the
-// datafile and the event batch — which speak plain HTTP with caching and
-// status conventions that grpc-gateway's transcoding cannot express.
+// Package sdk serves the endpoints Optimizely SDKs and Agent clients call
+// directly — the datafile, the event batch, and Agent's decide — which speak
+// plain HTTP with caching, status and JSON conventions that grpc-gateway's
+// transcoding cannot express.
 package sdk
 
 import (

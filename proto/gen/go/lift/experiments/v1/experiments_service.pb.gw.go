@@ -1818,7 +1818,7 @@ func RegisterExperimentsServiceHandlerServer(ctx context.Context, mux *runtime.S
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/lift.experiments.v1.ExperimentsService/Decide", runtime.WithHTTPPathPattern("/v1/decide"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/lift.experiments.v1.ExperimentsService/Decide", runtime.WithHTTPPathPattern("/v1/environments:decide"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2284,7 +2284,7 @@ func RegisterExperimentsServiceHandlerClient(ctx context.Context, mux *runtime.S
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/lift.experiments.v1.ExperimentsService/Decide", runtime.WithHTTPPathPattern("/v1/decide"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/lift.experiments.v1.ExperimentsService/Decide", runtime.WithHTTPPathPattern("/v1/environments:decide"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -2325,7 +2325,7 @@ var (
 	pattern_ExperimentsService_ListEvents_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "projects", "project_id", "events"}, ""))
 	pattern_ExperimentsService_UpdateEvent_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "events", "event.id"}, ""))
 	pattern_ExperimentsService_DeleteEvent_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "events", "event_id"}, ""))
-	pattern_ExperimentsService_Decide_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "decide"}, ""))
+	pattern_ExperimentsService_Decide_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "environments"}, "decide"))
 )
 
 var (

@@ -1,0 +1,254 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"reflect"
+	"testing"
+	"time"
+
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
+	"github.com/optimizely/go-sdk/v2/pkg/client"
+	"github.com/optimizely/go-sdk/v2/pkg/config"
+	"github.com/optimizely/go-sdk/v2/pkg/decide"
+	"github.com/optimizely/go-sdk/v2/pkg/logging"
+	"google.golang.org/grpc/codes"
+)
+
+// agentOut is Optimizely Agent's DecideOut (agent pkg/handlers/decide.go):
+// the go-sdk decision with its variables as a map, omitted when empty. The
+// expected JSON of every comparison below is this, built from the real
+// Go SDK's decision, which is exactly what Agent renders.
+type agentOut struct {
+	client.OptimizelyDecision
+	Variables map[string]any `json:"variables,omitempty"`
+}
+
+func agentJSON(t *testing.T, d client.OptimizelyDecision) any {
+	t.Helper()
+	b, err := json.Marshal(agentOut{d, d.Variables.ToMap()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// agentDecide posts Agent's decide request and decodes the answer.
+func (s *sdkStack) agentDecide(t *testing.T, sdkKey string, body map[string]any, keys ...string) (*http.Response, any) {
+	t.Helper()
+	q := url.Values{"keys": keys}
+	r := s.gw.Do(t, "POST", "/v1/decide?"+q.Encode(), "", body, "X-Optimizely-SDK-Key", sdkKey)
+	if r.Status != http.StatusOK {
+		t.Fatalf("POST /v1/decide: %d %s", r.Status, r.Body)
+	}
+	var v any
+	r.JSON(t, &v)
+	return &http.Response{StatusCode: r.Status, Header: r.Header}, v
+}
+
+func byFlag(t *testing.T, v any) map[string]any {
+	t.Helper()
+	list, ok := v.([]any)
+	if !ok {
+		t.Fatalf("want a JSON array, got %T", v)
+	}
+	out := map[string]any{}
+	for _, d := range list {
+		out[d.(map[string]any)["flagKey"].(string)] = d
+	}
+	if len(out) != len(list) {
+		t.Fatalf("a flag twice: %v", list)
+	}
+	return out
+}
+
+// POST /v1/decide answers what Agent would: for a few hundred users the
+// JSON equals Agent's rendering of the Go SDK's own decisions (decide all,
+// ENABLED_FLAGS_ONLY, EXCLUDE_VARIABLES, one key, several keys, an unknown
+// key), and the flags equal the typed Decide's.
+func TestAgentDecide_SameAsAgentAndTypedDecide(t *testing.T) {
+	logging.SetLogLevel(logging.LogLevelError)
+	s := newSDKStack(t)
+	setupAgreementProject(t, s)
+	sdkKey := s.envs["production"].GetSdkKey()
+	cm := config.NewPollingProjectConfigManager(sdkKey,
+		config.WithDatafileURLTemplate(s.gw.URL+"/datafiles/%s.json"), config.WithPollingInterval(time.Hour))
+	if _, err := cm.GetConfig(); err != nil {
+		t.Fatal(err)
+	}
+	sdk, err := (&client.OptimizelyFactory{SDKKey: sdkKey}).Client(client.WithConfigManager(cm), client.WithEventDispatcher(discardEvents{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdk.Close()
+
+	noEvent := decide.DisableDecisionEvent
+	rng := rand.New(rand.NewPCG(3, 5))
+	enabled := 0
+	for i := range 300 {
+		user := fmt.Sprintf("agent-%04d", i)
+		attrs := agreementAttributes(rng)
+		uc := sdk.CreateUserContext(user, attrs)
+		body := map[string]any{"userId": user, "userAttributes": attrs, "decideOptions": []string{"DISABLE_DECISION_EVENT"}}
+
+		// Decide all.
+		_, all := s.agentDecide(t, sdkKey, body)
+		got := byFlag(t, all)
+		want := uc.DecideAll([]decide.OptimizelyDecideOptions{noEvent})
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d decisions, SDK %d", user, len(got), len(want))
+		}
+		for key, d := range want {
+			if w := agentJSON(t, d); !reflect.DeepEqual(got[key], w) {
+				t.Fatalf("%s flag %s:\n got %v\nwant %v", user, key, got[key], w)
+			}
+			if d.Enabled {
+				enabled++
+			}
+		}
+
+		// The typed Decide agrees on every flag.
+		typed := s.gw.Do(t, "POST", "/v1/environments:decide", "", map[string]any{"sdkKey": sdkKey, "userId": user, "attributes": attrs})
+		tr := &experimentsv1.DecideResponse{}
+		typed.JSON(t, tr)
+		for _, f := range tr.GetFlags() {
+			g := got[f.GetFlagKey()].(map[string]any)
+			if g["enabled"] != f.GetEnabled() || g["variationKey"] != f.GetVariationKey() || g["ruleKey"] != f.GetExperimentKey() {
+				t.Fatalf("%s flag %s: Agent-shaped %v, typed %v", user, f.GetFlagKey(), g, f)
+			}
+		}
+
+		if i%10 != 0 {
+			continue
+		}
+		// Options, single and several keys, unknown key.
+		for _, opt := range []decide.OptimizelyDecideOptions{decide.EnabledFlagsOnly, decide.ExcludeVariables} {
+			body["decideOptions"] = []string{string(noEvent), string(opt)}
+			_, v := s.agentDecide(t, sdkKey, body)
+			got := byFlag(t, v)
+			want := uc.DecideAll([]decide.OptimizelyDecideOptions{noEvent, opt})
+			if len(got) != len(want) {
+				t.Fatalf("%s %s: %d decisions, SDK %d", user, opt, len(got), len(want))
+			}
+			for key, d := range want {
+				if w := agentJSON(t, d); !reflect.DeepEqual(got[key], w) {
+					t.Fatalf("%s %s flag %s:\n got %v\nwant %v", user, opt, key, got[key], w)
+				}
+			}
+		}
+		body["decideOptions"] = []string{string(noEvent)}
+		for _, key := range []string{"checkout", "nope"} {
+			_, one := s.agentDecide(t, sdkKey, body, key)
+			if _, isObject := one.(map[string]any); !isObject {
+				t.Fatalf("one key: want a JSON object, got %T", one)
+			}
+			if w := agentJSON(t, uc.Decide(key, []decide.OptimizelyDecideOptions{noEvent})); !reflect.DeepEqual(one, w) {
+				t.Fatalf("%s key %s:\n got %v\nwant %v", user, key, one, w)
+			}
+		}
+		_, two := s.agentDecide(t, sdkKey, body, "search", "checkout")
+		list, _ := two.([]any)
+		if len(list) != 2 || list[0].(map[string]any)["flagKey"] != "search" || list[1].(map[string]any)["flagKey"] != "checkout" {
+			t.Fatalf("two keys: want an array in the keys' order, got %v", two)
+		}
+	}
+	if enabled < 100 {
+		t.Fatalf("only %d enabled flag decisions in 300 users: too few to mean anything", enabled)
+	}
+	t.Logf("300 users: Agent-shaped decisions equal Agent's rendering of the Go SDK and the typed Decide; %d enabled", enabled)
+}
+
+func TestAgentDecide_Errors(t *testing.T) {
+	s := newSDKStack(t)
+	sdkKey := s.envs["production"].GetSdkKey()
+	body := map[string]any{"userId": "u1"}
+	for _, tc := range []struct {
+		name, method, key string
+		body              any
+		status            int
+		code              codes.Code
+		reason            string
+	}{
+		{"no SDK key", "POST", "", body, http.StatusUnauthorized, codes.Unauthenticated, "SDK_KEY_REQUIRED"},
+		{"unknown SDK key", "POST", "no-such-key", body, http.StatusNotFound, codes.NotFound, "SDK_KEY_NOT_FOUND"},
+		{"absurd SDK key", "POST", string(bytes.Repeat([]byte("k"), 300)), body, http.StatusNotFound, codes.NotFound, "SDK_KEY_NOT_FOUND"},
+		{"no userId", "POST", sdkKey, map[string]any{"userAttributes": map[string]any{}}, http.StatusBadRequest, codes.InvalidArgument, "USER_ID_REQUIRED"},
+		{"bad option", "POST", sdkKey, map[string]any{"userId": "u", "decideOptions": []string{"NOPE"}}, http.StatusBadRequest, codes.InvalidArgument, "INVALID_DECIDE_OPTION"},
+		{"not JSON", "POST", sdkKey, "{", http.StatusBadRequest, codes.InvalidArgument, "INVALID_BODY"},
+		{"forced decisions", "POST", sdkKey, map[string]any{"userId": "u", "forcedDecisions": []any{map[string]any{"flagKey": "f", "variationKey": "v"}}}, http.StatusBadRequest, codes.InvalidArgument, "UNSUPPORTED"},
+		{"GET", "GET", sdkKey, nil, http.StatusMethodNotAllowed, codes.Unimplemented, "METHOD_NOT_ALLOWED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var headers []string
+			if tc.key != "" {
+				headers = []string{"X-Optimizely-SDK-Key", tc.key}
+			}
+			wantError(t, s.gw.Do(t, tc.method, "/v1/decide", "", tc.body, headers...), tc.status, tc.code, tc.reason)
+		})
+	}
+}
+
+// Decisions made by an experiment are recorded as impressions: results
+// counts exactly the users the endpoint bucketed, per variation, and none
+// of those decided with DISABLE_DECISION_EVENT or not bucketed.
+func TestAgentDecide_ImpressionsReachResults(t *testing.T) {
+	s := newSDKStack(t)
+	flag, err := s.exp.CreateFlag(s.write, &experimentsv1.CreateFlagRequest{ProjectId: s.project.GetId(), Flag: &experimentsv1.Flag{Key: "banner"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := s.runningExperiment(t, "banner_test", func(e *experimentsv1.Experiment) {
+		e.FlagId = flag.GetFlag().GetId()
+		e.TrafficAllocation = ptr(int32(7000)) // some users are not bucketed
+	})
+	sdkKey := s.envs["production"].GetSdkKey()
+
+	want := map[string]int64{}
+	for i := range 200 {
+		_, v := s.agentDecide(t, sdkKey, map[string]any{"userId": fmt.Sprintf("imp-%d", i)}, "banner")
+		if vk := v.(map[string]any)["variationKey"].(string); vk != "" {
+			want[vk]++
+		}
+	}
+	for i := range 50 { // decided, but no impression asked for
+		s.agentDecide(t, sdkKey, map[string]any{"userId": fmt.Sprintf("quiet-%d", i), "decideOptions": []string{"DISABLE_DECISION_EVENT"}})
+	}
+	if want["control"] == 0 || want["treatment"] == 0 {
+		t.Fatalf("bucketing produced %v", want)
+	}
+
+	// Impressions are sent within about a second; poll the results.
+	var got map[string]int64
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		r := s.gw.Do(t, "GET", "/v1/experiments/"+e.GetId()+"/results", s.read, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("results: %d %s", r.Status, r.Body)
+		}
+		out := &resultsv1.GetExperimentResultsResponse{}
+		r.JSON(t, out)
+		got = map[string]int64{}
+		for _, v := range out.GetResults().GetReach().GetVariations() {
+			if v.GetCount() > 0 {
+				got[v.GetVariationKey()] = v.GetCount()
+			}
+		}
+		if reflect.DeepEqual(got, want) {
+			t.Logf("results counts %v visitors, as bucketed", got)
+			return
+		}
+	}
+	t.Fatalf("results visitors %v, want %v", got, want)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+
