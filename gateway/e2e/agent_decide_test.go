@@ -250,5 +250,3 @@ func TestAgentDecide_ImpressionsReachResults(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-
