@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/liftlabs/lift/pkg/logging"
@@ -85,6 +87,21 @@ func (l *Loader) Duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// OneOf returns the variable, which must be one of allowed (compared
+// case-insensitively, returned in lower case).
+func (l *Loader) OneOf(name, def string, allowed ...string) string {
+	v, ok := l.get(name)
+	if !ok {
+		return def
+	}
+	v = strings.ToLower(v)
+	if !slices.Contains(allowed, v) {
+		l.fail(name, v, "one of "+strings.Join(allowed, ", "))
+		return def
+	}
+	return v
 }
 
 // LogLevel returns LIFT_LOG_LEVEL (debug, info, warn, error).

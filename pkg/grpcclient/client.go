@@ -14,6 +14,8 @@ import (
 	"github.com/liftlabs/lift/pkg/auth"
 	"github.com/liftlabs/lift/pkg/requestid"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -21,6 +23,16 @@ import (
 
 // DefaultTimeout is the deadline given to a call whose context has none.
 const DefaultTimeout = 10 * time.Second
+
+// The retry budget of a connection (gRPC retryThrottling): every failed
+// attempt costs a token, every success returns RetryTokenRatio, and no
+// retry is sent while the bucket holds RetryMaxTokens/2 or fewer. Against a
+// backend that fails everything, a connection therefore sends at most
+// RetryMaxTokens/2 retries in all, on top of one attempt per call.
+const (
+	RetryMaxTokens  = 10
+	RetryTokenRatio = 0.1
+)
 
 type options struct {
 	timeout     time.Duration
@@ -45,7 +57,7 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 
 // clientMetrics are registered once with the default Prometheus registry.
 var clientMetrics = sync.OnceValue(func() *grpcprom.ClientMetrics {
-	m := grpcprom.NewClientMetrics()
+	m := grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram())
 	prometheus.MustRegister(m)
 	return m
 })
@@ -65,6 +77,9 @@ func Dial(target string, opts ...Option) (*grpc.ClientConn, error) {
 	dialOpts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultServiceConfig(sc),
+		// A client span per attempt, carrying the trace to the server as
+		// W3C traceparent metadata.
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))),
 		// Order: deadline first so retries share the one deadline; metadata
 		// before metrics so every attempt carries it.
 		grpc.WithChainUnaryInterceptor(deadlineUnary(o.timeout), propagateUnary, clientMetrics().UnaryClientInterceptor()),
@@ -101,7 +116,7 @@ func serviceConfig(idempotent []methodName, maxAttempts int) (string, error) {
 	}
 	cfg := map[string]any{
 		"loadBalancingConfig": []map[string]any{{"round_robin": map[string]any{}}},
-		"retryThrottling":     map[string]any{"maxTokens": 10, "tokenRatio": 0.1},
+		"retryThrottling":     map[string]any{"maxTokens": RetryMaxTokens, "tokenRatio": RetryTokenRatio},
 	}
 	if len(idempotent) > 0 {
 		cfg["methodConfig"] = []methodConfig{{

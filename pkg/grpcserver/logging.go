@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/liftlabs/lift/pkg/logging"
-	"github.com/liftlabs/lift/pkg/requestid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -17,7 +16,7 @@ import (
 // put in the context first so handlers log with service and request id.
 func loggingUnary(base *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		l := base.With("request_id", requestid.FromContext(ctx))
+		l := logging.ForRequest(ctx, base)
 		ctx = logging.WithLogger(ctx, l)
 		start := time.Now()
 		resp, err := handler(ctx, req)

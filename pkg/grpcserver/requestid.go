@@ -22,7 +22,7 @@ func withRequestID(ctx context.Context) context.Context {
 	}
 	_ = grpc.SetHeader(ctx, metadata.Pairs(requestid.MetadataKey, id))
 	ctx = requestid.WithID(ctx, id)
-	return logging.WithLogger(ctx, logging.FromContext(ctx).With("request_id", id))
+	return logging.WithLogger(ctx, logging.ForRequest(ctx, logging.FromContext(ctx)))
 }
 
 func requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {

@@ -11,6 +11,8 @@ import (
 	pvmw "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/protovalidate"
 	"github.com/liftlabs/lift/pkg/auth"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -61,8 +63,11 @@ func New(o Options) *grpc.Server {
 	}
 	m := Metrics()
 	// The order matters, outermost first:
+	//  0. (stats handler, before any interceptor) the OpenTelemetry server
+	//     span, continuing the caller's trace (W3C traceparent metadata);
 	//  1. request id: everything after logs and returns it;
-	//  2. metrics and logging see the final code, after error mapping;
+	//  2. metrics (counts, latency, in flight) and logging see the final
+	//     code, after error mapping;
 	//  3. error mapping turns apierr/driver/unknown errors into statuses, so it
 	//     must wrap everything that can fail, including recovery and auth;
 	//  4. recovery turns a handler panic into an error that (3) masks as
@@ -73,6 +78,7 @@ func New(o Options) *grpc.Server {
 	unary := append([]grpc.UnaryServerInterceptor{
 		requestIDUnary,
 		m.UnaryServerInterceptor(),
+		inFlightUnary,
 		loggingUnary(o.Logger),
 		errorsUnary,
 		recoveryUnary,
@@ -82,11 +88,15 @@ func New(o Options) *grpc.Server {
 	stream := []grpc.StreamServerInterceptor{
 		requestIDStream,
 		m.StreamServerInterceptor(),
+		inFlightStream,
 		recoveryStream,
 		auth.StreamServerInterceptor(o.Authenticator),
 		pvmw.StreamServerInterceptor(v),
 	}
-	opts := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}, o.ServerOptions...)
+	opts := append([]grpc.ServerOption{
+		// Health probes would make a trace every few seconds each.
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))),
+		grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}, o.ServerOptions...)
 	srv := grpc.NewServer(opts...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/liftlabs/lift/pkg/requestid"
+	"go.opentelemetry.io/otel/trace"
 )
 
 type ctxKey struct{}
@@ -44,6 +47,22 @@ func ParseLevel(s string) (slog.Level, bool) {
 // WithLogger returns ctx carrying l.
 func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
 	return context.WithValue(ctx, ctxKey{}, l)
+}
+
+// ForRequest returns base tagged with what ties the lines of one request
+// together across services: request_id, and trace_id and span_id when ctx
+// carries a span (the gateway's HTTP span, or the RPC's server span). The
+// ids are attached to the logger, not looked up per line, so every line of
+// the request carries them however it is logged.
+func ForRequest(ctx context.Context, base *slog.Logger) *slog.Logger {
+	attrs := make([]any, 0, 6)
+	if id := requestid.FromContext(ctx); id != "" {
+		attrs = append(attrs, "request_id", id)
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		attrs = append(attrs, "trace_id", sc.TraceID().String(), "span_id", sc.SpanID().String())
+	}
+	return base.With(attrs...)
 }
 
 // FromContext returns the logger of ctx (which carries the request id when

@@ -15,9 +15,9 @@ import (
 // Open connects to url, creating the database first if it does not exist
 // (so a fresh Postgres needs no manual step), and pings it.
 func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := Config(url)
 	if err != nil {
-		return nil, fmt.Errorf("parse database url: %w", err)
+		return nil, err
 	}
 	pool, err := connect(ctx, cfg)
 	var pgErr *pgconn.PgError
@@ -31,6 +31,27 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("connect to database %q: %w", cfg.ConnConfig.Database, err)
 	}
 	return pool, nil
+}
+
+// Config parses url into a pool configuration with Lift's settings: every
+// statement run for a traced request is a span (see Tracer).
+func Config(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	cfg.ConnConfig.Tracer = tracer{}
+	return cfg, nil
+}
+
+// NewPool returns a pool on url configured by Config, without connecting
+// (test helpers whose database exists use it).
+func NewPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := Config(url)
+	if err != nil {
+		return nil, err
+	}
+	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
 func connect(ctx context.Context, cfg *pgxpool.Config) (*pgxpool.Pool, error) {

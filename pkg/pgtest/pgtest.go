@@ -32,7 +32,7 @@ var templates sync.Map // hash → struct{}
 // The database is dropped when the test ends; tests may run in parallel.
 func New(t testing.TB, migrations fs.FS) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), URL(t, migrations))
+	pool, err := pg.NewPool(context.Background(), URL(t, migrations))
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}

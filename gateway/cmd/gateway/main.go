@@ -19,6 +19,7 @@ import (
 	"github.com/liftlabs/lift/pkg/admin"
 	"github.com/liftlabs/lift/pkg/config"
 	"github.com/liftlabs/lift/pkg/logging"
+	"github.com/liftlabs/lift/pkg/tracing"
 )
 
 // defaultSDKMaxBodyBytes (10 MiB) fits a full SDK event batch (results
@@ -49,6 +50,7 @@ func main() {
 		RequestTimeout: l.Duration("LIFT_HTTP_REQUEST_TIMEOUT", 30*time.Second),
 	}
 	level := l.LogLevel()
+	trace := tracing.Load(l)
 	l.ExitOnError()
 	var bad []string
 	for name, n := range map[string]int64{
@@ -81,6 +83,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	stopTracing, err := tracing.Setup(ctx, "gateway", trace)
+	if err != nil {
+		logger.Error("start tracing", "error", err.Error())
+		os.Exit(1)
+	}
+	defer stopTracing()
 	gw, err := router.New(ctx, cfg)
 	if err != nil {
 		logger.Error("start gateway", "error", err.Error())

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/liftlabs/lift/pkg/logging"
-	"github.com/liftlabs/lift/pkg/requestid"
 )
 
 // AccessLog logs one line per request with its status, size and duration,
@@ -16,7 +15,7 @@ func AccessLog(base *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			l := base.With("request_id", requestid.FromContext(r.Context()))
+			l := logging.ForRequest(r.Context(), base)
 			rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(rec, r.WithContext(logging.WithLogger(r.Context(), l)))
 			level := slog.LevelInfo

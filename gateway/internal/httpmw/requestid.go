@@ -5,6 +5,8 @@ import (
 
 	"github.com/liftlabs/lift/gateway/internal/httperr"
 	"github.com/liftlabs/lift/pkg/requestid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // RequestID accepts the client's X-Request-Id when requestid.Valid, or
@@ -19,6 +21,8 @@ func RequestID(next http.Handler) http.Handler {
 			id = requestid.New()
 		}
 		w.Header().Set(httperr.HeaderRequestID, id)
+		// Lets a trace be found from the id a client reports.
+		trace.SpanFromContext(r.Context()).SetAttributes(attribute.String("lift.request_id", id))
 		next.ServeHTTP(w, r.WithContext(requestid.WithID(r.Context(), id)))
 	})
 }

@@ -4,7 +4,11 @@
 package mux
 
 import (
+	"net/http"
+	"strings"
+
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/liftlabs/lift/gateway/internal/httpmw"
 )
 
 // New returns a ServeMux configured the Lift way; extra options (added after
@@ -19,7 +23,7 @@ func New(extra ...runtime.ServeMuxOption) *runtime.ServeMux {
 		runtime.WithOutgoingTrailerMatcher(outgoingTrailer),
 		runtime.WithMetadata(requestMetadata),
 		runtime.WithForwardResponseOption(applyHTTPMeta),
-		runtime.WithMiddlewares(rememberRequest),
+		runtime.WithMiddlewares(rememberRequest, recordRoute),
 		// A POST with a form body must not be retried as a GET, and a header
 		// must not turn a POST into a DELETE: both would let a request reach
 		// a method other than the one the client and any proxy saw.
@@ -28,4 +32,15 @@ func New(extra ...runtime.ServeMuxOption) *runtime.ServeMux {
 		runtime.WithWriteContentLength(),
 	}
 	return runtime.NewServeMux(append(opts, extra...)...)
+}
+
+// recordRoute labels the request's metrics and span with the API pattern
+// that matched, e.g. "/v1/experiments/{experiment_id}/results".
+func recordRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if p, ok := runtime.HTTPPattern(r.Context()); ok {
+			httpmw.SetRoute(r.Context(), strings.ReplaceAll(p.String(), "=*}", "}"))
+		}
+		next(w, r, params)
+	}
 }

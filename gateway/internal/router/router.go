@@ -163,18 +163,23 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		return cfg.MaxBodyBytes
 	}
 
-	// Outermost first: the request id exists before anything can answer,
-	// so every response carries it; the access log sees the status a
-	// recovered panic produced; a rate-limited request never takes an
-	// in-flight slot; the deadline starts once the request is admitted;
-	// the body limit applies to everything below it.
-	g.Handler = httpmw.RequestID(
-		httpmw.AccessLog(cfg.Logger)(
-			httpmw.Recover(
-				httpmw.RateLimit(bucket)(
-					httpmw.MaxInFlight(cfg.MaxInFlight, isProbe)(
-						httpmw.Deadline(cfg.RequestTimeout)(
-							httpmw.BodyLimitBy(bodyLimit)(routes)))))))
+	// Outermost first: the trace span covers everything; the request id
+	// exists before anything can answer, so every response carries it;
+	// metrics and the access log see the status a recovered panic
+	// produced; a rate-limited request never takes an in-flight slot; the
+	// deadline starts once the request is admitted; the body limit applies
+	// to everything below it; Routed records the matched pattern for
+	// metrics and the span name.
+	g.Handler = httpmw.Trace(
+		httpmw.RequestID(
+			httpmw.Metrics(
+				httpmw.AccessLog(cfg.Logger)(
+					httpmw.Recover(
+						httpmw.RateLimit(bucket)(
+							httpmw.MaxInFlight(cfg.MaxInFlight, isProbe)(
+								httpmw.Deadline(cfg.RequestTimeout)(
+									httpmw.BodyLimitBy(bodyLimit)(
+										httpmw.Routed(routes))))))))))
 	return g, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/liftlabs/lift/pkg/grpctest"
+	"github.com/liftlabs/lift/pkg/pg"
 	"github.com/liftlabs/lift/pkg/pgtest"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
@@ -61,7 +62,7 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 		o.LogWriter = opts[0].LogWriter
 	}
 	url := pgtest.URL(t, migrations.FS)
-	pool, err := pgxpool.New(context.Background(), url)
+	pool, err := pg.NewPool(context.Background(), url)
 	if err != nil {
 		t.Fatalf("resultstest: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/liftlabs/lift/pkg/grpcserver"
 	"github.com/liftlabs/lift/pkg/logging"
 	"github.com/liftlabs/lift/pkg/pg"
+	"github.com/liftlabs/lift/pkg/tracing"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"github.com/liftlabs/lift/services/experiments/internal/server"
 	"github.com/liftlabs/lift/services/experiments/migrations"
@@ -25,6 +26,7 @@ import (
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/lift_experiments?sslmode=disable"
 
 type settings struct {
+	trace                                    tracing.Settings
 	grpcAddr, adminAddr, dbURL, identityAddr string
 	cacheTTL, maxStale                       time.Duration
 }
@@ -41,6 +43,7 @@ func main() {
 		// another replica changed it.
 		maxStale: cfg.Duration("LIFT_DATAFILE_MAX_STALENESS", time.Second),
 	}
+	s.trace = tracing.Load(cfg)
 	log := logging.New("experiments", cfg.LogLevel())
 	cfg.ExitOnError()
 
@@ -53,11 +56,17 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger, s settings) error {
+	stopTracing, err := tracing.Setup(ctx, "experiments", s.trace)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	pool, err := pg.Open(ctx, s.dbURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	defer pg.RegisterPoolMetrics(pool)()
 	if err := pg.Migrate(ctx, pool, migrations.FS); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/liftlabs/lift/pkg/grpcserver"
 	"github.com/liftlabs/lift/pkg/logging"
 	"github.com/liftlabs/lift/pkg/pg"
+	"github.com/liftlabs/lift/pkg/tracing"
 	"github.com/liftlabs/lift/services/identity/internal/server"
 	"github.com/liftlabs/lift/services/identity/internal/store"
 	"github.com/liftlabs/lift/services/identity/migrations"
@@ -32,23 +33,30 @@ func main() {
 	adminAddr := cfg.String("LIFT_ADMIN_ADDR", ":9201")
 	dbURL := cfg.String("LIFT_DATABASE_URL", defaultDatabaseURL)
 	bootstrapSecret := cfg.String("LIFT_BOOTSTRAP_SECRET", "")
+	trace := tracing.Load(cfg)
 	log := logging.New("identity", cfg.LogLevel())
 	cfg.ExitOnError()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := run(ctx, log, grpcAddr, adminAddr, dbURL, bootstrapSecret); err != nil {
+	if err := run(ctx, log, trace, grpcAddr, adminAddr, dbURL, bootstrapSecret); err != nil {
 		log.Error("identity stopped", "error", err.Error())
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, grpcAddr, adminAddr, dbURL, bootstrapSecret string) error {
+func run(ctx context.Context, log *slog.Logger, trace tracing.Settings, grpcAddr, adminAddr, dbURL, bootstrapSecret string) error {
+	stopTracing, err := tracing.Setup(ctx, "identity", trace)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	pool, err := pg.Open(ctx, dbURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	defer pg.RegisterPoolMetrics(pool)()
 	if err := pg.Migrate(ctx, pool, migrations.FS); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/liftlabs/lift/pkg/grpcserver"
 	"github.com/liftlabs/lift/pkg/logging"
 	"github.com/liftlabs/lift/pkg/pg"
+	"github.com/liftlabs/lift/pkg/tracing"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"github.com/liftlabs/lift/services/results/internal/ingest"
@@ -27,6 +28,7 @@ import (
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/lift_results?sslmode=disable"
 
 type settings struct {
+	trace                                                     tracing.Settings
 	grpcAddr, adminAddr, dbURL, identityAddr, experimentsAddr string
 	authTTL, catalogTTL                                       time.Duration
 	limits                                                    ingest.Limits
@@ -48,6 +50,7 @@ func main() {
 			MaxFutureSkew: cfg.Duration("LIFT_RESULTS_MAX_FUTURE_SKEW", time.Hour),
 		},
 	}
+	s.trace = tracing.Load(cfg)
 	log := logging.New("results", cfg.LogLevel())
 	cfg.ExitOnError()
 
@@ -60,11 +63,17 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger, s settings) error {
+	stopTracing, err := tracing.Setup(ctx, "results", s.trace)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	pool, err := pg.Open(ctx, s.dbURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	defer pg.RegisterPoolMetrics(pool)()
 	if err := pg.Migrate(ctx, pool, migrations.FS); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 // IngestEvents stores a typed batch of the caller's project.
 func (s *Server) IngestEvents(ctx context.Context, req *resultsv1.IngestEventsRequest) (*resultsv1.IngestEventsResponse, error) {
 	counts, err := s.ingestWithToken(ctx, req, 0)
+	observeIngest(ingest.CountEvents(req), counts, err)
 	if err != nil {
 		return nil, err
 	}
@@ -31,10 +32,13 @@ func (s *Server) IngestEvents(ctx context.Context, req *resultsv1.IngestEventsRe
 func (s *Server) IngestOptimizelyBatch(ctx context.Context, req *resultsv1.IngestOptimizelyBatchRequest) (*resultsv1.IngestOptimizelyBatchResponse, error) {
 	parsed, ignored, err := ingest.ParseOptimizely(req.GetBatch())
 	if err != nil {
+		observeIngest(0, counts{}, err)
 		return nil, err
 	}
 	if err := protovalidate.Validate(parsed); err != nil {
-		return nil, apierr.InvalidArgument("MALFORMED_BATCH", "the event batch is invalid: %v", err)
+		err := apierr.InvalidArgument("MALFORMED_BATCH", "the event batch is invalid: %v", err)
+		observeIngest(ingest.CountEvents(parsed), counts{}, err)
+		return nil, err
 	}
 	var c counts
 	if req.GetSdkKey() != "" {
@@ -42,6 +46,7 @@ func (s *Server) IngestOptimizelyBatch(ctx context.Context, req *resultsv1.Inges
 	} else {
 		c, err = s.ingestWithToken(ctx, parsed, ignored)
 	}
+	observeIngest(ingest.CountEvents(parsed), c, err)
 	if err != nil {
 		return nil, err
 	}

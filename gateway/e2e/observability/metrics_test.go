@@ -1,0 +1,174 @@
+package observability
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/liftlabs/lift/gateway/internal/stacktest"
+	"github.com/liftlabs/lift/pkg/admin"
+	"github.com/liftlabs/lift/pkg/pg"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// TestMetrics_AdminEndpointExportsTrafficFigures drives traffic through
+// the stack (all of it in this process, so one /metrics shows every layer)
+// and reads the admin port's /metrics before and after: the request,
+// latency, pool and ingestion figures must have grown by what was sent.
+func TestMetrics_AdminEndpointExportsTrafficFigures(t *testing.T) {
+	s := stacktest.Start(t)
+	// The binaries register their pool in main; here the results pool
+	// stands for all three.
+	defer pg.RegisterPoolMetrics(s.Results.Pool)()
+	adminSrv := httptest.NewServer(admin.Handler())
+	defer adminSrv.Close()
+
+	before := scrape(t, adminSrv.URL)
+	e := s.CreateExperiment(t, "purchase")
+	s.Must(t, "POST", "/v1/experiments/"+e.ID+":start", s.Admin, "{}", http.StatusOK, nil)
+	events := "/v1/events?sdk_key=" + s.SDKKey(t, "production")
+	const visitors = 20
+	batch := sdkBatch(t, s, e, visitors)
+	for range 2 { // the second time, every event is a duplicate
+		if resp := s.GW.Do(t, "POST", events, "", batch); resp.Status != http.StatusNoContent {
+			t.Fatalf("events: %d %s", resp.Status, resp.Body)
+		}
+	}
+	if resp := s.GW.Do(t, "POST", events, "", `{"visitors":[{}]}`); resp.Status != http.StatusBadRequest {
+		t.Fatalf("malformed batch: %d %s", resp.Status, resp.Body)
+	}
+	const reads = 3
+	for range reads {
+		s.Must(t, "GET", "/v1/experiments/"+e.ID+"/results", s.Read, nil, http.StatusOK, nil)
+	}
+	s.Must(t, "GET", "/v1/experiments/999999", s.Read, nil, http.StatusNotFound, nil)
+	after := scrape(t, adminSrv.URL)
+
+	resultsRoute := map[string]string{"route": "/v1/experiments/{experiment_id}/results", "method": "GET", "status": "200"}
+	rpc := map[string]string{"grpc_service": "lift.results.v1.ResultsService", "grpc_method": "GetExperimentResults", "grpc_code": "OK"}
+	rpcNoCode := map[string]string{"grpc_service": "lift.results.v1.ResultsService", "grpc_method": "GetExperimentResults"}
+	db := map[string]string{"database": s.Results.Pool.Config().ConnConfig.Database}
+	checks := []struct {
+		name   string
+		labels map[string]string
+		min    float64
+	}{
+		// gateway HTTP
+		{"lift_http_requests_total", resultsRoute, reads},
+		{"lift_http_request_duration_seconds", resultsRoute, reads}, // histogram: its count
+		{"lift_http_requests_total", map[string]string{"route": "/v1/experiments/{experiment_id}", "status": "404"}, 1},
+		{"lift_http_requests_total", map[string]string{"route": "/v1/events", "method": "POST", "status": "204"}, 2},
+		// gRPC, server and client side (the gateway's calls)
+		{"grpc_server_handled_total", rpc, reads},
+		{"grpc_server_handling_seconds", rpcNoCode, reads},
+		{"grpc_client_handled_total", rpc, reads},
+		{"grpc_client_handling_seconds", rpcNoCode, reads},
+		// the results database pool
+		{"lift_pg_pool_acquires_total", db, 1},
+		{"lift_pg_pool_new_connections_total", db, 1},
+		// ingestion
+		{"lift_results_ingested_events_total", map[string]string{"outcome": "accepted"}, 2 * visitors},
+		{"lift_results_ingested_events_total", map[string]string{"outcome": "duplicate"}, 2 * visitors},
+		{"lift_results_ingested_batches_total", map[string]string{"outcome": "accepted"}, 2},
+		{"lift_results_ingested_batches_total", map[string]string{"outcome": "rejected"}, 1},
+	}
+	for _, c := range checks {
+		grew := value(after, c.name, c.labels) - value(before, c.name, c.labels)
+		t.Logf("%s%v grew by %g", c.name, c.labels, grew)
+		if grew < c.min {
+			t.Errorf("%s%v grew by %g, want at least %g", c.name, c.labels, grew, c.min)
+		}
+	}
+	// Gauges: present (their value after the traffic is whatever is in
+	// flight or open now).
+	for _, name := range []string{"lift_http_requests_in_flight", "lift_grpc_server_in_flight_requests", "lift_pg_pool_total_connections", "lift_pg_pool_max_connections"} {
+		if _, ok := after[name]; !ok {
+			t.Errorf("%s is not exported", name)
+		}
+	}
+	if value(after, "lift_pg_pool_max_connections", db) < 1 {
+		t.Errorf("lift_pg_pool_max_connections = %g", value(after, "lift_pg_pool_max_connections", db))
+	}
+}
+
+// sdkBatch is an Optimizely SDK batch of n visitors of e, each exposed
+// and converting once.
+func sdkBatch(t *testing.T, s *stacktest.Stack, e stacktest.Experiment, n int) []byte {
+	t.Helper()
+	at := time.Now().Add(-time.Hour).UnixMilli()
+	var visitors []map[string]any
+	for i := range n {
+		id := fmt.Sprintf("v%d", i)
+		variation := e.Variations[i%2].ID
+		visitors = append(visitors, map[string]any{
+			"visitor_id": id, "attributes": []any{},
+			"snapshots": []map[string]any{{
+				"decisions": []map[string]any{{"campaign_id": e.LayerID, "experiment_id": e.ID, "variation_id": variation}},
+				"events": []map[string]any{
+					{"entity_id": e.LayerID, "key": "campaign_activated", "timestamp": at, "uuid": "imp-" + id},
+					{"key": e.Key, "timestamp": at + 1000, "uuid": "conv-" + id},
+				},
+			}},
+		})
+	}
+	b, err := json.Marshal(map[string]any{
+		"account_id": s.AccountID, "project_id": s.ProjectID, "revision": "1",
+		"client_name": "go-sdk", "client_version": "2.3.1", "enrich_decisions": true, "visitors": visitors,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mf, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return mf
+}
+
+// value sums the series of name whose labels include want: a counter's or
+// gauge's value, a histogram's count.
+func value(mf map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	f, ok := mf[name]
+	if !ok {
+		return 0
+	}
+	var sum float64
+	for _, m := range f.GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		match := true
+		for k, v := range want {
+			match = match && have[k] == v
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			sum += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			sum += m.GetGauge().GetValue()
+		case m.Histogram != nil:
+			sum += float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return sum
+}

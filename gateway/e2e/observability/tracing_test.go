@@ -1,0 +1,207 @@
+package observability
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/liftlabs/lift/gateway/gatewaytest"
+	"github.com/liftlabs/lift/gateway/internal/stacktest"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// The services, as the prefix of their RPCs' span names.
+var services = map[string]string{
+	"identity":    "lift.identity.v1.",
+	"experiments": "lift.experiments.v1.",
+	"results":     "lift.results.v1.",
+}
+
+// TestTrace_ResultsRequestIsOneTraceAcrossServices sends one
+// GET /v1/experiments/{id}/results carrying a client's W3C traceparent and
+// checks the spans the whole stack recorded for it: all in the client's
+// trace, one tree under the gateway's span, with server spans of results
+// and of the services results calls (experiments for the definition,
+// identity for the token), and SQL spans under each service.
+func TestTrace_ResultsRequestIsOneTraceAcrossServices(t *testing.T) {
+	var logs lockedBuffer
+	s := stacktest.Start(t, stacktest.Options{Gateway: []gatewaytest.Option{
+		gatewaytest.WithLogWriter(&logs),
+	}})
+	e := s.CreateExperiment(t, "checkout")
+	checkOneTrace(t, s, &logs, "/v1/experiments/"+e.ID+"/results", "GET /v1/experiments/{experiment_id}/results",
+		[]string{"results", "experiments", "identity"})
+}
+
+// checkOneTrace sends GET path with a fresh traceparent and checks the
+// trace: the gateway's span named route, server and SQL spans of each of
+// wantServices, everything one tree, nothing recorded meanwhile outside it,
+// and the gateway's log line carrying the trace and request ids.
+func checkOneTrace(t *testing.T, s *stacktest.Stack, logs *lockedBuffer, path, route string, wantServices []string) {
+	t.Helper()
+	var traceID trace.TraceID
+	var clientSpan trace.SpanID
+	_, _ = rand.Read(traceID[:])
+	_, _ = rand.Read(clientSpan[:])
+	before := len(spans.Ended())
+	resp := s.GW.Do(t, "GET", path, s.Read, nil, "traceparent", fmt.Sprintf("00-%s-%s-01", traceID, clientSpan))
+	if resp.Status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, resp.Status, resp.Body)
+	}
+
+	// Servers end their spans after the response is on its way: wait until
+	// the gateway's span, which ends last, is in.
+	var got []sdktrace.ReadOnlySpan
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		got = spans.Ended()[before:]
+		if findSpan(got, func(sp sdktrace.ReadOnlySpan) bool {
+			return sp.SpanKind() == trace.SpanKindServer && sp.Name() == route
+		}) != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no gateway span %q among %d spans", route, len(got))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
+	for _, sp := range got {
+		if sp.SpanContext().TraceID() != traceID {
+			t.Errorf("span %q (%v) is in trace %s, not the request's %s", sp.Name(), sp.SpanKind(), sp.SpanContext().TraceID(), traceID)
+			continue
+		}
+		byID[sp.SpanContext().SpanID()] = sp
+	}
+	// One tree: the gateway's span is the only child of the client's span,
+	// and every other span's parent was recorded too.
+	var root sdktrace.ReadOnlySpan
+	for _, sp := range byID {
+		switch p := sp.Parent().SpanID(); {
+		case p == clientSpan:
+			if root != nil {
+				t.Errorf("two spans continue the client's span: %q and %q", root.Name(), sp.Name())
+			}
+			root = sp
+		case byID[p] == nil:
+			t.Errorf("span %q has parent %s, which is not in the trace", sp.Name(), p)
+		}
+	}
+	if root == nil || root.Name() != route || root.SpanKind() != trace.SpanKindServer {
+		t.Fatalf("root span = %v, want the gateway's server span %q", root, route)
+	}
+
+	// service names the service a span was recorded in: the one of its
+	// nearest server-span ancestor (itself included).
+	service := func(sp sdktrace.ReadOnlySpan) string {
+		for ; sp != nil; sp = byID[sp.Parent().SpanID()] {
+			if sp.SpanKind() != trace.SpanKindServer {
+				continue
+			}
+			for name, prefix := range services {
+				if strings.HasPrefix(sp.Name(), prefix) {
+					return name
+				}
+			}
+			return "gateway"
+		}
+		return "?"
+	}
+	servers, sql := map[string]int{}, map[string]int{}
+	for _, sp := range byID {
+		switch {
+		case sp.SpanKind() == trace.SpanKindServer:
+			servers[service(sp)]++
+		case isSQL(sp):
+			sql[service(sp)]++
+		}
+	}
+	for _, name := range wantServices {
+		if servers[name] == 0 || sql[name] == 0 {
+			t.Errorf("%s: %d server spans and %d SQL spans in the trace, want both", name, servers[name], sql[name])
+		}
+	}
+	t.Logf("GET %s: %d spans in trace %s (server spans %v, SQL spans %v)\n%s", path, len(byID), traceID, servers, sql, tree(root, byID))
+
+	// The gateway's access log line of the request names the trace.
+	var line struct {
+		Msg, Path, RequestID, TraceID string
+	}
+	sc := bufio.NewScanner(bytes.NewReader(logs.Bytes()))
+	for sc.Scan() {
+		var l map[string]any
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l["msg"] == "http request" && l["path"] == path {
+			line.Msg, line.Path = "http request", path
+			line.RequestID, _ = l["request_id"].(string)
+			line.TraceID, _ = l["trace_id"].(string)
+		}
+	}
+	if line.Msg == "" || line.TraceID != traceID.String() || line.RequestID != resp.Header.Get("X-Request-Id") {
+		t.Errorf("access log line = %+v, want trace_id %s and request_id %s", line, traceID, resp.Header.Get("X-Request-Id"))
+	}
+}
+
+func isSQL(sp sdktrace.ReadOnlySpan) bool {
+	for _, a := range sp.Attributes() {
+		if a.Key == "db.system.name" && a.Value.AsString() == "postgresql" {
+			return true
+		}
+	}
+	return false
+}
+
+func findSpan(ss []sdktrace.ReadOnlySpan, f func(sdktrace.ReadOnlySpan) bool) sdktrace.ReadOnlySpan {
+	for _, sp := range ss {
+		if f(sp) {
+			return sp
+		}
+	}
+	return nil
+}
+
+// tree renders the spans under root, children in start order.
+func tree(root sdktrace.ReadOnlySpan, byID map[trace.SpanID]sdktrace.ReadOnlySpan) string {
+	children := map[trace.SpanID][]sdktrace.ReadOnlySpan{}
+	for _, sp := range byID {
+		children[sp.Parent().SpanID()] = append(children[sp.Parent().SpanID()], sp)
+	}
+	var b strings.Builder
+	var walk func(sp sdktrace.ReadOnlySpan, depth int)
+	walk = func(sp sdktrace.ReadOnlySpan, depth int) {
+		fmt.Fprintf(&b, "%s%s [%v]\n", strings.Repeat("  ", depth), sp.Name(), sp.SpanKind())
+		kids := children[sp.SpanContext().SpanID()]
+		sort.Slice(kids, func(i, j int) bool { return kids[i].StartTime().Before(kids[j].StartTime()) })
+		for _, k := range kids {
+			walk(k, depth+1)
+		}
+	}
+	walk(root, 0)
+	return b.String()
+}
+
+// lockedBuffer is a log destination safe for the gateway's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.b.Bytes())
+}
