@@ -8,6 +8,7 @@ package experimentsv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -592,7 +593,7 @@ var File_lift_experiments_v1_delivery_proto protoreflect.FileDescriptor
 
 const file_lift_experiments_v1_delivery_proto_rawDesc = "" +
 	"\n" +
-	"\"lift/experiments/v1/delivery.proto\x12\x13lift.experiments.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"j\n" +
+	"\"lift/experiments/v1/delivery.proto\x12\x13lift.experiments.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"j\n" +
 	"\x12GetDatafileRequest\x12&\n" +
 	"\asdk_key\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06sdkKey\x12,\n" +
 	"\rif_none_match\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\vifNoneMatch\"\x8b\x02\n" +
@@ -604,7 +605,7 @@ const file_lift_experiments_v1_delivery_proto_rawDesc = "" +
 	"\fnot_modified\x18\x05 \x01(\bR\vnotModified\x12%\n" +
 	"\x0eenvironment_id\x18\x06 \x01(\tR\renvironmentId\x12\x1d\n" +
 	"\n" +
-	"project_id\x18\a \x01(\tR\tprojectId\"\xa5\x06\n" +
+	"project_id\x18\a \x01(\tR\tprojectId\"\x8e\a\n" +
 	"\rDecideRequest\x12!\n" +
 	"\asdk_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x06sdkKey\x126\n" +
 	"\n" +
@@ -618,7 +619,7 @@ const file_lift_experiments_v1_delivery_proto_rawDesc = "" +
 	"\tflag_keys\x18\a \x03(\tB#\xbaH \x92\x01\x1d\x10d\"\x19r\x172\x15^[A-Za-z0-9_-]{1,64}$R\bflagKeys\x1aU\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
-	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x01:\xf3\x01\xbaH\xef\x01\x1a\xec\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x01:\xdc\x02\x92Af2d{\"sdkKey\": \"AbCdEf0123456789AbCdEf\", \"userId\": \"user-1\", \"attributes\": {\"country\": \"US\", \"age\": 31}}\xbaH\xef\x01\x1a\xec\x01\n" +
 	"\x12decide.environment\x125set either sdk_key, or project_id and environment_key\x1a\x9e\x01(this.sdk_key != '') != (this.project_id != '' && this.environment_key != '') && (this.sdk_key == '' || (this.project_id == '' && this.environment_key == ''))\"\xe5\x01\n" +
 	"\x12ExperimentDecision\x12%\n" +
 	"\x0eexperiment_key\x18\x01 \x01(\tR\rexperimentKey\x12#\n" +

@@ -27,7 +27,7 @@ var File_lift_experiments_v1_experiments_service_proto protoreflect.FileDescript
 
 const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\n" +
-	"-lift/experiments/v1/experiments_service.proto\x12\x13lift.experiments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"lift/experiments/v1/delivery.proto\x1a\x1flift/experiments/v1/event.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1elift/experiments/v1/flag.proto\x1a\x1flift/experiments/v1/layer.proto\x1a\x1clift/options/v1/access.proto\x1a.protoc-gen-openapiv2/options/annotations.proto2\xe0\x1e\n" +
+	"-lift/experiments/v1/experiments_service.proto\x12\x13lift.experiments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"lift/experiments/v1/delivery.proto\x1a\x1flift/experiments/v1/event.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1elift/experiments/v1/flag.proto\x1a\x1flift/experiments/v1/layer.proto\x1a\x1clift/options/v1/access.proto\x1a.protoc-gen-openapiv2/options/annotations.proto2\xf8\x1d\n" +
 	"\x12ExperimentsService\x12\x90\x01\n" +
 	"\n" +
 	"CreateFlag\x12&.lift.experiments.v1.CreateFlagRequest\x1a'.lift.experiments.v1.CreateFlagResponse\"1\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02':\x04flag\"\x1f/v1/projects/{project_id}/flags\x12u\n" +
@@ -59,8 +59,9 @@ const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\n" +
 	"ListEvents\x12&.lift.experiments.v1.ListEventsRequest\x1a'.lift.experiments.v1.ListEventsResponse\",\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02\"\x12 /v1/projects/{project_id}/events\x12\x8a\x01\n" +
 	"\vUpdateEvent\x12'.lift.experiments.v1.UpdateEventRequest\x1a(.lift.experiments.v1.UpdateEventResponse\"(\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x1e:\x05event2\x15/v1/events/{event.id}\x12\x83\x01\n" +
-	"\vDeleteEvent\x12'.lift.experiments.v1.DeleteEventRequest\x1a(.lift.experiments.v1.DeleteEventResponse\"!\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x17*\x15/v1/events/{event_id}\x12\x81\x02\n" +
-	"\x06Decide\x12\".lift.experiments.v1.DecideRequest\x1a#.lift.experiments.v1.DecideResponse\"\xad\x01\x92A\x83\x01\x1a\x80\x01Authenticate with either an sdk_key in the body (no token) or an API token with the read scope and project_id + environment_key.\x88\xb5\x18\x01\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/environments:decide\x12f\n" +
+	"\vDeleteEvent\x12'.lift.experiments.v1.DeleteEventRequest\x1a(.lift.experiments.v1.DeleteEventResponse\"!\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x17*\x15/v1/events/{event_id}\x12\x99\x01\n" +
+	"\x06Decide\x12\".lift.experiments.v1.DecideRequest\x1a#.lift.experiments.v1.DecideResponse\"F\x92A\x1db\x00j\x19\n" +
+	"\x0fx-release-state\x12\x06\x1a\x04beta\x88\xb5\x18\x01\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/environments:decide\x12f\n" +
 	"\vGetDatafile\x12'.lift.experiments.v1.GetDatafileRequest\x1a(.lift.experiments.v1.GetDatafileResponse\"\x04\x88\xb5\x18\x01B\xe9\x01\n" +
 	"\x17com.lift.experiments.v1B\x17ExperimentsServiceProtoP\x01ZGgithub.com/liftlabs/lift/proto/gen/go/lift/experiments/v1;experimentsv1\xa2\x02\x03LEX\xaa\x02\x13Lift.Experiments.V1\xca\x02\x13Lift\\Experiments\\V1\xe2\x02\x1fLift\\Experiments\\V1\\GPBMetadata\xea\x02\x15Lift::Experiments::V1b\x06proto3"
 

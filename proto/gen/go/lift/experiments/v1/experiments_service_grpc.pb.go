@@ -56,62 +56,146 @@ const (
 // Resources of another account's projects are NOT_FOUND.
 type ExperimentsServiceClient interface {
 	// Creates a feature flag in a project.
+	//
+	// A flag has typed variables with defaults; experiments that name the
+	// flag decide it and may override the variables per variation. Needs a
+	// token with the write scope. Answers 201 with Location.
 	CreateFlag(ctx context.Context, in *CreateFlagRequest, opts ...grpc.CallOption) (*CreateFlagResponse, error)
 	// Returns one flag.
+	//
+	// With its etag (also the ETag header). Needs a token with the read
+	// scope.
 	GetFlag(ctx context.Context, in *GetFlagRequest, opts ...grpc.CallOption) (*GetFlagResponse, error)
 	// Lists a project's flags, oldest first.
+	//
+	// Pages with page_size (default 50) and the next_page_token of the
+	// previous page. Needs a token with the read scope.
 	ListFlags(ctx context.Context, in *ListFlagsRequest, opts ...grpc.CallOption) (*ListFlagsResponse, error)
 	// Updates the fields of a flag named by update_mask.
+	//
+	// Send the etag you read to update only an unchanged resource (409
+	// ETAG_MISMATCH otherwise); fields outside update_mask are left alone.
+	// Needs a token with the write scope.
 	UpdateFlag(ctx context.Context, in *UpdateFlagRequest, opts ...grpc.CallOption) (*UpdateFlagResponse, error)
 	// Deletes a flag no experiment refers to.
+	//
+	// A flag an experiment still names is FAILED_PRECONDITION
+	// (STILL_REFERENCED). Needs a token with the write scope.
 	DeleteFlag(ctx context.Context, in *DeleteFlagRequest, opts ...grpc.CallOption) (*DeleteFlagResponse, error)
-	// Creates an experiment (in status draft) in a project.
+	// Creates an experiment in a project.
+	//
+	// It starts as a draft: nothing is decided until it is started. Variation
+	// weights are basis points and must sum to 10000. Needs a token with the
+	// write scope. Answers 201 with Location.
 	CreateExperiment(ctx context.Context, in *CreateExperimentRequest, opts ...grpc.CallOption) (*CreateExperimentResponse, error)
 	// Returns one experiment.
+	//
+	// With its status, variations and etag (also the ETag header). Needs a
+	// token with the read scope.
 	GetExperiment(ctx context.Context, in *GetExperimentRequest, opts ...grpc.CallOption) (*GetExperimentResponse, error)
-	// Lists a project's experiments, oldest first, optionally by status.
+	// Lists a project's experiments, oldest first.
+	//
+	// Optionally only those in one status. Pages with page_size (default 50)
+	// and the next_page_token of the previous page. Needs a token with the
+	// read scope.
 	ListExperiments(ctx context.Context, in *ListExperimentsRequest, opts ...grpc.CallOption) (*ListExperimentsResponse, error)
-	// Updates the fields of an experiment named by update_mask. Variations,
-	// flag and layer are frozen while the experiment runs; a concluded or
-	// archived experiment only takes a new name or description.
+	// Updates the fields of an experiment named by update_mask.
+	//
+	// Variations, flag and layer are frozen while the experiment runs; a
+	// concluded or archived experiment only takes a new name or description
+	// (FAILED_PRECONDITION otherwise). Send the etag you read to update only
+	// an unchanged resource (409 ETAG_MISMATCH otherwise); fields outside
+	// update_mask are left alone. Needs a token with the write scope.
 	UpdateExperiment(ctx context.Context, in *UpdateExperimentRequest, opts ...grpc.CallOption) (*UpdateExperimentResponse, error)
 	// Deletes a draft or archived experiment.
+	//
+	// Any other status is FAILED_PRECONDITION: a running experiment must be
+	// concluded first. Needs a token with the write scope.
 	DeleteExperiment(ctx context.Context, in *DeleteExperimentRequest, opts ...grpc.CallOption) (*DeleteExperimentResponse, error)
-	// Starts a draft experiment or resumes a paused one: it enters the
-	// datafile of every environment it is enabled in.
+	// Starts a draft experiment or resumes a paused one.
+	//
+	// It enters the datafile of every environment it is enabled in, so SDKs
+	// see it on their next poll. Illegal transitions are FAILED_PRECONDITION
+	// with from/to in the error's metadata. Needs a token with the write
+	// scope.
 	StartExperiment(ctx context.Context, in *StartExperimentRequest, opts ...grpc.CallOption) (*StartExperimentResponse, error)
-	// Pauses a running experiment: it leaves the datafiles, users get no
-	// variation until it is started again.
+	// Pauses a running experiment.
+	//
+	// It leaves the datafiles: users get no variation until it is started
+	// again. Its results are kept. Needs a token with the write scope.
 	PauseExperiment(ctx context.Context, in *PauseExperimentRequest, opts ...grpc.CallOption) (*PauseExperimentResponse, error)
 	// Concludes a running or paused experiment for good.
+	//
+	// It leaves the datafiles and gives its layer range back; it can no
+	// longer be started. Needs a token with the write scope.
 	ConcludeExperiment(ctx context.Context, in *ConcludeExperimentRequest, opts ...grpc.CallOption) (*ConcludeExperimentResponse, error)
 	// Archives a concluded experiment.
+	//
+	// Archived experiments keep their results and may be deleted. Needs a
+	// token with the write scope.
 	ArchiveExperiment(ctx context.Context, in *ArchiveExperimentRequest, opts ...grpc.CallOption) (*ArchiveExperimentResponse, error)
-	// Creates a layer (mutually exclusive group) in a project.
+	// Creates a layer in a project.
+	//
+	// A layer is a mutually exclusive group: each of its experiments holds a
+	// share of the layer's buckets, so no user is in two of them. Needs a
+	// token with the write scope. Answers 201 with Location.
 	CreateLayer(ctx context.Context, in *CreateLayerRequest, opts ...grpc.CallOption) (*CreateLayerResponse, error)
-	// Returns one layer with the bucket ranges its experiments hold.
+	// Returns one layer.
+	//
+	// With the bucket ranges its experiments hold. Needs a token with the
+	// read scope.
 	GetLayer(ctx context.Context, in *GetLayerRequest, opts ...grpc.CallOption) (*GetLayerResponse, error)
 	// Lists a project's layers, oldest first.
+	//
+	// Pages with page_size (default 50) and the next_page_token of the
+	// previous page. Needs a token with the read scope.
 	ListLayers(ctx context.Context, in *ListLayersRequest, opts ...grpc.CallOption) (*ListLayersResponse, error)
 	// Updates the fields of a layer named by update_mask.
+	//
+	// Send the etag you read to update only an unchanged resource (409
+	// ETAG_MISMATCH otherwise); fields outside update_mask are left alone.
+	// Needs a token with the write scope.
 	UpdateLayer(ctx context.Context, in *UpdateLayerRequest, opts ...grpc.CallOption) (*UpdateLayerResponse, error)
 	// Deletes a layer no experiment refers to.
+	//
+	// A layer an experiment still uses is FAILED_PRECONDITION
+	// (STILL_REFERENCED). Needs a token with the write scope.
 	DeleteLayer(ctx context.Context, in *DeleteLayerRequest, opts ...grpc.CallOption) (*DeleteLayerResponse, error)
 	// Creates a conversion event in a project.
+	//
+	// Experiments measure metrics on events by key; SDKs track them by the
+	// same key. Needs a token with the write scope. Answers 201 with
+	// Location.
 	CreateEvent(ctx context.Context, in *CreateEventRequest, opts ...grpc.CallOption) (*CreateEventResponse, error)
 	// Returns one event.
+	//
+	// With its etag (also the ETag header). Needs a token with the read
+	// scope.
 	GetEvent(ctx context.Context, in *GetEventRequest, opts ...grpc.CallOption) (*GetEventResponse, error)
 	// Lists a project's events, oldest first.
+	//
+	// Pages with page_size (default 50) and the next_page_token of the
+	// previous page. Needs a token with the read scope.
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
 	// Updates the fields of an event named by update_mask.
+	//
+	// Send the etag you read to update only an unchanged resource (409
+	// ETAG_MISMATCH otherwise); fields outside update_mask are left alone.
+	// Needs a token with the write scope.
 	UpdateEvent(ctx context.Context, in *UpdateEventRequest, opts ...grpc.CallOption) (*UpdateEventResponse, error)
 	// Deletes an event no experiment measures.
+	//
+	// An event a metric still uses is FAILED_PRECONDITION (STILL_REFERENCED).
+	// Needs a token with the write scope.
 	DeleteEvent(ctx context.Context, in *DeleteEventRequest, opts ...grpc.CallOption) (*DeleteEventResponse, error)
-	// Decides which variation a user gets in each running experiment (and
-	// each flag) of an environment, exactly as an Optimizely SDK would with
-	// that environment's datafile. Name the environment either by sdk_key (no
-	// API token needed, like the datafile itself) or by project_id and
-	// environment_key with an API token holding the read scope.
+	// Decides a user's variations in an environment.
+	//
+	// Each running experiment (and each flag) of the environment is decided
+	// exactly as an Optimizely SDK would with that environment's datafile.
+	// Name the environment either by sdk_key (no API token needed, like the
+	// datafile itself) or by project_id and environment_key with an API token
+	// holding the read scope. Optimizely Agent clients use POST /v1/decide
+	// instead, which answers in Agent's JSON.
 	Decide(ctx context.Context, in *DecideRequest, opts ...grpc.CallOption) (*DecideResponse, error)
 	// Internal: the Optimizely v4 datafile of the environment an SDK key
 	// belongs to. The gateway serves it at GET /datafiles/{sdk_key}.json with
@@ -396,62 +480,146 @@ func (c *experimentsServiceClient) GetDatafile(ctx context.Context, in *GetDataf
 // Resources of another account's projects are NOT_FOUND.
 type ExperimentsServiceServer interface {
 	// Creates a feature flag in a project.
+	//
+	// A flag has typed variables with defaults; experiments that name the
+	// flag decide it and may override the variables per variation. Needs a
+	// token with the write scope. Answers 201 with Location.
 	CreateFlag(context.Context, *CreateFlagRequest) (*CreateFlagResponse, error)
 	// Returns one flag.
+	//
+	// With its etag (also the ETag header). Needs a token with the read
+	// scope.
 	GetFlag(context.Context, *GetFlagRequest) (*GetFlagResponse, error)
 	// Lists a project's flags, oldest first.
+	//
+	// Pages with page_size (default 50) and the next_page_token of the
+	// previous page. Needs a token with the read scope.
 	ListFlags(context.Context, *ListFlagsRequest) (*ListFlagsResponse, error)
 	// Updates the fields of a flag named by update_mask.
+	//
+	// Send the etag you read to update only an unchanged resource (409
+	// ETAG_MISMATCH otherwise); fields outside update_mask are left alone.
+	// Needs a token with the write scope.
 	UpdateFlag(context.Context, *UpdateFlagRequest) (*UpdateFlagResponse, error)
 	// Deletes a flag no experiment refers to.
+	//
+	// A flag an experiment still names is FAILED_PRECONDITION
+	// (STILL_REFERENCED). Needs a token with the write scope.
 	DeleteFlag(context.Context, *DeleteFlagRequest) (*DeleteFlagResponse, error)
-	// Creates an experiment (in status draft) in a project.
+	// Creates an experiment in a project.
+	//
+	// It starts as a draft: nothing is decided until it is started. Variation
+	// weights are basis points and must sum to 10000. Needs a token with the
+	// write scope. Answers 201 with Location.
 	CreateExperiment(context.Context, *CreateExperimentRequest) (*CreateExperimentResponse, error)
 	// Returns one experiment.
+	//
+	// With its status, variations and etag (also the ETag header). Needs a
+	// token with the read scope.
 	GetExperiment(context.Context, *GetExperimentRequest) (*GetExperimentResponse, error)
-	// Lists a project's experiments, oldest first, optionally by status.
+	// Lists a project's experiments, oldest first.
+	//
+	// Optionally only those in one status. Pages with page_size (default 50)
+	// and the next_page_token of the previous page. Needs a token with the
+	// read scope.
 	ListExperiments(context.Context, *ListExperimentsRequest) (*ListExperimentsResponse, error)
-	// Updates the fields of an experiment named by update_mask. Variations,
-	// flag and layer are frozen while the experiment runs; a concluded or
-	// archived experiment only takes a new name or description.
+	// Updates the fields of an experiment named by update_mask.
+	//
+	// Variations, flag and layer are frozen while the experiment runs; a
+	// concluded or archived experiment only takes a new name or description
+	// (FAILED_PRECONDITION otherwise). Send the etag you read to update only
+	// an unchanged resource (409 ETAG_MISMATCH otherwise); fields outside
+	// update_mask are left alone. Needs a token with the write scope.
 	UpdateExperiment(context.Context, *UpdateExperimentRequest) (*UpdateExperimentResponse, error)
 	// Deletes a draft or archived experiment.
+	//
+	// Any other status is FAILED_PRECONDITION: a running experiment must be
+	// concluded first. Needs a token with the write scope.
 	DeleteExperiment(context.Context, *DeleteExperimentRequest) (*DeleteExperimentResponse, error)
-	// Starts a draft experiment or resumes a paused one: it enters the
-	// datafile of every environment it is enabled in.
+	// Starts a draft experiment or resumes a paused one.
+	//
+	// It enters the datafile of every environment it is enabled in, so SDKs
+	// see it on their next poll. Illegal transitions are FAILED_PRECONDITION
+	// with from/to in the error's metadata. Needs a token with the write
+	// scope.
 	StartExperiment(context.Context, *StartExperimentRequest) (*StartExperimentResponse, error)
-	// Pauses a running experiment: it leaves the datafiles, users get no
-	// variation until it is started again.
+	// Pauses a running experiment.
+	//
+	// It leaves the datafiles: users get no variation until it is started
+	// again. Its results are kept. Needs a token with the write scope.
 	PauseExperiment(context.Context, *PauseExperimentRequest) (*PauseExperimentResponse, error)
 	// Concludes a running or paused experiment for good.
+	//
+	// It leaves the datafiles and gives its layer range back; it can no
+	// longer be started. Needs a token with the write scope.
 	ConcludeExperiment(context.Context, *ConcludeExperimentRequest) (*ConcludeExperimentResponse, error)
 	// Archives a concluded experiment.
+	//
+	// Archived experiments keep their results and may be deleted. Needs a
+	// token with the write scope.
 	ArchiveExperiment(context.Context, *ArchiveExperimentRequest) (*ArchiveExperimentResponse, error)
-	// Creates a layer (mutually exclusive group) in a project.
+	// Creates a layer in a project.
+	//
+	// A layer is a mutually exclusive group: each of its experiments holds a
+	// share of the layer's buckets, so no user is in two of them. Needs a
+	// token with the write scope. Answers 201 with Location.
 	CreateLayer(context.Context, *CreateLayerRequest) (*CreateLayerResponse, error)
-	// Returns one layer with the bucket ranges its experiments hold.
+	// Returns one layer.
+	//
+	// With the bucket ranges its experiments hold. Needs a token with the
+	// read scope.
 	GetLayer(context.Context, *GetLayerRequest) (*GetLayerResponse, error)
 	// Lists a project's layers, oldest first.
+	//
+	// Pages with page_size (default 50) and the next_page_token of the
+	// previous page. Needs a token with the read scope.
 	ListLayers(context.Context, *ListLayersRequest) (*ListLayersResponse, error)
 	// Updates the fields of a layer named by update_mask.
+	//
+	// Send the etag you read to update only an unchanged resource (409
+	// ETAG_MISMATCH otherwise); fields outside update_mask are left alone.
+	// Needs a token with the write scope.
 	UpdateLayer(context.Context, *UpdateLayerRequest) (*UpdateLayerResponse, error)
 	// Deletes a layer no experiment refers to.
+	//
+	// A layer an experiment still uses is FAILED_PRECONDITION
+	// (STILL_REFERENCED). Needs a token with the write scope.
 	DeleteLayer(context.Context, *DeleteLayerRequest) (*DeleteLayerResponse, error)
 	// Creates a conversion event in a project.
+	//
+	// Experiments measure metrics on events by key; SDKs track them by the
+	// same key. Needs a token with the write scope. Answers 201 with
+	// Location.
 	CreateEvent(context.Context, *CreateEventRequest) (*CreateEventResponse, error)
 	// Returns one event.
+	//
+	// With its etag (also the ETag header). Needs a token with the read
+	// scope.
 	GetEvent(context.Context, *GetEventRequest) (*GetEventResponse, error)
 	// Lists a project's events, oldest first.
+	//
+	// Pages with page_size (default 50) and the next_page_token of the
+	// previous page. Needs a token with the read scope.
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
 	// Updates the fields of an event named by update_mask.
+	//
+	// Send the etag you read to update only an unchanged resource (409
+	// ETAG_MISMATCH otherwise); fields outside update_mask are left alone.
+	// Needs a token with the write scope.
 	UpdateEvent(context.Context, *UpdateEventRequest) (*UpdateEventResponse, error)
 	// Deletes an event no experiment measures.
+	//
+	// An event a metric still uses is FAILED_PRECONDITION (STILL_REFERENCED).
+	// Needs a token with the write scope.
 	DeleteEvent(context.Context, *DeleteEventRequest) (*DeleteEventResponse, error)
-	// Decides which variation a user gets in each running experiment (and
-	// each flag) of an environment, exactly as an Optimizely SDK would with
-	// that environment's datafile. Name the environment either by sdk_key (no
-	// API token needed, like the datafile itself) or by project_id and
-	// environment_key with an API token holding the read scope.
+	// Decides a user's variations in an environment.
+	//
+	// Each running experiment (and each flag) of the environment is decided
+	// exactly as an Optimizely SDK would with that environment's datafile.
+	// Name the environment either by sdk_key (no API token needed, like the
+	// datafile itself) or by project_id and environment_key with an API token
+	// holding the read scope. Optimizely Agent clients use POST /v1/decide
+	// instead, which answers in Agent's JSON.
 	Decide(context.Context, *DecideRequest) (*DecideResponse, error)
 	// Internal: the Optimizely v4 datafile of the environment an SDK key
 	// belongs to. The gateway serves it at GET /datafiles/{sdk_key}.json with

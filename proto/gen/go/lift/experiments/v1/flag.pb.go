@@ -8,6 +8,7 @@ package experimentsv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -795,12 +796,12 @@ var File_lift_experiments_v1_flag_proto protoreflect.FileDescriptor
 
 const file_lift_experiments_v1_flag_proto_rawDesc = "" +
 	"\n" +
-	"\x1elift/experiments/v1/flag.proto\x12\x13lift.experiments.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\x01\n" +
+	"\x1elift/experiments/v1/flag.proto\x12\x13lift.experiments.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xcb\x01\n" +
 	"\fFlagVariable\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x121\n" +
 	"\x03key\x18\x02 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{1,64}$R\x03key\x12D\n" +
 	"\x04type\x18\x03 \x01(\x0e2!.lift.experiments.v1.VariableTypeB\r\xe0A\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04type\x12-\n" +
-	"\rdefault_value\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x90NR\fdefaultValue\"\xfc\x03\n" +
+	"\rdefault_value\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x90NR\fdefaultValue\"\x86\x05\n" +
 	"\x04Flag\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\"\n" +
 	"\n" +
@@ -814,7 +815,7 @@ const file_lift_experiments_v1_flag_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\t \x01(\tR\x04etag\"\xc1\x01\n" +
+	"\x04etag\x18\t \x01(\tR\x04etag:\x87\x01\x92A\x83\x012\x80\x01{\"key\": \"checkout\", \"name\": \"Checkout\", \"variables\": [{\"key\": \"color\", \"type\": \"VARIABLE_TYPE_STRING\", \"defaultValue\": \"blue\"}]}\"\xc1\x01\n" +
 	"\x11CreateFlagRequest\x126\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tB\x17\xe0A\x02\xbaH\x11r\x0f2\r^[0-9]{1,19}$R\tprojectId\x12t\n" +

@@ -1911,7 +1911,7 @@ const file_lift_identity_v1_identity_proto_rawDesc = "" +
 	"\x10confidence_level\x18\x01 \x01(\x01B\x17\xbaH\x14\x12\x12\x11\x00\x00\x00\x00\x00\x00\xf0?)\x00\x00\x00\x00\x00\x00\x00\x00R\x0fconfidenceLevel\x12J\n" +
 	"\fstats_method\x18\x02 \x01(\x0e2\x1d.lift.identity.v1.StatsMethodB\b\xbaH\x05\x82\x01\x02\x10\x01R\vstatsMethod\x12?\n" +
 	"\x1cfalse_discovery_rate_control\x18\x03 \x01(\bR\x19falseDiscoveryRateControl\x12V\n" +
-	"\x13default_metric_keys\x18\x04 \x03(\tB&\xbaH#\x92\x01 \x102\"\x1cr\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\x11defaultMetricKeys\"\xeb\x02\n" +
+	"\x13default_metric_keys\x18\x04 \x03(\tB&\xbaH#\x92\x01 \x102\"\x1cr\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\x11defaultMetricKeys\"\xaf\x03\n" +
 	"\aProject\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\"\n" +
 	"\n" +
@@ -1924,7 +1924,7 @@ const file_lift_identity_v1_identity_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\b \x01(\tR\x04etag\"\xfc\x01\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag:B\x92A?2={\"name\": \"Web shop\", \"description\": \"Storefront experiments\"}\"\xfc\x01\n" +
 	"\vEnvironment\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\"\n" +
 	"\n" +
@@ -2009,15 +2009,13 @@ const file_lift_identity_v1_identity_proto_rawDesc = "" +
 	"\x06tokens\x18\x01 \x03(\v2\x17.lift.identity.v1.TokenR\x06tokens\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"H\n" +
 	"\x12RevokeTokenRequest\x122\n" +
-	"\btoken_id\x18\x01 \x01(\tB\x17\xe0A\x02\xbaH\x11r\x0f2\r^[0-9]{1,19}$R\atokenId\"<\n" +
-	"\x18AuthenticateTokenRequest\x12 \n" +
-	"\x05token\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x02R\x05token\"V\n" +
+	"\btoken_id\x18\x01 \x01(\tB\x17\xe0A\x02\xbaH\x11r\x0f2\r^[0-9]{1,19}$R\atokenId\"?\n" +
+	"\x18AuthenticateTokenRequest\x12#\n" +
+	"\x05token\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x02R\x05token\"V\n" +
 	"\x19AuthenticateTokenResponse\x129\n" +
-	"\tprincipal\x18\x01 \x01(\v2\x1b.lift.identity.v1.PrincipalR\tprincipal\";\n" +
-	"\x14ResolveSdkKeyRequest\x12#\n" +
-	"\asdk_key\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06sdkKey\"w\n" +
+	"\tprincipal\x18\x01 \x01(\v2\x1b.lift.identity.v1.PrincipalR\tprincipal\">\n" +
+	"\x14ResolveSdkKeyRequest\x12&\n" +
+	"\asdk_key\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06sdkKey\"w\n" +
 	"\x15ResolveSdkKeyResponse\x12?\n" +
 	"\venvironment\x18\x01 \x01(\v2\x1d.lift.identity.v1.EnvironmentR\venvironment\x12\x1d\n" +
 	"\n" +
@@ -2060,8 +2058,39 @@ const file_lift_identity_v1_identity_proto_rawDesc = "" +
 	"/v1/tokens\x12\x87\x01\n" +
 	"\vRevokeToken\x12$.lift.identity.v1.RevokeTokenRequest\x1a%.lift.identity.v1.RevokeTokenResponse\"+\x88\xb5\x18\x04\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/tokens/{token_id}:revoke\x12r\n" +
 	"\x11AuthenticateToken\x12*.lift.identity.v1.AuthenticateTokenRequest\x1a+.lift.identity.v1.AuthenticateTokenResponse\"\x04\x88\xb5\x18\x01\x12f\n" +
-	"\rResolveSdkKey\x12&.lift.identity.v1.ResolveSdkKeyRequest\x1a'.lift.identity.v1.ResolveSdkKeyResponse\"\x04\x88\xb5\x18\x01B\xf1\x03\x92A\xa3\x02\x12\xbc\x01\n" +
-	"\bLift API\x12\xaa\x01Lift is a self-hostable experimentation platform that speaks Optimizely's wire formats. /v1 endpoints are stable; endpoints marked x-release-state: beta may still change.2\x031.0ZT\n" +
+	"\rResolveSdkKey\x12&.lift.identity.v1.ResolveSdkKeyRequest\x1a'.lift.identity.v1.ResolveSdkKeyResponse\"\x04\x88\xb5\x18\x01B\xd9\x0e\x92A\x8b\r\x12\xbc\x01\n" +
+	"\bLift API\x12\xaa\x01Lift is a self-hostable experimentation platform that speaks Optimizely's wire formats. /v1 endpoints are stable; endpoints marked x-release-state: beta may still change.2\x031.0R\xa0\x01\n" +
+	"\x03400\x12\x98\x01\n" +
+	"~INVALID_ARGUMENT (a field is malformed; details name it) or FAILED_PRECONDITION (not allowed in the resource's current state).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusRj\n" +
+	"\x03401\x12c\n" +
+	"IUNAUTHENTICATED: the API token is missing, malformed, expired or revoked.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusRb\n" +
+	"\x03403\x12[\n" +
+	"APERMISSION_DENIED: the token lacks the scope the operation needs.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\x89\x01\n" +
+	"\x03404\x12\x81\x01\n" +
+	"gNOT_FOUND: no such resource in the caller's account (another account's resources are not found either).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\x94\x01\n" +
+	"\x03409\x12\x8c\x01\n" +
+	"rALREADY_EXISTS (the key is taken) or ABORTED (the etag is stale or a concurrent update won; read again and retry).\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusRv\n" +
+	"\x03413\x12o\n" +
+	"URESOURCE_EXHAUSTED (REQUEST_TOO_LARGE): the request body is over the gateway's limit.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusR\xe8\x01\n" +
+	"\x03429\x12\xe0\x01\n" +
+	"vRESOURCE_EXHAUSTED (RATE_LIMITED): this token's (or address's) rate limit is used up; retry after Retry-After seconds.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.Status\x1aN\n" +
+	"\vRetry-After\x12?\n" +
+	"4Seconds until the rate limit allows a request again.\x12\aintegerR\xdc\x01\n" +
+	"\x03503\x12\xd4\x01\n" +
+	"~UNAVAILABLE: a service is unavailable, or the gateway is at its in-flight limit (OVERLOADED); retry after Retry-After seconds.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.Status\x1a:\n" +
+	"\vRetry-After\x12+\n" +
+	" Seconds to wait before retrying.\x12\aintegerR\x8d\x01\n" +
+	"\x03504\x12\x85\x01\n" +
+	"kDEADLINE_EXCEEDED: the request's deadline (LIFT_HTTP_REQUEST_TIMEOUT or the client's Grpc-Timeout) ran out.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusZT\n" +
 	"R\n" +
 	"\x06Bearer\x12H\b\x02\x123An API token: `Authorization: Bearer lift_pat_…`.\x1a\rAuthorization \x02b\f\n" +
 	"\n" +

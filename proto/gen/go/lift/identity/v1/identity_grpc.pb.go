@@ -41,29 +41,67 @@ const (
 // IdentityService owns accounts, projects, environments and API tokens, and
 // authenticates tokens for every other Lift service.
 type IdentityServiceClient interface {
-	// Creates an account and its first admin token. Allowed only with the
-	// operator's bootstrap secret (LIFT_BOOTSTRAP_SECRET).
+	// Creates an account and its first admin token.
+	//
+	// Allowed only with the operator's bootstrap secret
+	// (LIFT_BOOTSTRAP_SECRET); without it configured the answer is
+	// FAILED_PRECONDITION (BOOTSTRAP_DISABLED), with a wrong one
+	// PERMISSION_DENIED. No API token is needed. The token's secret is in
+	// this response only.
 	BootstrapAccount(ctx context.Context, in *BootstrapAccountRequest, opts ...grpc.CallOption) (*BootstrapAccountResponse, error)
 	// Creates a project with production and development environments.
+	//
+	// Each environment gets its own SDK key for the datafile, events and
+	// decisions. Needs a token with the write scope. Answers 201 with the new
+	// project's path in Location.
 	CreateProject(ctx context.Context, in *CreateProjectRequest, opts ...grpc.CallOption) (*CreateProjectResponse, error)
 	// Returns one project of the caller's account.
+	//
+	// The answer carries the project's etag (also as the ETag header); a GET
+	// with a matching If-None-Match is answered 304. Another account's
+	// project is 404. Needs a token with the read scope.
 	GetProject(ctx context.Context, in *GetProjectRequest, opts ...grpc.CallOption) (*GetProjectResponse, error)
 	// Lists the caller's projects, oldest first.
+	//
+	// Pages with page_size (default 50) and the next_page_token of the
+	// previous page. Needs a token with the read scope.
 	ListProjects(ctx context.Context, in *ListProjectsRequest, opts ...grpc.CallOption) (*ListProjectsResponse, error)
 	// Updates the fields of a project named by update_mask.
+	//
+	// Send the etag you read to update only an unchanged resource (409
+	// ETAG_MISMATCH otherwise); fields outside update_mask are left alone.
+	// Needs a token with the write scope.
 	UpdateProject(ctx context.Context, in *UpdateProjectRequest, opts ...grpc.CallOption) (*UpdateProjectResponse, error)
 	// Deletes a project and its environments.
+	//
+	// Its environments go with it, and with them their SDK keys. Needs a
+	// token with the write scope.
 	DeleteProject(ctx context.Context, in *DeleteProjectRequest, opts ...grpc.CallOption) (*DeleteProjectResponse, error)
-	// Creates an environment (with its own SDK key) in a project.
+	// Creates an environment in a project.
+	//
+	// The environment gets its own SDK key; a key the project already uses is
+	// 409 ENVIRONMENT_EXISTS. Needs a token with the write scope.
 	CreateEnvironment(ctx context.Context, in *CreateEnvironmentRequest, opts ...grpc.CallOption) (*CreateEnvironmentResponse, error)
 	// Lists a project's environments.
+	//
+	// With each environment's SDK key. Needs a token with the read scope.
 	ListEnvironments(ctx context.Context, in *ListEnvironmentsRequest, opts ...grpc.CallOption) (*ListEnvironmentsResponse, error)
-	// Creates an API token for the caller's account. The secret is in the
-	// response only: it is stored as a hash and can never be read again.
+	// Creates an API token for the caller's account.
+	//
+	// The secret (lift_pat_…) is in this response only: it is stored as a
+	// hash and can never be read again. Needs a token with the admin scope.
 	CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*CreateTokenResponse, error)
-	// Lists the caller's account's API tokens (never their secrets).
+	// Lists the caller's account's API tokens.
+	//
+	// Names, scopes, display prefixes, creation and revocation times: never
+	// the secrets. Pages with page_size (default 50) and the next_page_token
+	// of the previous page. Needs a token with the admin scope.
 	ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error)
-	// Revokes an API token; it stops working within the auth cache TTL.
+	// Revokes an API token.
+	//
+	// It stops working within the services' auth cache TTL
+	// (LIFT_AUTH_CACHE_TTL, 10 s by default). Needs a token with the admin
+	// scope.
 	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*RevokeTokenResponse, error)
 	// Internal: turns an API token into the principal it stands for. Called by
 	// every Lift service's auth interceptor; not exposed over REST.
@@ -218,29 +256,67 @@ func (c *identityServiceClient) ResolveSdkKey(ctx context.Context, in *ResolveSd
 // IdentityService owns accounts, projects, environments and API tokens, and
 // authenticates tokens for every other Lift service.
 type IdentityServiceServer interface {
-	// Creates an account and its first admin token. Allowed only with the
-	// operator's bootstrap secret (LIFT_BOOTSTRAP_SECRET).
+	// Creates an account and its first admin token.
+	//
+	// Allowed only with the operator's bootstrap secret
+	// (LIFT_BOOTSTRAP_SECRET); without it configured the answer is
+	// FAILED_PRECONDITION (BOOTSTRAP_DISABLED), with a wrong one
+	// PERMISSION_DENIED. No API token is needed. The token's secret is in
+	// this response only.
 	BootstrapAccount(context.Context, *BootstrapAccountRequest) (*BootstrapAccountResponse, error)
 	// Creates a project with production and development environments.
+	//
+	// Each environment gets its own SDK key for the datafile, events and
+	// decisions. Needs a token with the write scope. Answers 201 with the new
+	// project's path in Location.
 	CreateProject(context.Context, *CreateProjectRequest) (*CreateProjectResponse, error)
 	// Returns one project of the caller's account.
+	//
+	// The answer carries the project's etag (also as the ETag header); a GET
+	// with a matching If-None-Match is answered 304. Another account's
+	// project is 404. Needs a token with the read scope.
 	GetProject(context.Context, *GetProjectRequest) (*GetProjectResponse, error)
 	// Lists the caller's projects, oldest first.
+	//
+	// Pages with page_size (default 50) and the next_page_token of the
+	// previous page. Needs a token with the read scope.
 	ListProjects(context.Context, *ListProjectsRequest) (*ListProjectsResponse, error)
 	// Updates the fields of a project named by update_mask.
+	//
+	// Send the etag you read to update only an unchanged resource (409
+	// ETAG_MISMATCH otherwise); fields outside update_mask are left alone.
+	// Needs a token with the write scope.
 	UpdateProject(context.Context, *UpdateProjectRequest) (*UpdateProjectResponse, error)
 	// Deletes a project and its environments.
+	//
+	// Its environments go with it, and with them their SDK keys. Needs a
+	// token with the write scope.
 	DeleteProject(context.Context, *DeleteProjectRequest) (*DeleteProjectResponse, error)
-	// Creates an environment (with its own SDK key) in a project.
+	// Creates an environment in a project.
+	//
+	// The environment gets its own SDK key; a key the project already uses is
+	// 409 ENVIRONMENT_EXISTS. Needs a token with the write scope.
 	CreateEnvironment(context.Context, *CreateEnvironmentRequest) (*CreateEnvironmentResponse, error)
 	// Lists a project's environments.
+	//
+	// With each environment's SDK key. Needs a token with the read scope.
 	ListEnvironments(context.Context, *ListEnvironmentsRequest) (*ListEnvironmentsResponse, error)
-	// Creates an API token for the caller's account. The secret is in the
-	// response only: it is stored as a hash and can never be read again.
+	// Creates an API token for the caller's account.
+	//
+	// The secret (lift_pat_…) is in this response only: it is stored as a
+	// hash and can never be read again. Needs a token with the admin scope.
 	CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error)
-	// Lists the caller's account's API tokens (never their secrets).
+	// Lists the caller's account's API tokens.
+	//
+	// Names, scopes, display prefixes, creation and revocation times: never
+	// the secrets. Pages with page_size (default 50) and the next_page_token
+	// of the previous page. Needs a token with the admin scope.
 	ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error)
-	// Revokes an API token; it stops working within the auth cache TTL.
+	// Revokes an API token.
+	//
+	// It stops working within the services' auth cache TTL
+	// (LIFT_AUTH_CACHE_TTL, 10 s by default). Needs a token with the admin
+	// scope.
 	RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error)
 	// Internal: turns an API token into the principal it stands for. Called by
 	// every Lift service's auth interceptor; not exposed over REST.

@@ -32,18 +32,24 @@ const (
 // experiments: unique visitors, conversions, value sums and the statistics
 // that judge each variation against the baseline.
 type ResultsServiceClient interface {
-	// Ingests a batch of events (Optimizely's visitors → snapshots →
-	// decisions + events shape, typed). The batch is stored all-or-nothing
-	// and acknowledged only once committed; events are deduplicated by uuid,
-	// so a retried batch is counted once.
+	// Ingests a batch of events.
+	//
+	// The batch has Optimizely's shape (visitors → snapshots → decisions +
+	// events), typed. It is stored all-or-nothing and acknowledged only once
+	// committed; events are deduplicated by uuid, so a retried batch is
+	// counted once. SDKs post their own JSON batches to POST /v1/events
+	// instead. Needs a token with the write scope.
 	IngestEvents(ctx context.Context, in *IngestEventsRequest, opts ...grpc.CallOption) (*IngestEventsResponse, error)
 	// Internal: ingests the JSON batch an Optimizely SDK POSTs to its event
 	// endpoint, as is. The gateway serves it at POST /v1/events; not routed
 	// under /v1 by transcoding.
 	IngestOptimizelyBatch(ctx context.Context, in *IngestOptimizelyBatchRequest, opts ...grpc.CallOption) (*IngestOptimizelyBatchResponse, error)
-	// Returns an experiment's results: reach, sample-ratio check, and per
-	// metric and variation the counts, rates and lift against the baseline
-	// with the project's statistics settings.
+	// Returns an experiment's results.
+	//
+	// Reach, the sample-ratio check, and per metric and variation the counts,
+	// rates and lift against the baseline, with the project's statistics
+	// settings (confidence level; sequential, frequentist or Bayesian). Needs
+	// a token with the read scope.
 	GetExperimentResults(ctx context.Context, in *GetExperimentResultsRequest, opts ...grpc.CallOption) (*GetExperimentResultsResponse, error)
 }
 
@@ -93,18 +99,24 @@ func (c *resultsServiceClient) GetExperimentResults(ctx context.Context, in *Get
 // experiments: unique visitors, conversions, value sums and the statistics
 // that judge each variation against the baseline.
 type ResultsServiceServer interface {
-	// Ingests a batch of events (Optimizely's visitors → snapshots →
-	// decisions + events shape, typed). The batch is stored all-or-nothing
-	// and acknowledged only once committed; events are deduplicated by uuid,
-	// so a retried batch is counted once.
+	// Ingests a batch of events.
+	//
+	// The batch has Optimizely's shape (visitors → snapshots → decisions +
+	// events), typed. It is stored all-or-nothing and acknowledged only once
+	// committed; events are deduplicated by uuid, so a retried batch is
+	// counted once. SDKs post their own JSON batches to POST /v1/events
+	// instead. Needs a token with the write scope.
 	IngestEvents(context.Context, *IngestEventsRequest) (*IngestEventsResponse, error)
 	// Internal: ingests the JSON batch an Optimizely SDK POSTs to its event
 	// endpoint, as is. The gateway serves it at POST /v1/events; not routed
 	// under /v1 by transcoding.
 	IngestOptimizelyBatch(context.Context, *IngestOptimizelyBatchRequest) (*IngestOptimizelyBatchResponse, error)
-	// Returns an experiment's results: reach, sample-ratio check, and per
-	// metric and variation the counts, rates and lift against the baseline
-	// with the project's statistics settings.
+	// Returns an experiment's results.
+	//
+	// Reach, the sample-ratio check, and per metric and variation the counts,
+	// rates and lift against the baseline, with the project's statistics
+	// settings (confidence level; sequential, frequentist or Bayesian). Needs
+	// a token with the read scope.
 	GetExperimentResults(context.Context, *GetExperimentResultsRequest) (*GetExperimentResultsResponse, error)
 	mustEmbedUnimplementedResultsServiceServer()
 }
