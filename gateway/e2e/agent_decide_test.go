@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -250,3 +251,39 @@ func TestAgentDecide_ImpressionsReachResults(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The hand-written SDK operations the served OpenAPI document describes
+// are routes of the gateway (their paths and methods are right), and the
+// docs page marks Agent's decide beta.
+func TestDocuments_SDKOperationsAreRouted(t *testing.T) {
+	s := newSDKStack(t)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID  string   `json:"operationId"`
+			Tags         []string `json:"tags"`
+			ReleaseState string   `json:"x-release-state"`
+		} `json:"paths"`
+	}
+	s.gw.Do(t, "GET", "/openapi.json", "", nil).JSON(t, &doc)
+	key := s.envs["production"].GetSdkKey()
+	routed := 0
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			if len(op.Tags) != 1 || op.Tags[0] != "SDK" {
+				continue
+			}
+			url := strings.ReplaceAll(path, "{sdkKey}", key) + "?sdk_key=" + key
+			r := s.gw.Do(t, strings.ToUpper(method), url, "", `{"userId":"u"}`, "X-Optimizely-SDK-Key", key)
+			if r.Status == http.StatusNotFound || r.Status == http.StatusMethodNotAllowed {
+				t.Errorf("%s %s (%s): %d %s", method, path, op.OperationID, r.Status, r.Body)
+			}
+			if op.OperationID == "SDK_AgentDecide" && op.ReleaseState != "beta" {
+				t.Errorf("Agent decide is not marked beta")
+			}
+			routed++
+		}
+	}
+	if routed != 3 {
+		t.Errorf("%d SDK operations in the document, want datafile, events, decide", routed)
+	}
+}

@@ -29,12 +29,15 @@ type document struct {
 
 // New builds the documents from the generated Swagger 2.0 JSON
 // (proto.OpenAPIv2), with equivalent paths merged (see
-// mergeEquivalentPaths) and beta badges and Retry-After headers added (see
-// annotate). Conversion happens at start so a document kin-openapi
+// mergeEquivalentPaths), the hand-written SDK endpoints added (see addSDK),
+// and beta badges and Retry-After headers added (see annotate). Conversion happens at start so a document kin-openapi
 // cannot convert stops the gateway instead of failing on first request.
 func New(v2 []byte) (*Documents, error) {
 	v2, err := mergeEquivalentPaths(v2)
 	if err != nil {
+		return nil, err
+	}
+	if v2, err = addSDK(v2); err != nil {
 		return nil, err
 	}
 	if v2, err = annotate(v2); err != nil {
