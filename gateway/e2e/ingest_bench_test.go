@@ -47,7 +47,9 @@ func newIngestBench(b *testing.B) *ingestBench {
 	b.Helper()
 	id := identitytest.Start(b)
 	exp := experimentstest.Start(b, id.Addr)
-	res := resultstest.Start(b, id.Addr, exp.Addr)
+	// The production catalog TTL (LIFT_RESULTS_CATALOG_TTL default), not
+	// the tests' 1 s, which would refetch the datafile every second.
+	res := resultstest.Start(b, id.Addr, exp.Addr, resultstest.Options{CatalogTTL: 30 * time.Second})
 	s := &ingestBench{
 		gw: gatewaytest.Start(b, gatewaytest.Backends{
 			Identity: "dns:///" + id.Addr, Experiments: "dns:///" + exp.Addr, Results: "dns:///" + res.Addr,

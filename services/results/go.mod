@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	buf.build/go/protovalidate v1.4.0
+	github.com/go-json-experiment/json v1.27.2
 	github.com/jackc/pgx/v5 v5.7.5
 	github.com/liftlabs/lift/pkg v0.0.0
 	github.com/liftlabs/lift/proto v0.0.0

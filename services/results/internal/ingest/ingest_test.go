@@ -187,3 +187,43 @@ func TestParseOptimizely_RevenueMustBeWholeCents(t *testing.T) {
 		}
 	}
 }
+
+// The JSON v2 decoder is configured to read what encoding/json read.
+func TestParseOptimizely_LenientAsEncodingJSON(t *testing.T) {
+	event := func(fields string) string {
+		return `{"project_id": "7", "visitors": [{"visitor_id": "u", "snapshots": [{"events": [{"key": "k", "uuid": "a", "timestamp": 1` + fields + `}]}]}]}`
+	}
+	for body, ok := range map[string]bool{
+		event(`, "revenue": 9007199254740993`):      true, // 2⁵³+1: exact, not rounded through a float
+		event(`, "revenue": null, "value": null`):   true,
+		event(`, "tags": {"a": [1, {"b": null}]}`):  true,
+		event(`, "tags": null`):                     true,
+		event(`, "tags": 5`):                        false,
+		event(`, "revenue": "15x"`):                 false,
+		event(`, "revenue": true`):                  false,
+		event(`, "uuid": "b"`):                      true, // a repeated name keeps its last value
+		event(`, "Revenue": 7`):                     true, // names match case-insensitively
+		"{\"project_id\": \"7\", \"visitors\": []}": true,
+	} {
+		req, _, err := ParseOptimizely([]byte(body))
+		if (err == nil) != ok || (err != nil && reason(err) != "MALFORMED_BATCH") {
+			t.Errorf("%s: %v", body, err)
+			continue
+		}
+		if err != nil || len(req.GetVisitors()) == 0 {
+			continue
+		}
+		e := req.GetVisitors()[0].GetSnapshots()[0].GetEvents()[0]
+		switch {
+		case strings.Contains(body, "9007199254740993") && e.GetRevenue() != 9007199254740993,
+			strings.Contains(body, `"uuid": "b"`) && e.GetUuid() != "b",
+			strings.Contains(body, `"Revenue"`) && e.GetRevenue() != 7:
+			t.Errorf("%s: read as %v", body, e)
+		}
+	}
+	// Invalid UTF-8 is replaced, not rejected.
+	req, _, err := ParseOptimizely([]byte("{\"project_id\": \"7\", \"visitors\": [{\"visitor_id\": \"u\xff\"}]}"))
+	if err != nil || req.GetVisitors()[0].GetVisitorId() != "u\uFFFD" {
+		t.Errorf("invalid UTF-8: %v, %v", req, err)
+	}
+}
