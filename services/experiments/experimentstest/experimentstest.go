@@ -35,6 +35,9 @@ type Options struct {
 	MaxStale time.Duration
 	// LogWriter, when set, receives the service's log lines.
 	LogWriter io.Writer
+	// Unary interceptors run right before the handlers (after auth and
+	// validation), e.g. to delay or observe calls.
+	Unary []grpc.UnaryServerInterceptor
 }
 
 // Start runs experiments against the identity service at identityAddr
@@ -51,13 +54,14 @@ func Start(t testing.TB, identityAddr string, opts ...Options) *Env {
 			o.MaxStale = opts[0].MaxStale
 		}
 		o.LogWriter = opts[0].LogWriter
+		o.Unary = opts[0].Unary
 	}
 	pool := pgtest.New(t, migrations.FS)
 	logger := grpctest.Logger("experiments", o.LogWriter)
 	identity := grpctest.Dial(t, identityAddr)
 	addr := grpctest.Start(t, server.NewGRPCServer(server.Config{
 		Pool: pool, Identity: identityv1.NewIdentityServiceClient(identity),
-		CacheTTL: o.CacheTTL, MaxStale: o.MaxStale, Logger: logger,
+		CacheTTL: o.CacheTTL, MaxStale: o.MaxStale, Logger: logger, ExtraUnary: o.Unary,
 	}))
 	conn := grpctest.Dial(t, addr)
 	return &Env{Addr: addr, Conn: conn, Client: experimentsv1.NewExperimentsServiceClient(conn)}

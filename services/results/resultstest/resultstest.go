@@ -44,6 +44,9 @@ type Options struct {
 	CatalogTTL time.Duration
 	// LogWriter, when set, receives the service's log lines.
 	LogWriter io.Writer
+	// Unary interceptors run right before the handlers (after auth and
+	// validation), e.g. to delay or observe calls.
+	Unary []grpc.UnaryServerInterceptor
 }
 
 // Start runs results against the identity and experiments services at
@@ -60,6 +63,7 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 			o.CatalogTTL = opts[0].CatalogTTL
 		}
 		o.LogWriter = opts[0].LogWriter
+		o.Unary = opts[0].Unary
 	}
 	url := pgtest.URL(t, migrations.FS)
 	pool, err := pg.NewPool(context.Background(), url)
@@ -75,8 +79,9 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 		Identity:     identityv1.NewIdentityServiceClient(identity),
 		Experiments:  experimentsv1.NewExperimentsServiceClient(experiments),
 		AuthCacheTTL: time.Second, CatalogTTL: o.CatalogTTL,
-		Limits: ingest.Limits{MaxEvents: o.MaxBatchEvents, MaxFutureSkew: time.Hour},
-		Logger: logger,
+		Limits:     ingest.Limits{MaxEvents: o.MaxBatchEvents, MaxFutureSkew: time.Hour},
+		Logger:     logger,
+		ExtraUnary: o.Unary,
 	}))
 	conn := grpctest.Dial(t, addr)
 	return &Env{Addr: addr, Conn: conn, Client: resultsv1.NewResultsServiceClient(conn), DatabaseURL: url, Pool: pool}

@@ -29,6 +29,9 @@ type Config struct {
 	// revision in the database; this replica's own writes apply at once.
 	MaxStale time.Duration
 	Logger   *slog.Logger
+	// ExtraUnary run right before the handlers (after auth and
+	// validation); tests use them to observe or slow down calls.
+	ExtraUnary []grpc.UnaryServerInterceptor
 }
 
 // NewGRPCServer returns the chassis gRPC server with the
@@ -41,6 +44,7 @@ func NewGRPCServer(c Config) *grpc.Server {
 	srv := grpcserver.New(grpcserver.Options{
 		Logger:        c.Logger,
 		Authenticator: auth.NewIdentityAuthenticator(c.Identity, c.CacheTTL),
+		ExtraUnary:    c.ExtraUnary,
 	})
 	experimentsv1.RegisterExperimentsServiceServer(srv, New(st, directory.New(c.Identity, c.CacheTTL), cache))
 	return srv

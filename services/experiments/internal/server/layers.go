@@ -101,3 +101,21 @@ func (s *Server) layer(ctx context.Context, id string) (*experimentsv1.Layer, in
 	projectID, err := s.owned(ctx, l.GetProjectId(), layerNotFound)
 	return l, projectID, err
 }
+
+// GetExperimentLayer returns the layer of an experiment the caller may see
+// (none when it belongs to no layer), so the gateway can ask for it without
+// first waiting for the experiment.
+func (s *Server) GetExperimentLayer(ctx context.Context, req *experimentsv1.GetExperimentLayerRequest) (*experimentsv1.GetExperimentLayerResponse, error) {
+	e, _, err := s.experiment(ctx, req.GetExperimentId())
+	if err != nil {
+		return nil, err
+	}
+	if e.GetLayerId() == "" {
+		return &experimentsv1.GetExperimentLayerResponse{}, nil
+	}
+	l, _, err := s.layer(ctx, e.GetLayerId())
+	if err != nil {
+		return nil, err
+	}
+	return &experimentsv1.GetExperimentLayerResponse{Layer: l}, nil
+}

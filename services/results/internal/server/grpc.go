@@ -31,6 +31,9 @@ type Config struct {
 	// Limits of ingested batches.
 	Limits ingest.Limits
 	Logger *slog.Logger
+	// ExtraUnary run right before the handlers (after auth and
+	// validation); tests use them to observe or slow down calls.
+	ExtraUnary []grpc.UnaryServerInterceptor
 }
 
 // NewGRPCServer returns the chassis gRPC server with the ResultsService
@@ -39,6 +42,7 @@ func NewGRPCServer(c Config) *grpc.Server {
 	srv := grpcserver.New(grpcserver.Options{
 		Logger:        c.Logger,
 		Authenticator: auth.NewIdentityAuthenticator(c.Identity, c.AuthCacheTTL),
+		ExtraUnary:    c.ExtraUnary,
 		// SDK batches arrive as one message; let them be as large as the
 		// RPC's own validation allows.
 		ServerOptions: []grpc.ServerOption{grpc.MaxRecvMsgSize(maxMessageBytes)},

@@ -27,7 +27,7 @@ var File_lift_experiments_v1_experiments_service_proto protoreflect.FileDescript
 
 const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\n" +
-	"-lift/experiments/v1/experiments_service.proto\x12\x13lift.experiments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"lift/experiments/v1/delivery.proto\x1a\x1flift/experiments/v1/event.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1elift/experiments/v1/flag.proto\x1a\x1flift/experiments/v1/layer.proto\x1a\x1clift/options/v1/access.proto\x1a.protoc-gen-openapiv2/options/annotations.proto2\xf8\x1d\n" +
+	"-lift/experiments/v1/experiments_service.proto\x12\x13lift.experiments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"lift/experiments/v1/delivery.proto\x1a\x1flift/experiments/v1/event.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1elift/experiments/v1/flag.proto\x1a\x1flift/experiments/v1/layer.proto\x1a\x1clift/options/v1/access.proto\x1a.protoc-gen-openapiv2/options/annotations.proto2\xf5\x1e\n" +
 	"\x12ExperimentsService\x12\x90\x01\n" +
 	"\n" +
 	"CreateFlag\x12&.lift.experiments.v1.CreateFlagRequest\x1a'.lift.experiments.v1.CreateFlagResponse\"1\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02':\x04flag\"\x1f/v1/projects/{project_id}/flags\x12u\n" +
@@ -49,7 +49,8 @@ const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\x12ConcludeExperiment\x12..lift.experiments.v1.ConcludeExperimentRequest\x1a/.lift.experiments.v1.ConcludeExperimentResponse\"7\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/experiments/{experiment_id}:conclude\x12\xaa\x01\n" +
 	"\x11ArchiveExperiment\x12-.lift.experiments.v1.ArchiveExperimentRequest\x1a..lift.experiments.v1.ArchiveExperimentResponse\"6\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/experiments/{experiment_id}:archive\x12\x95\x01\n" +
 	"\vCreateLayer\x12'.lift.experiments.v1.CreateLayerRequest\x1a(.lift.experiments.v1.CreateLayerResponse\"3\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02):\x05layer\" /v1/projects/{project_id}/layers\x12z\n" +
-	"\bGetLayer\x12$.lift.experiments.v1.GetLayerRequest\x1a%.lift.experiments.v1.GetLayerResponse\"!\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/layers/{layer_id}\x12\x8b\x01\n" +
+	"\bGetLayer\x12$.lift.experiments.v1.GetLayerRequest\x1a%.lift.experiments.v1.GetLayerResponse\"!\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/layers/{layer_id}\x12{\n" +
+	"\x12GetExperimentLayer\x12..lift.experiments.v1.GetExperimentLayerRequest\x1a/.lift.experiments.v1.GetExperimentLayerResponse\"\x04\x88\xb5\x18\x02\x12\x8b\x01\n" +
 	"\n" +
 	"ListLayers\x12&.lift.experiments.v1.ListLayersRequest\x1a'.lift.experiments.v1.ListLayersResponse\",\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02\"\x12 /v1/projects/{project_id}/layers\x12\x8a\x01\n" +
 	"\vUpdateLayer\x12'.lift.experiments.v1.UpdateLayerRequest\x1a(.lift.experiments.v1.UpdateLayerResponse\"(\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x1e:\x05layer2\x15/v1/layers/{layer.id}\x12\x83\x01\n" +
@@ -82,42 +83,44 @@ var file_lift_experiments_v1_experiments_service_proto_goTypes = []any{
 	(*ArchiveExperimentRequest)(nil),   // 13: lift.experiments.v1.ArchiveExperimentRequest
 	(*CreateLayerRequest)(nil),         // 14: lift.experiments.v1.CreateLayerRequest
 	(*GetLayerRequest)(nil),            // 15: lift.experiments.v1.GetLayerRequest
-	(*ListLayersRequest)(nil),          // 16: lift.experiments.v1.ListLayersRequest
-	(*UpdateLayerRequest)(nil),         // 17: lift.experiments.v1.UpdateLayerRequest
-	(*DeleteLayerRequest)(nil),         // 18: lift.experiments.v1.DeleteLayerRequest
-	(*CreateEventRequest)(nil),         // 19: lift.experiments.v1.CreateEventRequest
-	(*GetEventRequest)(nil),            // 20: lift.experiments.v1.GetEventRequest
-	(*ListEventsRequest)(nil),          // 21: lift.experiments.v1.ListEventsRequest
-	(*UpdateEventRequest)(nil),         // 22: lift.experiments.v1.UpdateEventRequest
-	(*DeleteEventRequest)(nil),         // 23: lift.experiments.v1.DeleteEventRequest
-	(*DecideRequest)(nil),              // 24: lift.experiments.v1.DecideRequest
-	(*GetDatafileRequest)(nil),         // 25: lift.experiments.v1.GetDatafileRequest
-	(*CreateFlagResponse)(nil),         // 26: lift.experiments.v1.CreateFlagResponse
-	(*GetFlagResponse)(nil),            // 27: lift.experiments.v1.GetFlagResponse
-	(*ListFlagsResponse)(nil),          // 28: lift.experiments.v1.ListFlagsResponse
-	(*UpdateFlagResponse)(nil),         // 29: lift.experiments.v1.UpdateFlagResponse
-	(*DeleteFlagResponse)(nil),         // 30: lift.experiments.v1.DeleteFlagResponse
-	(*CreateExperimentResponse)(nil),   // 31: lift.experiments.v1.CreateExperimentResponse
-	(*GetExperimentResponse)(nil),      // 32: lift.experiments.v1.GetExperimentResponse
-	(*ListExperimentsResponse)(nil),    // 33: lift.experiments.v1.ListExperimentsResponse
-	(*UpdateExperimentResponse)(nil),   // 34: lift.experiments.v1.UpdateExperimentResponse
-	(*DeleteExperimentResponse)(nil),   // 35: lift.experiments.v1.DeleteExperimentResponse
-	(*StartExperimentResponse)(nil),    // 36: lift.experiments.v1.StartExperimentResponse
-	(*PauseExperimentResponse)(nil),    // 37: lift.experiments.v1.PauseExperimentResponse
-	(*ConcludeExperimentResponse)(nil), // 38: lift.experiments.v1.ConcludeExperimentResponse
-	(*ArchiveExperimentResponse)(nil),  // 39: lift.experiments.v1.ArchiveExperimentResponse
-	(*CreateLayerResponse)(nil),        // 40: lift.experiments.v1.CreateLayerResponse
-	(*GetLayerResponse)(nil),           // 41: lift.experiments.v1.GetLayerResponse
-	(*ListLayersResponse)(nil),         // 42: lift.experiments.v1.ListLayersResponse
-	(*UpdateLayerResponse)(nil),        // 43: lift.experiments.v1.UpdateLayerResponse
-	(*DeleteLayerResponse)(nil),        // 44: lift.experiments.v1.DeleteLayerResponse
-	(*CreateEventResponse)(nil),        // 45: lift.experiments.v1.CreateEventResponse
-	(*GetEventResponse)(nil),           // 46: lift.experiments.v1.GetEventResponse
-	(*ListEventsResponse)(nil),         // 47: lift.experiments.v1.ListEventsResponse
-	(*UpdateEventResponse)(nil),        // 48: lift.experiments.v1.UpdateEventResponse
-	(*DeleteEventResponse)(nil),        // 49: lift.experiments.v1.DeleteEventResponse
-	(*DecideResponse)(nil),             // 50: lift.experiments.v1.DecideResponse
-	(*GetDatafileResponse)(nil),        // 51: lift.experiments.v1.GetDatafileResponse
+	(*GetExperimentLayerRequest)(nil),  // 16: lift.experiments.v1.GetExperimentLayerRequest
+	(*ListLayersRequest)(nil),          // 17: lift.experiments.v1.ListLayersRequest
+	(*UpdateLayerRequest)(nil),         // 18: lift.experiments.v1.UpdateLayerRequest
+	(*DeleteLayerRequest)(nil),         // 19: lift.experiments.v1.DeleteLayerRequest
+	(*CreateEventRequest)(nil),         // 20: lift.experiments.v1.CreateEventRequest
+	(*GetEventRequest)(nil),            // 21: lift.experiments.v1.GetEventRequest
+	(*ListEventsRequest)(nil),          // 22: lift.experiments.v1.ListEventsRequest
+	(*UpdateEventRequest)(nil),         // 23: lift.experiments.v1.UpdateEventRequest
+	(*DeleteEventRequest)(nil),         // 24: lift.experiments.v1.DeleteEventRequest
+	(*DecideRequest)(nil),              // 25: lift.experiments.v1.DecideRequest
+	(*GetDatafileRequest)(nil),         // 26: lift.experiments.v1.GetDatafileRequest
+	(*CreateFlagResponse)(nil),         // 27: lift.experiments.v1.CreateFlagResponse
+	(*GetFlagResponse)(nil),            // 28: lift.experiments.v1.GetFlagResponse
+	(*ListFlagsResponse)(nil),          // 29: lift.experiments.v1.ListFlagsResponse
+	(*UpdateFlagResponse)(nil),         // 30: lift.experiments.v1.UpdateFlagResponse
+	(*DeleteFlagResponse)(nil),         // 31: lift.experiments.v1.DeleteFlagResponse
+	(*CreateExperimentResponse)(nil),   // 32: lift.experiments.v1.CreateExperimentResponse
+	(*GetExperimentResponse)(nil),      // 33: lift.experiments.v1.GetExperimentResponse
+	(*ListExperimentsResponse)(nil),    // 34: lift.experiments.v1.ListExperimentsResponse
+	(*UpdateExperimentResponse)(nil),   // 35: lift.experiments.v1.UpdateExperimentResponse
+	(*DeleteExperimentResponse)(nil),   // 36: lift.experiments.v1.DeleteExperimentResponse
+	(*StartExperimentResponse)(nil),    // 37: lift.experiments.v1.StartExperimentResponse
+	(*PauseExperimentResponse)(nil),    // 38: lift.experiments.v1.PauseExperimentResponse
+	(*ConcludeExperimentResponse)(nil), // 39: lift.experiments.v1.ConcludeExperimentResponse
+	(*ArchiveExperimentResponse)(nil),  // 40: lift.experiments.v1.ArchiveExperimentResponse
+	(*CreateLayerResponse)(nil),        // 41: lift.experiments.v1.CreateLayerResponse
+	(*GetLayerResponse)(nil),           // 42: lift.experiments.v1.GetLayerResponse
+	(*GetExperimentLayerResponse)(nil), // 43: lift.experiments.v1.GetExperimentLayerResponse
+	(*ListLayersResponse)(nil),         // 44: lift.experiments.v1.ListLayersResponse
+	(*UpdateLayerResponse)(nil),        // 45: lift.experiments.v1.UpdateLayerResponse
+	(*DeleteLayerResponse)(nil),        // 46: lift.experiments.v1.DeleteLayerResponse
+	(*CreateEventResponse)(nil),        // 47: lift.experiments.v1.CreateEventResponse
+	(*GetEventResponse)(nil),           // 48: lift.experiments.v1.GetEventResponse
+	(*ListEventsResponse)(nil),         // 49: lift.experiments.v1.ListEventsResponse
+	(*UpdateEventResponse)(nil),        // 50: lift.experiments.v1.UpdateEventResponse
+	(*DeleteEventResponse)(nil),        // 51: lift.experiments.v1.DeleteEventResponse
+	(*DecideResponse)(nil),             // 52: lift.experiments.v1.DecideResponse
+	(*GetDatafileResponse)(nil),        // 53: lift.experiments.v1.GetDatafileResponse
 }
 var file_lift_experiments_v1_experiments_service_proto_depIdxs = []int32{
 	0,  // 0: lift.experiments.v1.ExperimentsService.CreateFlag:input_type -> lift.experiments.v1.CreateFlagRequest
@@ -136,44 +139,46 @@ var file_lift_experiments_v1_experiments_service_proto_depIdxs = []int32{
 	13, // 13: lift.experiments.v1.ExperimentsService.ArchiveExperiment:input_type -> lift.experiments.v1.ArchiveExperimentRequest
 	14, // 14: lift.experiments.v1.ExperimentsService.CreateLayer:input_type -> lift.experiments.v1.CreateLayerRequest
 	15, // 15: lift.experiments.v1.ExperimentsService.GetLayer:input_type -> lift.experiments.v1.GetLayerRequest
-	16, // 16: lift.experiments.v1.ExperimentsService.ListLayers:input_type -> lift.experiments.v1.ListLayersRequest
-	17, // 17: lift.experiments.v1.ExperimentsService.UpdateLayer:input_type -> lift.experiments.v1.UpdateLayerRequest
-	18, // 18: lift.experiments.v1.ExperimentsService.DeleteLayer:input_type -> lift.experiments.v1.DeleteLayerRequest
-	19, // 19: lift.experiments.v1.ExperimentsService.CreateEvent:input_type -> lift.experiments.v1.CreateEventRequest
-	20, // 20: lift.experiments.v1.ExperimentsService.GetEvent:input_type -> lift.experiments.v1.GetEventRequest
-	21, // 21: lift.experiments.v1.ExperimentsService.ListEvents:input_type -> lift.experiments.v1.ListEventsRequest
-	22, // 22: lift.experiments.v1.ExperimentsService.UpdateEvent:input_type -> lift.experiments.v1.UpdateEventRequest
-	23, // 23: lift.experiments.v1.ExperimentsService.DeleteEvent:input_type -> lift.experiments.v1.DeleteEventRequest
-	24, // 24: lift.experiments.v1.ExperimentsService.Decide:input_type -> lift.experiments.v1.DecideRequest
-	25, // 25: lift.experiments.v1.ExperimentsService.GetDatafile:input_type -> lift.experiments.v1.GetDatafileRequest
-	26, // 26: lift.experiments.v1.ExperimentsService.CreateFlag:output_type -> lift.experiments.v1.CreateFlagResponse
-	27, // 27: lift.experiments.v1.ExperimentsService.GetFlag:output_type -> lift.experiments.v1.GetFlagResponse
-	28, // 28: lift.experiments.v1.ExperimentsService.ListFlags:output_type -> lift.experiments.v1.ListFlagsResponse
-	29, // 29: lift.experiments.v1.ExperimentsService.UpdateFlag:output_type -> lift.experiments.v1.UpdateFlagResponse
-	30, // 30: lift.experiments.v1.ExperimentsService.DeleteFlag:output_type -> lift.experiments.v1.DeleteFlagResponse
-	31, // 31: lift.experiments.v1.ExperimentsService.CreateExperiment:output_type -> lift.experiments.v1.CreateExperimentResponse
-	32, // 32: lift.experiments.v1.ExperimentsService.GetExperiment:output_type -> lift.experiments.v1.GetExperimentResponse
-	33, // 33: lift.experiments.v1.ExperimentsService.ListExperiments:output_type -> lift.experiments.v1.ListExperimentsResponse
-	34, // 34: lift.experiments.v1.ExperimentsService.UpdateExperiment:output_type -> lift.experiments.v1.UpdateExperimentResponse
-	35, // 35: lift.experiments.v1.ExperimentsService.DeleteExperiment:output_type -> lift.experiments.v1.DeleteExperimentResponse
-	36, // 36: lift.experiments.v1.ExperimentsService.StartExperiment:output_type -> lift.experiments.v1.StartExperimentResponse
-	37, // 37: lift.experiments.v1.ExperimentsService.PauseExperiment:output_type -> lift.experiments.v1.PauseExperimentResponse
-	38, // 38: lift.experiments.v1.ExperimentsService.ConcludeExperiment:output_type -> lift.experiments.v1.ConcludeExperimentResponse
-	39, // 39: lift.experiments.v1.ExperimentsService.ArchiveExperiment:output_type -> lift.experiments.v1.ArchiveExperimentResponse
-	40, // 40: lift.experiments.v1.ExperimentsService.CreateLayer:output_type -> lift.experiments.v1.CreateLayerResponse
-	41, // 41: lift.experiments.v1.ExperimentsService.GetLayer:output_type -> lift.experiments.v1.GetLayerResponse
-	42, // 42: lift.experiments.v1.ExperimentsService.ListLayers:output_type -> lift.experiments.v1.ListLayersResponse
-	43, // 43: lift.experiments.v1.ExperimentsService.UpdateLayer:output_type -> lift.experiments.v1.UpdateLayerResponse
-	44, // 44: lift.experiments.v1.ExperimentsService.DeleteLayer:output_type -> lift.experiments.v1.DeleteLayerResponse
-	45, // 45: lift.experiments.v1.ExperimentsService.CreateEvent:output_type -> lift.experiments.v1.CreateEventResponse
-	46, // 46: lift.experiments.v1.ExperimentsService.GetEvent:output_type -> lift.experiments.v1.GetEventResponse
-	47, // 47: lift.experiments.v1.ExperimentsService.ListEvents:output_type -> lift.experiments.v1.ListEventsResponse
-	48, // 48: lift.experiments.v1.ExperimentsService.UpdateEvent:output_type -> lift.experiments.v1.UpdateEventResponse
-	49, // 49: lift.experiments.v1.ExperimentsService.DeleteEvent:output_type -> lift.experiments.v1.DeleteEventResponse
-	50, // 50: lift.experiments.v1.ExperimentsService.Decide:output_type -> lift.experiments.v1.DecideResponse
-	51, // 51: lift.experiments.v1.ExperimentsService.GetDatafile:output_type -> lift.experiments.v1.GetDatafileResponse
-	26, // [26:52] is the sub-list for method output_type
-	0,  // [0:26] is the sub-list for method input_type
+	16, // 16: lift.experiments.v1.ExperimentsService.GetExperimentLayer:input_type -> lift.experiments.v1.GetExperimentLayerRequest
+	17, // 17: lift.experiments.v1.ExperimentsService.ListLayers:input_type -> lift.experiments.v1.ListLayersRequest
+	18, // 18: lift.experiments.v1.ExperimentsService.UpdateLayer:input_type -> lift.experiments.v1.UpdateLayerRequest
+	19, // 19: lift.experiments.v1.ExperimentsService.DeleteLayer:input_type -> lift.experiments.v1.DeleteLayerRequest
+	20, // 20: lift.experiments.v1.ExperimentsService.CreateEvent:input_type -> lift.experiments.v1.CreateEventRequest
+	21, // 21: lift.experiments.v1.ExperimentsService.GetEvent:input_type -> lift.experiments.v1.GetEventRequest
+	22, // 22: lift.experiments.v1.ExperimentsService.ListEvents:input_type -> lift.experiments.v1.ListEventsRequest
+	23, // 23: lift.experiments.v1.ExperimentsService.UpdateEvent:input_type -> lift.experiments.v1.UpdateEventRequest
+	24, // 24: lift.experiments.v1.ExperimentsService.DeleteEvent:input_type -> lift.experiments.v1.DeleteEventRequest
+	25, // 25: lift.experiments.v1.ExperimentsService.Decide:input_type -> lift.experiments.v1.DecideRequest
+	26, // 26: lift.experiments.v1.ExperimentsService.GetDatafile:input_type -> lift.experiments.v1.GetDatafileRequest
+	27, // 27: lift.experiments.v1.ExperimentsService.CreateFlag:output_type -> lift.experiments.v1.CreateFlagResponse
+	28, // 28: lift.experiments.v1.ExperimentsService.GetFlag:output_type -> lift.experiments.v1.GetFlagResponse
+	29, // 29: lift.experiments.v1.ExperimentsService.ListFlags:output_type -> lift.experiments.v1.ListFlagsResponse
+	30, // 30: lift.experiments.v1.ExperimentsService.UpdateFlag:output_type -> lift.experiments.v1.UpdateFlagResponse
+	31, // 31: lift.experiments.v1.ExperimentsService.DeleteFlag:output_type -> lift.experiments.v1.DeleteFlagResponse
+	32, // 32: lift.experiments.v1.ExperimentsService.CreateExperiment:output_type -> lift.experiments.v1.CreateExperimentResponse
+	33, // 33: lift.experiments.v1.ExperimentsService.GetExperiment:output_type -> lift.experiments.v1.GetExperimentResponse
+	34, // 34: lift.experiments.v1.ExperimentsService.ListExperiments:output_type -> lift.experiments.v1.ListExperimentsResponse
+	35, // 35: lift.experiments.v1.ExperimentsService.UpdateExperiment:output_type -> lift.experiments.v1.UpdateExperimentResponse
+	36, // 36: lift.experiments.v1.ExperimentsService.DeleteExperiment:output_type -> lift.experiments.v1.DeleteExperimentResponse
+	37, // 37: lift.experiments.v1.ExperimentsService.StartExperiment:output_type -> lift.experiments.v1.StartExperimentResponse
+	38, // 38: lift.experiments.v1.ExperimentsService.PauseExperiment:output_type -> lift.experiments.v1.PauseExperimentResponse
+	39, // 39: lift.experiments.v1.ExperimentsService.ConcludeExperiment:output_type -> lift.experiments.v1.ConcludeExperimentResponse
+	40, // 40: lift.experiments.v1.ExperimentsService.ArchiveExperiment:output_type -> lift.experiments.v1.ArchiveExperimentResponse
+	41, // 41: lift.experiments.v1.ExperimentsService.CreateLayer:output_type -> lift.experiments.v1.CreateLayerResponse
+	42, // 42: lift.experiments.v1.ExperimentsService.GetLayer:output_type -> lift.experiments.v1.GetLayerResponse
+	43, // 43: lift.experiments.v1.ExperimentsService.GetExperimentLayer:output_type -> lift.experiments.v1.GetExperimentLayerResponse
+	44, // 44: lift.experiments.v1.ExperimentsService.ListLayers:output_type -> lift.experiments.v1.ListLayersResponse
+	45, // 45: lift.experiments.v1.ExperimentsService.UpdateLayer:output_type -> lift.experiments.v1.UpdateLayerResponse
+	46, // 46: lift.experiments.v1.ExperimentsService.DeleteLayer:output_type -> lift.experiments.v1.DeleteLayerResponse
+	47, // 47: lift.experiments.v1.ExperimentsService.CreateEvent:output_type -> lift.experiments.v1.CreateEventResponse
+	48, // 48: lift.experiments.v1.ExperimentsService.GetEvent:output_type -> lift.experiments.v1.GetEventResponse
+	49, // 49: lift.experiments.v1.ExperimentsService.ListEvents:output_type -> lift.experiments.v1.ListEventsResponse
+	50, // 50: lift.experiments.v1.ExperimentsService.UpdateEvent:output_type -> lift.experiments.v1.UpdateEventResponse
+	51, // 51: lift.experiments.v1.ExperimentsService.DeleteEvent:output_type -> lift.experiments.v1.DeleteEventResponse
+	52, // 52: lift.experiments.v1.ExperimentsService.Decide:output_type -> lift.experiments.v1.DecideResponse
+	53, // 53: lift.experiments.v1.ExperimentsService.GetDatafile:output_type -> lift.experiments.v1.GetDatafileResponse
+	27, // [27:54] is the sub-list for method output_type
+	0,  // [0:27] is the sub-list for method input_type
 	0,  // [0:0] is the sub-list for extension type_name
 	0,  // [0:0] is the sub-list for extension extendee
 	0,  // [0:0] is the sub-list for field type_name

@@ -35,6 +35,7 @@ const (
 	ExperimentsService_ArchiveExperiment_FullMethodName  = "/lift.experiments.v1.ExperimentsService/ArchiveExperiment"
 	ExperimentsService_CreateLayer_FullMethodName        = "/lift.experiments.v1.ExperimentsService/CreateLayer"
 	ExperimentsService_GetLayer_FullMethodName           = "/lift.experiments.v1.ExperimentsService/GetLayer"
+	ExperimentsService_GetExperimentLayer_FullMethodName = "/lift.experiments.v1.ExperimentsService/GetExperimentLayer"
 	ExperimentsService_ListLayers_FullMethodName         = "/lift.experiments.v1.ExperimentsService/ListLayers"
 	ExperimentsService_UpdateLayer_FullMethodName        = "/lift.experiments.v1.ExperimentsService/UpdateLayer"
 	ExperimentsService_DeleteLayer_FullMethodName        = "/lift.experiments.v1.ExperimentsService/DeleteLayer"
@@ -145,6 +146,11 @@ type ExperimentsServiceClient interface {
 	// With the bucket ranges its experiments hold. Needs a token with the
 	// read scope.
 	GetLayer(ctx context.Context, in *GetLayerRequest, opts ...grpc.CallOption) (*GetLayerResponse, error)
+	// Internal: the layer an experiment belongs to, looked up by the
+	// experiment's id, so a caller that knows only the experiment (the /v2
+	// composite endpoints) can ask for its layer at the same time as for the
+	// experiment itself. Not routed under /v1.
+	GetExperimentLayer(ctx context.Context, in *GetExperimentLayerRequest, opts ...grpc.CallOption) (*GetExperimentLayerResponse, error)
 	// Lists a project's layers, oldest first.
 	//
 	// Pages with page_size (default 50) and the next_page_token of the
@@ -371,6 +377,16 @@ func (c *experimentsServiceClient) GetLayer(ctx context.Context, in *GetLayerReq
 	return out, nil
 }
 
+func (c *experimentsServiceClient) GetExperimentLayer(ctx context.Context, in *GetExperimentLayerRequest, opts ...grpc.CallOption) (*GetExperimentLayerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetExperimentLayerResponse)
+	err := c.cc.Invoke(ctx, ExperimentsService_GetExperimentLayer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *experimentsServiceClient) ListLayers(ctx context.Context, in *ListLayersRequest, opts ...grpc.CallOption) (*ListLayersResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListLayersResponse)
@@ -569,6 +585,11 @@ type ExperimentsServiceServer interface {
 	// With the bucket ranges its experiments hold. Needs a token with the
 	// read scope.
 	GetLayer(context.Context, *GetLayerRequest) (*GetLayerResponse, error)
+	// Internal: the layer an experiment belongs to, looked up by the
+	// experiment's id, so a caller that knows only the experiment (the /v2
+	// composite endpoints) can ask for its layer at the same time as for the
+	// experiment itself. Not routed under /v1.
+	GetExperimentLayer(context.Context, *GetExperimentLayerRequest) (*GetExperimentLayerResponse, error)
 	// Lists a project's layers, oldest first.
 	//
 	// Pages with page_size (default 50) and the next_page_token of the
@@ -682,6 +703,9 @@ func (UnimplementedExperimentsServiceServer) CreateLayer(context.Context, *Creat
 }
 func (UnimplementedExperimentsServiceServer) GetLayer(context.Context, *GetLayerRequest) (*GetLayerResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLayer not implemented")
+}
+func (UnimplementedExperimentsServiceServer) GetExperimentLayer(context.Context, *GetExperimentLayerRequest) (*GetExperimentLayerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetExperimentLayer not implemented")
 }
 func (UnimplementedExperimentsServiceServer) ListLayers(context.Context, *ListLayersRequest) (*ListLayersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListLayers not implemented")
@@ -1022,6 +1046,24 @@ func _ExperimentsService_GetLayer_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExperimentsService_GetExperimentLayer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetExperimentLayerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExperimentsServiceServer).GetExperimentLayer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExperimentsService_GetExperimentLayer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExperimentsServiceServer).GetExperimentLayer(ctx, req.(*GetExperimentLayerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ExperimentsService_ListLayers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListLayersRequest)
 	if err := dec(in); err != nil {
@@ -1272,6 +1314,10 @@ var ExperimentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetLayer",
 			Handler:    _ExperimentsService_GetLayer_Handler,
+		},
+		{
+			MethodName: "GetExperimentLayer",
+			Handler:    _ExperimentsService_GetExperimentLayer_Handler,
 		},
 		{
 			MethodName: "ListLayers",

@@ -422,6 +422,98 @@ func (x *GetLayerResponse) GetLayer() *Layer {
 	return nil
 }
 
+// GetExperimentLayerRequest names an experiment whose layer is wanted.
+type GetExperimentLayerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Experiment id.
+	ExperimentId  string `protobuf:"bytes,1,opt,name=experiment_id,json=experimentId,proto3" json:"experiment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetExperimentLayerRequest) Reset() {
+	*x = GetExperimentLayerRequest{}
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetExperimentLayerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetExperimentLayerRequest) ProtoMessage() {}
+
+func (x *GetExperimentLayerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetExperimentLayerRequest.ProtoReflect.Descriptor instead.
+func (*GetExperimentLayerRequest) Descriptor() ([]byte, []int) {
+	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetExperimentLayerRequest) GetExperimentId() string {
+	if x != nil {
+		return x.ExperimentId
+	}
+	return ""
+}
+
+// GetExperimentLayerResponse holds the experiment's layer, if it has one.
+type GetExperimentLayerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The layer; unset when the experiment belongs to no layer.
+	Layer         *Layer `protobuf:"bytes,1,opt,name=layer,proto3" json:"layer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetExperimentLayerResponse) Reset() {
+	*x = GetExperimentLayerResponse{}
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetExperimentLayerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetExperimentLayerResponse) ProtoMessage() {}
+
+func (x *GetExperimentLayerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetExperimentLayerResponse.ProtoReflect.Descriptor instead.
+func (*GetExperimentLayerResponse) Descriptor() ([]byte, []int) {
+	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetExperimentLayerResponse) GetLayer() *Layer {
+	if x != nil {
+		return x.Layer
+	}
+	return nil
+}
+
 // ListLayersRequest pages through a project's layers.
 type ListLayersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -437,7 +529,7 @@ type ListLayersRequest struct {
 
 func (x *ListLayersRequest) Reset() {
 	*x = ListLayersRequest{}
-	mi := &file_lift_experiments_v1_layer_proto_msgTypes[6]
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +541,7 @@ func (x *ListLayersRequest) String() string {
 func (*ListLayersRequest) ProtoMessage() {}
 
 func (x *ListLayersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_layer_proto_msgTypes[6]
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +554,7 @@ func (x *ListLayersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLayersRequest.ProtoReflect.Descriptor instead.
 func (*ListLayersRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{6}
+	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListLayersRequest) GetProjectId() string {
@@ -499,7 +591,7 @@ type ListLayersResponse struct {
 
 func (x *ListLayersResponse) Reset() {
 	*x = ListLayersResponse{}
-	mi := &file_lift_experiments_v1_layer_proto_msgTypes[7]
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -511,7 +603,7 @@ func (x *ListLayersResponse) String() string {
 func (*ListLayersResponse) ProtoMessage() {}
 
 func (x *ListLayersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_layer_proto_msgTypes[7]
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -524,7 +616,7 @@ func (x *ListLayersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLayersResponse.ProtoReflect.Descriptor instead.
 func (*ListLayersResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{7}
+	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListLayersResponse) GetLayers() []*Layer {
@@ -555,7 +647,7 @@ type UpdateLayerRequest struct {
 
 func (x *UpdateLayerRequest) Reset() {
 	*x = UpdateLayerRequest{}
-	mi := &file_lift_experiments_v1_layer_proto_msgTypes[8]
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -567,7 +659,7 @@ func (x *UpdateLayerRequest) String() string {
 func (*UpdateLayerRequest) ProtoMessage() {}
 
 func (x *UpdateLayerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_layer_proto_msgTypes[8]
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -580,7 +672,7 @@ func (x *UpdateLayerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateLayerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateLayerRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{8}
+	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateLayerRequest) GetLayer() *Layer {
@@ -608,7 +700,7 @@ type UpdateLayerResponse struct {
 
 func (x *UpdateLayerResponse) Reset() {
 	*x = UpdateLayerResponse{}
-	mi := &file_lift_experiments_v1_layer_proto_msgTypes[9]
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +712,7 @@ func (x *UpdateLayerResponse) String() string {
 func (*UpdateLayerResponse) ProtoMessage() {}
 
 func (x *UpdateLayerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_layer_proto_msgTypes[9]
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +725,7 @@ func (x *UpdateLayerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateLayerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateLayerResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{9}
+	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateLayerResponse) GetLayer() *Layer {
@@ -656,7 +748,7 @@ type DeleteLayerRequest struct {
 
 func (x *DeleteLayerRequest) Reset() {
 	*x = DeleteLayerRequest{}
-	mi := &file_lift_experiments_v1_layer_proto_msgTypes[10]
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +760,7 @@ func (x *DeleteLayerRequest) String() string {
 func (*DeleteLayerRequest) ProtoMessage() {}
 
 func (x *DeleteLayerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_layer_proto_msgTypes[10]
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +773,7 @@ func (x *DeleteLayerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteLayerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteLayerRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{10}
+	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteLayerRequest) GetLayerId() string {
@@ -707,7 +799,7 @@ type DeleteLayerResponse struct {
 
 func (x *DeleteLayerResponse) Reset() {
 	*x = DeleteLayerResponse{}
-	mi := &file_lift_experiments_v1_layer_proto_msgTypes[11]
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +811,7 @@ func (x *DeleteLayerResponse) String() string {
 func (*DeleteLayerResponse) ProtoMessage() {}
 
 func (x *DeleteLayerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_layer_proto_msgTypes[11]
+	mi := &file_lift_experiments_v1_layer_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +824,7 @@ func (x *DeleteLayerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteLayerResponse.ProtoReflect.Descriptor instead.
 func (*DeleteLayerResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{11}
+	return file_lift_experiments_v1_layer_proto_rawDescGZIP(), []int{13}
 }
 
 var File_lift_experiments_v1_layer_proto protoreflect.FileDescriptor
@@ -770,6 +862,10 @@ const file_lift_experiments_v1_layer_proto_rawDesc = "" +
 	"\x0fGetLayerRequest\x122\n" +
 	"\blayer_id\x18\x01 \x01(\tB\x17\xe0A\x02\xbaH\x11r\x0f2\r^[0-9]{1,19}$R\alayerId\"D\n" +
 	"\x10GetLayerResponse\x120\n" +
+	"\x05layer\x18\x01 \x01(\v2\x1a.lift.experiments.v1.LayerR\x05layer\"Y\n" +
+	"\x19GetExperimentLayerRequest\x12<\n" +
+	"\rexperiment_id\x18\x01 \x01(\tB\x17\xe0A\x02\xbaH\x11r\x0f2\r^[0-9]{1,19}$R\fexperimentId\"N\n" +
+	"\x1aGetExperimentLayerResponse\x120\n" +
 	"\x05layer\x18\x01 \x01(\v2\x1a.lift.experiments.v1.LayerR\x05layer\"\x9d\x01\n" +
 	"\x11ListLayersRequest\x126\n" +
 	"\n" +
@@ -807,39 +903,42 @@ func file_lift_experiments_v1_layer_proto_rawDescGZIP() []byte {
 	return file_lift_experiments_v1_layer_proto_rawDescData
 }
 
-var file_lift_experiments_v1_layer_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_lift_experiments_v1_layer_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_lift_experiments_v1_layer_proto_goTypes = []any{
-	(*Layer)(nil),                 // 0: lift.experiments.v1.Layer
-	(*LayerAllocation)(nil),       // 1: lift.experiments.v1.LayerAllocation
-	(*CreateLayerRequest)(nil),    // 2: lift.experiments.v1.CreateLayerRequest
-	(*CreateLayerResponse)(nil),   // 3: lift.experiments.v1.CreateLayerResponse
-	(*GetLayerRequest)(nil),       // 4: lift.experiments.v1.GetLayerRequest
-	(*GetLayerResponse)(nil),      // 5: lift.experiments.v1.GetLayerResponse
-	(*ListLayersRequest)(nil),     // 6: lift.experiments.v1.ListLayersRequest
-	(*ListLayersResponse)(nil),    // 7: lift.experiments.v1.ListLayersResponse
-	(*UpdateLayerRequest)(nil),    // 8: lift.experiments.v1.UpdateLayerRequest
-	(*UpdateLayerResponse)(nil),   // 9: lift.experiments.v1.UpdateLayerResponse
-	(*DeleteLayerRequest)(nil),    // 10: lift.experiments.v1.DeleteLayerRequest
-	(*DeleteLayerResponse)(nil),   // 11: lift.experiments.v1.DeleteLayerResponse
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 13: google.protobuf.FieldMask
+	(*Layer)(nil),                      // 0: lift.experiments.v1.Layer
+	(*LayerAllocation)(nil),            // 1: lift.experiments.v1.LayerAllocation
+	(*CreateLayerRequest)(nil),         // 2: lift.experiments.v1.CreateLayerRequest
+	(*CreateLayerResponse)(nil),        // 3: lift.experiments.v1.CreateLayerResponse
+	(*GetLayerRequest)(nil),            // 4: lift.experiments.v1.GetLayerRequest
+	(*GetLayerResponse)(nil),           // 5: lift.experiments.v1.GetLayerResponse
+	(*GetExperimentLayerRequest)(nil),  // 6: lift.experiments.v1.GetExperimentLayerRequest
+	(*GetExperimentLayerResponse)(nil), // 7: lift.experiments.v1.GetExperimentLayerResponse
+	(*ListLayersRequest)(nil),          // 8: lift.experiments.v1.ListLayersRequest
+	(*ListLayersResponse)(nil),         // 9: lift.experiments.v1.ListLayersResponse
+	(*UpdateLayerRequest)(nil),         // 10: lift.experiments.v1.UpdateLayerRequest
+	(*UpdateLayerResponse)(nil),        // 11: lift.experiments.v1.UpdateLayerResponse
+	(*DeleteLayerRequest)(nil),         // 12: lift.experiments.v1.DeleteLayerRequest
+	(*DeleteLayerResponse)(nil),        // 13: lift.experiments.v1.DeleteLayerResponse
+	(*timestamppb.Timestamp)(nil),      // 14: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),      // 15: google.protobuf.FieldMask
 }
 var file_lift_experiments_v1_layer_proto_depIdxs = []int32{
 	1,  // 0: lift.experiments.v1.Layer.allocations:type_name -> lift.experiments.v1.LayerAllocation
-	12, // 1: lift.experiments.v1.Layer.create_time:type_name -> google.protobuf.Timestamp
-	12, // 2: lift.experiments.v1.Layer.update_time:type_name -> google.protobuf.Timestamp
+	14, // 1: lift.experiments.v1.Layer.create_time:type_name -> google.protobuf.Timestamp
+	14, // 2: lift.experiments.v1.Layer.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: lift.experiments.v1.CreateLayerRequest.layer:type_name -> lift.experiments.v1.Layer
 	0,  // 4: lift.experiments.v1.CreateLayerResponse.layer:type_name -> lift.experiments.v1.Layer
 	0,  // 5: lift.experiments.v1.GetLayerResponse.layer:type_name -> lift.experiments.v1.Layer
-	0,  // 6: lift.experiments.v1.ListLayersResponse.layers:type_name -> lift.experiments.v1.Layer
-	0,  // 7: lift.experiments.v1.UpdateLayerRequest.layer:type_name -> lift.experiments.v1.Layer
-	13, // 8: lift.experiments.v1.UpdateLayerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 9: lift.experiments.v1.UpdateLayerResponse.layer:type_name -> lift.experiments.v1.Layer
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	0,  // 6: lift.experiments.v1.GetExperimentLayerResponse.layer:type_name -> lift.experiments.v1.Layer
+	0,  // 7: lift.experiments.v1.ListLayersResponse.layers:type_name -> lift.experiments.v1.Layer
+	0,  // 8: lift.experiments.v1.UpdateLayerRequest.layer:type_name -> lift.experiments.v1.Layer
+	15, // 9: lift.experiments.v1.UpdateLayerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 10: lift.experiments.v1.UpdateLayerResponse.layer:type_name -> lift.experiments.v1.Layer
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_lift_experiments_v1_layer_proto_init() }
@@ -853,7 +952,7 @@ func file_lift_experiments_v1_layer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lift_experiments_v1_layer_proto_rawDesc), len(file_lift_experiments_v1_layer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
