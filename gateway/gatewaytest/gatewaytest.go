@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,31 +58,61 @@ func WithLogWriter(w io.Writer) Option {
 	return func(c *router.Config) { c.Logger = grpctest.Logger("gateway", w) }
 }
 
+// WithV2BackendTimeout sets LIFT_V2_BACKEND_TIMEOUT.
+func WithV2BackendTimeout(d time.Duration) Option {
+	return func(c *router.Config) { c.V2.BackendTimeout = d }
+}
+
+// WithV2MaxInFlight sets LIFT_V2_MAX_IN_FLIGHT.
+func WithV2MaxInFlight(n int) Option { return func(c *router.Config) { c.V2.MaxInFlight = n } }
+
 // Env is a running gateway.
 type Env struct {
 	// URL is the base URL, e.g. "http://127.0.0.1:41234".
 	URL    string
 	Client *http.Client
+	// GRPCAddr is the host:port of the gateway's own gRPC server (the /v2
+	// GatewayService); empty unless all three backends are configured.
+	GRPCAddr string
 }
 
-// Start serves the gateway until the test ends. Set LIFT_TEST_LOG=1 to see
-// its logs.
+// Start serves the gateway until the test ends. With all three backends it
+// also serves /v2 and its gRPC server on a loopback port. Set
+// LIFT_TEST_LOG=1 to see its logs.
 func Start(t testing.TB, backends Backends, opts ...Option) *Env {
 	t.Helper()
 	cfg := router.Config{Backends: backends, Logger: grpctest.Logger("gateway", nil)}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if backends.Identity != "" && backends.Experiments != "" && backends.Results != "" {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("gatewaytest: %v", err)
+		}
+		cfg.GRPC = lis
+	}
 	gw, err := router.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("gatewaytest: %v", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	grpcDone := make(chan error, 1)
+	go func() { grpcDone <- gw.ServeGRPC(ctx) }()
 	srv := httptest.NewServer(gw)
 	t.Cleanup(func() {
 		srv.Close()
+		cancel()
+		if err := <-grpcDone; err != nil {
+			t.Errorf("gatewaytest: gRPC server: %v", err)
+		}
 		_ = gw.Close()
 	})
-	return &Env{URL: srv.URL, Client: srv.Client()}
+	env := &Env{URL: srv.URL, Client: srv.Client()}
+	if cfg.GRPC != nil {
+		env.GRPCAddr = cfg.GRPC.Addr().String()
+	}
+	return env
 }
 
 // Response is a fully read HTTP response.

@@ -1,11 +1,13 @@
 // Command gateway is Lift's REST front: it serves every public RPC under
-// /v1 by calling the services over gRPC, plus the OpenAPI documents, the
-// docs page and the probes.
+// /v1 by calling the services over gRPC, the /v2 composite endpoints (also
+// over gRPC on LIFT_GRPC_ADDR), plus the OpenAPI documents, the docs page
+// and the probes.
 package main
 
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"sort"
@@ -16,6 +18,7 @@ import (
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
 	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/router"
+	v2 "github.com/liftlabs/lift/gateway/internal/v2"
 	"github.com/liftlabs/lift/pkg/admin"
 	"github.com/liftlabs/lift/pkg/config"
 	"github.com/liftlabs/lift/pkg/logging"
@@ -30,6 +33,7 @@ func main() {
 	l := config.New()
 	httpAddr := l.String("LIFT_HTTP_ADDR", ":8080")
 	adminAddr := l.String("LIFT_ADMIN_ADDR", ":9204")
+	grpcAddr := l.String("LIFT_GRPC_ADDR", ":9104")
 	cfg := router.Config{
 		Backends: router.Backends{
 			Identity:    l.String("LIFT_IDENTITY_ADDR", "dns:///127.0.0.1:9101"),
@@ -48,6 +52,11 @@ func main() {
 		},
 		MaxInFlight:    l.Int("LIFT_HTTP_MAX_IN_FLIGHT", 1000),
 		RequestTimeout: l.Duration("LIFT_HTTP_REQUEST_TIMEOUT", 30*time.Second),
+		AuthCacheTTL:   l.Duration("LIFT_AUTH_CACHE_TTL", 10*time.Second),
+		V2: v2.Options{
+			BackendTimeout: l.Duration("LIFT_V2_BACKEND_TIMEOUT", v2.DefaultBackendTimeout),
+			MaxInFlight:    l.Int("LIFT_V2_MAX_IN_FLIGHT", v2.DefaultMaxInFlight),
+		},
 	}
 	level := l.LogLevel()
 	trace := tracing.Load(l)
@@ -69,6 +78,12 @@ func main() {
 			bad = append(bad, fmt.Sprintf("%s=%d: want 0 (no limit) or more", name, n))
 		}
 	}
+	if cfg.V2.BackendTimeout <= 0 {
+		bad = append(bad, fmt.Sprintf("LIFT_V2_BACKEND_TIMEOUT=%s: want a positive duration", cfg.V2.BackendTimeout))
+	}
+	if cfg.V2.MaxInFlight <= 0 {
+		bad = append(bad, fmt.Sprintf("LIFT_V2_MAX_IN_FLIGHT=%d: want a positive number", cfg.V2.MaxInFlight))
+	}
 	if cfg.RequestTimeout < 0 {
 		bad = append(bad, fmt.Sprintf("LIFT_HTTP_REQUEST_TIMEOUT=%s: want 0 (none) or more", cfg.RequestTimeout))
 	}
@@ -89,6 +104,14 @@ func main() {
 		os.Exit(1)
 	}
 	defer stopTracing()
+	if grpcAddr != "" {
+		lis, err := net.Listen("tcp", grpcAddr)
+		if err != nil {
+			logger.Error("listen for gRPC", "addr", grpcAddr, "error", err.Error())
+			os.Exit(1)
+		}
+		cfg.GRPC = lis
+	}
 	gw, err := router.New(ctx, cfg)
 	if err != nil {
 		logger.Error("start gateway", "error", err.Error())
@@ -96,7 +119,7 @@ func main() {
 	}
 	defer func() { _ = gw.Close() }()
 	go admin.Serve(ctx, adminAddr, logger)
-	if err := serve(ctx, httpAddr, gw, logger); err != nil {
+	if err := run(ctx, httpAddr, gw, logger); err != nil {
 		logger.Error("gateway stopped", "error", err.Error())
 		os.Exit(1)
 	}

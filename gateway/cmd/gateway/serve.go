@@ -7,7 +7,29 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/liftlabs/lift/gateway/internal/router"
 )
+
+// run serves HTTP and the gateway's gRPC server until ctx ends. The gRPC
+// server drains only after HTTP has: in-flight /v2 REST requests still need
+// it. If the gRPC server fails, HTTP stops too.
+func run(ctx context.Context, httpAddr string, gw *router.Gateway, logger *slog.Logger) error {
+	httpCtx, stopHTTP := context.WithCancel(ctx)
+	defer stopHTTP()
+	grpcCtx, stopGRPC := context.WithCancel(context.WithoutCancel(ctx))
+	grpcDone := make(chan error, 1)
+	go func() {
+		err := gw.ServeGRPC(grpcCtx)
+		if err != nil {
+			stopHTTP()
+		}
+		grpcDone <- err
+	}()
+	httpErr := serve(httpCtx, httpAddr, gw, logger)
+	stopGRPC()
+	return errors.Join(httpErr, <-grpcDone)
+}
 
 // shutdownTimeout bounds how long in-flight requests may take to finish
 // after SIGTERM; it stays below Kubernetes' default 30 s grace period.

@@ -1,7 +1,8 @@
 // Package router assembles the gateway's HTTP handler: connections to the
-// backends, the /v1 API, the SDK endpoints (datafile, events, Agent's
-// decide), the OpenAPI documents, the docs page, the probes, and the
-// middleware around all of them.
+// backends, the /v1 API, the /v2 composite API (and the gateway's own gRPC
+// server behind it), the SDK endpoints (datafile, events, Agent's decide),
+// the OpenAPI documents, the docs page, the probes, and the middleware
+// around all of them.
 package router
 
 import (
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -21,9 +23,13 @@ import (
 	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/sdk"
 	v1 "github.com/liftlabs/lift/gateway/internal/v1"
+	v2 "github.com/liftlabs/lift/gateway/internal/v2"
+	"github.com/liftlabs/lift/pkg/auth"
 	"github.com/liftlabs/lift/pkg/grpcclient"
+	"github.com/liftlabs/lift/pkg/grpcserver"
 	"github.com/liftlabs/lift/proto"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"google.golang.org/grpc"
 )
@@ -57,14 +63,26 @@ type Config struct {
 	RequestTimeout time.Duration
 	// ReadyTimeout bounds each backend's readiness check.
 	ReadyTimeout time.Duration
+	// GRPC, when set, is where the gateway's own gRPC server (the /v2
+	// GatewayService) listens; /v2 is served only then, and needs all three
+	// backends. nil leaves /v2 out (its routes answer 404).
+	GRPC net.Listener
+	// V2 tunes the composite endpoints.
+	V2 v2.Options
+	// AuthCacheTTL bounds how long the gRPC server reuses a token check.
+	AuthCacheTTL time.Duration
 	Logger       *slog.Logger
 }
 
-// Gateway is the gateway's HTTP handler and the connections it owns.
+// Gateway is the gateway's HTTP handler, its gRPC server (when /v2 is
+// served) and the connections it owns.
 type Gateway struct {
 	http.Handler
 	conns       []*grpc.ClientConn
 	impressions *sdk.Impressions
+	grpc        *grpc.Server
+	grpcLis     net.Listener
+	logger      *slog.Logger
 }
 
 // New dials the configured backends (lazily: a backend that is down makes
@@ -82,7 +100,10 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	g := &Gateway{}
+	if cfg.AuthCacheTTL <= 0 {
+		cfg.AuthCacheTTL = 10 * time.Second
+	}
+	g := &Gateway{logger: cfg.Logger}
 	var conns v1.Conns
 	var probes []health.Backend
 	for _, b := range []struct {
@@ -119,6 +140,14 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 
 	routes := http.NewServeMux()
 	routes.Handle("/v1/", api)
+	if cfg.GRPC != nil {
+		api2, err := g.serveV2(ctx, cfg, conns)
+		if err != nil {
+			_ = g.Close()
+			return nil, err
+		}
+		routes.Handle("/v2/", api2)
+	}
 	// The SDK endpoints are hand-written (caching headers, 204, Agent's
 	// JSON): the exact /v1/events and /v1/decide patterns win over the /v1/
 	// prefix.
@@ -194,8 +223,61 @@ func isProbe(r *http.Request) bool {
 // impressions to reach results.
 const impressionFlushTimeout = 10 * time.Second
 
-// Close sends the queued impressions, then closes the backend connections.
+// serveV2 builds the gateway's gRPC server with the GatewayService on
+// cfg.GRPC and a /v2 mux that calls it over gRPC (as /v1 calls the
+// backends), so REST and gRPC callers go through the same interceptors.
+func (g *Gateway) serveV2(ctx context.Context, cfg Config, conns v1.Conns) (http.Handler, error) {
+	if conns.Identity == nil || conns.Experiments == nil || conns.Results == nil {
+		return nil, errors.New("the /v2 gRPC server needs the identity, experiments and results backends")
+	}
+	identity := identityv1.NewIdentityServiceClient(conns.Identity)
+	svc := v2.New(v2.Backends{
+		Identity:    identity,
+		Experiments: experimentsv1.NewExperimentsServiceClient(conns.Experiments),
+		Results:     resultsv1.NewResultsServiceClient(conns.Results),
+	}, cfg.V2)
+	g.grpc = v2.NewGRPCServer(svc, auth.NewIdentityAuthenticator(identity, cfg.AuthCacheTTL), cfg.Logger)
+	g.grpcLis = cfg.GRPC
+	// No retries on this hop: the composite handler already retries its
+	// backend calls, and retrying the whole composite would multiply them.
+	self, err := grpcclient.Dial(loopbackTarget(cfg.GRPC.Addr()), grpcclient.WithDialOptions(grpc.WithDisableRetry()))
+	if err != nil {
+		return nil, fmt.Errorf("gateway gRPC server: %w", err)
+	}
+	g.conns = append(g.conns, self)
+	api := mux.New()
+	if err := v2.Register(ctx, api, self); err != nil {
+		return nil, err
+	}
+	return api, nil
+}
+
+// loopbackTarget is a dial target for a listener in this process: its own
+// address, or loopback when it listens on every interface (":9104").
+func loopbackTarget(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok && (t.IP == nil || t.IP.IsUnspecified()) {
+		return fmt.Sprintf("passthrough:///127.0.0.1:%d", t.Port)
+	}
+	return "passthrough:///" + a.String()
+}
+
+// ServeGRPC serves the gateway's gRPC server until ctx ends, then drains
+// it (pkg/grpcserver.Serve). Without /v2 it just waits for ctx.
+func (g *Gateway) ServeGRPC(ctx context.Context) error {
+	if g.grpc == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return grpcserver.Serve(ctx, g.grpc, g.grpcLis, g.logger)
+}
+
+// Close stops the gRPC server (at once; ServeGRPC is the graceful way),
+// sends the queued impressions, then closes the backend connections.
 func (g *Gateway) Close() error {
+	if g.grpc != nil {
+		g.grpc.Stop()
+		_ = g.grpcLis.Close() // in case it was never served; already closed otherwise
+	}
 	var errs []error
 	if g.impressions != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), impressionFlushTimeout)

@@ -1,0 +1,228 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/liftlabs/lift/gateway/gatewaytest"
+	"github.com/liftlabs/lift/pkg/grpctest"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	gatewayv2 "github.com/liftlabs/lift/proto/gen/go/lift/gateway/v2"
+	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
+	"github.com/liftlabs/lift/services/identity/identitytest"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+)
+
+// The traffic of the /v2 tests: exact counts the responses must show.
+var v2Traffic = map[string][2]int{"control": {200, 20}, "treatment": {200, 30}}
+
+func TestV2ExperimentResults_OneCallHasEverything(t *testing.T) {
+	s := newV2Stack(t, v2Options{})
+	layer := s.createLayer(t, "checkout_layer", "Checkout layer")
+	e := s.startExperiment(t, "checkout", layer.GetId(), 4000, 6000)
+	s.ingest(t, e, v2Traffic)
+
+	resp := s.gw.Do(t, "GET", "/v2/experiments/"+e.GetId()+"/results", s.read, nil)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.Status, resp.Body)
+	}
+	got := &gatewayv2.GetExperimentResultsResponse{}
+	resp.JSON(t, got)
+
+	x := got.GetExperiment()
+	if x.GetId() != e.GetId() || x.GetName() != "Experiment checkout" || x.GetStatus() != experimentsv1.ExperimentStatus_EXPERIMENT_STATUS_RUNNING {
+		t.Errorf("experiment = %v", x)
+	}
+	var names []string
+	var weights []int32
+	for _, v := range x.GetVariations() {
+		names, weights = append(names, v.GetName()), append(weights, v.GetWeight())
+	}
+	if fmt.Sprint(names, weights) != "[Control Treatment] [4000 6000]" {
+		t.Errorf("variations %v with weights %v, want [Control Treatment] [4000 6000]", names, weights)
+	}
+	l := got.GetLayer()
+	if l.GetId() != layer.GetId() || l.GetName() != "Checkout layer" || len(l.GetAllocations()) != 1 ||
+		l.GetAllocations()[0].GetExperimentId() != e.GetId() || l.GetFreeTraffic() != 5000 {
+		t.Errorf("layer = %v", l)
+	}
+	if len(got.GetWarnings()) != 0 {
+		t.Errorf("warnings = %v, want none", got.GetWarnings())
+	}
+	st := got.GetSettings()
+	if st.GetStatsMethod() != identityv1.StatsMethod_STATS_METHOD_SEQUENTIAL || st.GetConfidenceLevel() != 0.95 {
+		t.Errorf("settings = %v, want the project's defaults (sequential, 0.95)", st)
+	}
+
+	r := got.GetResults()
+	if r.GetTotalVisitors() != 400 || len(r.GetReach()) != 2 {
+		t.Fatalf("reach: %v", r)
+	}
+	wantReach := map[string]int64{"Control": 200, "Treatment": 200}
+	for _, v := range r.GetReach() {
+		if v.GetReach().GetCount() != wantReach[v.GetVariationName()] {
+			t.Errorf("reach of %q = %d", v.GetVariationName(), v.GetReach().GetCount())
+		}
+	}
+	if len(r.GetMetrics()) != 1 || r.GetMetrics()[0].GetEventKey() != "purchase" || !r.GetMetrics()[0].GetPrimary() {
+		t.Fatalf("metrics: %v", r.GetMetrics())
+	}
+	wantConverters := map[string]int64{"Control": 20, "Treatment": 30}
+	for _, v := range r.GetMetrics()[0].GetVariations() {
+		if v.GetResult().GetSamples() != wantReach[v.GetVariationName()] || v.GetResult().GetConverters() != wantConverters[v.GetVariationName()] {
+			t.Errorf("%q: %d samples, %d converters", v.GetVariationName(), v.GetResult().GetSamples(), v.GetResult().GetConverters())
+		}
+	}
+
+	// The statistics are the results service's, untouched: the same as /v1.
+	v1 := &resultsv1.GetExperimentResultsResponse{}
+	s.gw.Do(t, "GET", "/v1/experiments/"+e.GetId()+"/results", s.read, nil).JSON(t, v1)
+	for i, v := range r.GetMetrics()[0].GetVariations() {
+		if want := v1.GetResults().GetMetrics()[0].GetResults()[i]; !proto.Equal(v.GetResult(), want) {
+			t.Errorf("variation %d differs from /v1:\n%v\n%v", i, v.GetResult(), want)
+		}
+	}
+	if !proto.Equal(st, v1.GetResults().GetStatsConfig()) {
+		t.Errorf("settings %v, /v1 results used %v", st, v1.GetResults().GetStatsConfig())
+	}
+
+	// An experiment in no layer: nothing is missing, so no warning.
+	solo := s.startExperiment(t, "solo", "", 5000, 5000)
+	alone := &gatewayv2.GetExperimentResultsResponse{}
+	s.gw.Do(t, "GET", "/v2/experiments/"+solo.GetId()+"/results", s.read, nil).JSON(t, alone)
+	if alone.GetExperiment().GetId() != solo.GetId() || alone.GetLayer() != nil || len(alone.GetWarnings()) != 0 || alone.GetResults().GetTotalVisitors() != 0 {
+		t.Errorf("experiment without layer: layer %v, warnings %v, results %v", alone.GetLayer(), alone.GetWarnings(), alone.GetResults())
+	}
+
+	// Internal callers get the same from the gateway's gRPC server.
+	cc := grpctest.Dial(t, s.gw.GRPCAddr)
+	viaGRPC, err := gatewayv2.NewGatewayServiceClient(cc).GetExperimentResults(
+		identitytest.WithToken(context.Background(), s.read), &gatewayv2.GetExperimentResultsRequest{ExperimentId: e.GetId()})
+	if err != nil {
+		t.Fatalf("gRPC: %v", err)
+	}
+	// Each call computes the results afresh.
+	viaGRPC.GetResults().ComputeTime, got.GetResults().ComputeTime = nil, nil
+	if !proto.Equal(viaGRPC, got) {
+		t.Errorf("gRPC and REST differ:\n%v\n%v", viaGRPC, got)
+	}
+}
+
+func TestV2ExperimentResults_LayerFailingIsAWarning(t *testing.T) {
+	s := newV2Stack(t, v2Options{experiments: []grpc.UnaryServerInterceptor{
+		failing(codes.Unavailable, func(any) bool { return true }, "GetExperimentLayer"),
+	}})
+	layer := s.createLayer(t, "l", "L")
+	e := s.startExperiment(t, "layered", layer.GetId(), 5000, 5000)
+	resp := s.gw.Do(t, "GET", "/v2/experiments/"+e.GetId()+"/results", s.read, nil)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.Status, resp.Body)
+	}
+	got := &gatewayv2.GetExperimentResultsResponse{}
+	resp.JSON(t, got)
+	if got.GetLayer() != nil || got.GetExperiment().GetId() != e.GetId() || got.GetResults() == nil {
+		t.Errorf("want experiment and results without layer: %s", resp.Body)
+	}
+	if len(got.GetWarnings()) != 1 {
+		t.Fatalf("warnings = %v, want one", got.GetWarnings())
+	}
+	w := got.GetWarnings()[0]
+	if w.GetPart() != gatewayv2.Part_PART_LAYER || w.GetResourceId() != layer.GetId() || w.GetBackend() != "experiments" ||
+		w.GetCode() != "UNAVAILABLE" || w.GetMessage() == "" {
+		t.Errorf("warning = %v", w)
+	}
+}
+
+func TestV2ExperimentResults_ResultsBackendDownIs503(t *testing.T) {
+	s := newV2Stack(t, v2Options{resultsTarget: deadTarget(t)})
+	e := s.startExperiment(t, "down", "", 5000, 5000)
+	info := wantError(t, s.gw.Do(t, "GET", "/v2/experiments/"+e.GetId()+"/results", s.read, nil),
+		http.StatusServiceUnavailable, codes.Unavailable, "BACKEND_UNAVAILABLE")
+	if info.GetMetadata()["backend"] != "results" || info.GetMetadata()["part"] != "results" {
+		t.Errorf("error metadata = %v, want backend and part results", info.GetMetadata())
+	}
+}
+
+func TestV2ExperimentResults_SlowBackendIs504(t *testing.T) {
+	s := newV2Stack(t, v2Options{
+		results: []grpc.UnaryServerInterceptor{slow(time.Minute, "GetExperimentResults")},
+		gateway: []gatewaytest.Option{gatewaytest.WithV2BackendTimeout(200 * time.Millisecond)},
+	})
+	e := s.startExperiment(t, "slow", "", 5000, 5000)
+	info := wantError(t, s.gw.Do(t, "GET", "/v2/experiments/"+e.GetId()+"/results", s.read, nil),
+		http.StatusGatewayTimeout, codes.DeadlineExceeded, "BACKEND_DEADLINE_EXCEEDED")
+	if info.GetMetadata()["backend"] != "results" {
+		t.Errorf("error metadata = %v, want backend results", info.GetMetadata())
+	}
+}
+
+func TestV2_OtherAccountIs404(t *testing.T) {
+	s := newV2Stack(t, v2Options{})
+	e := s.startExperiment(t, "mine", "", 5000, 5000)
+	wantError(t, s.gw.Do(t, "GET", "/v2/experiments/"+e.GetId()+"/results", s.other.AdminToken, nil),
+		http.StatusNotFound, codes.NotFound, "")
+	wantError(t, s.gw.Do(t, "GET", "/v2/projects/"+s.project.GetId()+"/overview", s.other.AdminToken, nil),
+		http.StatusNotFound, codes.NotFound, "")
+	wantError(t, s.gw.Do(t, "GET", "/v2/experiments/"+e.GetId()+"/results", "", nil),
+		http.StatusUnauthorized, codes.Unauthenticated, "")
+	wantError(t, s.gw.Do(t, "GET", "/v2/projects/abc/overview", s.read, nil),
+		http.StatusBadRequest, codes.InvalidArgument, "")
+}
+
+func TestV2ExperimentResults_CallerCancellationCancelsEveryBackendCall(t *testing.T) {
+	exps := newBlocker("GetExperiment", "GetExperimentLayer")
+	res := newBlocker("GetExperimentResults")
+	s := newV2Stack(t, v2Options{
+		experiments: []grpc.UnaryServerInterceptor{exps.interceptor},
+		results:     []grpc.UnaryServerInterceptor{res.interceptor},
+		// Long enough that only the caller can end the calls.
+		gateway: []gatewaytest.Option{gatewaytest.WithV2BackendTimeout(time.Hour)},
+	})
+	e := s.startExperiment(t, "cancelled", "", 5000, 5000)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", s.gw.URL+"/v2/experiments/"+e.GetId()+"/results", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.read)
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := s.gw.Client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	started := map[string]bool{}
+	for len(started) < 3 {
+		select {
+		case m := <-exps.started:
+			started[m] = true
+		case m := <-res.started:
+			started[m] = true
+		}
+	}
+	cancel()
+	if err := <-errc; err == nil {
+		t.Fatal("request succeeded after cancel")
+	}
+	for range 2 {
+		<-exps.done
+	}
+	<-res.done
+	for name, err := range map[string]error{
+		"GetExperiment": exps.ended["GetExperiment"], "GetExperimentLayer": exps.ended["GetExperimentLayer"],
+		"GetExperimentResults": res.ended["GetExperimentResults"],
+	} {
+		if err != context.Canceled {
+			t.Errorf("%s ended with %v, want context.Canceled", name, err)
+		}
+	}
+}
