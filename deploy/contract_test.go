@@ -68,11 +68,12 @@ var binaries = []binary{
 	},
 	{
 		name: "gateway", dir: "gateway/cmd/gateway",
-		adminPort: 9204, httpPort: 8080,
-		required: []string{"LIFT_HTTP_ADDR", "LIFT_ADMIN_ADDR", "LIFT_IDENTITY_ADDR", "LIFT_EXPERIMENTS_ADDR", "LIFT_RESULTS_ADDR"},
+		// Its gRPC port serves the /v2 GatewayService to internal callers.
+		grpcPort: 9104, adminPort: 9204, httpPort: 8080,
+		required: []string{"LIFT_HTTP_ADDR", "LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_IDENTITY_ADDR", "LIFT_EXPERIMENTS_ADDR", "LIFT_RESULTS_ADDR"},
 		optional: []string{"LIFT_LOG_LEVEL", "LIFT_AUTH_CACHE_TTL", "LIFT_HTTP_MAX_BODY_BYTES", "LIFT_SDK_MAX_BODY_BYTES",
 			"LIFT_RATE_LIMIT_RPS", "LIFT_RATE_LIMIT_BURST", "LIFT_SDK_RATE_LIMIT_RPS", "LIFT_SDK_RATE_LIMIT_BURST",
-			"LIFT_HTTP_MAX_IN_FLIGHT", "LIFT_HTTP_REQUEST_TIMEOUT"},
+			"LIFT_HTTP_MAX_IN_FLIGHT", "LIFT_HTTP_REQUEST_TIMEOUT", "LIFT_V2_BACKEND_TIMEOUT", "LIFT_V2_MAX_IN_FLIGHT"},
 	},
 }
 

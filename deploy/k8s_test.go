@@ -274,7 +274,8 @@ func containerPort(c corev1.Container, p intstr.IntOrString) int {
 }
 
 // checkProbes: services answer grpc.health.v1 on their gRPC port; the
-// gateway /readyz (readiness) and /healthz (liveness) on its HTTP port.
+// gateway /readyz (readiness) and /healthz (liveness) on its HTTP port
+// (its readiness covers the backends, which its gRPC health does not).
 func checkProbes(t *testing.T, c corev1.Container, b binary) {
 	t.Helper()
 	probes := map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe}
@@ -286,7 +287,7 @@ func checkProbes(t *testing.T, c corev1.Container, b binary) {
 			t.Errorf("no %s probe", kind)
 			continue
 		}
-		if b.grpcPort != 0 {
+		if b.grpcPort != 0 && b.httpPort == 0 {
 			if p.GRPC == nil || int(p.GRPC.Port) != b.grpcPort || (p.GRPC.Service != nil && *p.GRPC.Service != "") {
 				t.Errorf("%s probe: want grpc on port %d (overall server health)", kind, b.grpcPort)
 			}
@@ -333,7 +334,9 @@ func checkPDB(t *testing.T, m *manifests, dep *appsv1.Deployment) {
 // checkService: a Service of the binary's name selects its pods, every port
 // reaches a containerPort, and the port peers dial is there. gRPC Services
 // are headless (clients balance over pod IPs), so there the Service port is
-// the port dialled and must equal the container's.
+// the port dialled and must equal the container's. The gateway serves both:
+// its Service load-balances HTTP, and a headless "gateway-grpc" Service
+// carries its gRPC port.
 func checkService(t *testing.T, m *manifests, dep *appsv1.Deployment, b binary) {
 	t.Helper()
 	svc := m.services[b.name]
@@ -341,24 +344,19 @@ func checkService(t *testing.T, m *manifests, dep *appsv1.Deployment, b binary) 
 		t.Fatalf("no Service %s", b.name)
 	}
 	c := dep.Spec.Template.Spec.Containers[0]
-	if len(svc.Spec.Selector) == 0 || !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(dep.Spec.Template.Labels)) {
-		t.Errorf("Service selector %v does not match the pods", svc.Spec.Selector)
-	}
-	headless := svc.Spec.ClusterIP == corev1.ClusterIPNone
-	for _, p := range svc.Spec.Ports {
-		target := containerPort(c, p.TargetPort)
-		if target == 0 {
-			t.Errorf("Service port %s: targetPort %s is no containerPort", p.Name, p.TargetPort.String())
-		}
-		if headless && int(p.Port) != target {
-			t.Errorf("headless Service port %s: port %d differs from containerPort %d", p.Name, p.Port, target)
-		}
-	}
+	checkServicePorts(t, svc, dep, c)
 	if b.grpcPort != 0 {
-		if !headless {
-			t.Error("gRPC Service is not headless: round-robin clients would see one address")
+		grpcSvc := svc
+		if b.httpPort != 0 {
+			if grpcSvc = m.services[b.name+"-grpc"]; grpcSvc == nil {
+				t.Fatalf("no Service %s-grpc", b.name)
+			}
+			checkServicePorts(t, grpcSvc, dep, c)
 		}
-		if !hasServicePort(svc, b.grpcPort) {
+		if grpcSvc.Spec.ClusterIP != corev1.ClusterIPNone {
+			t.Errorf("gRPC Service %s is not headless: round-robin clients would see one address", grpcSvc.Name)
+		}
+		if !hasServicePort(grpcSvc, b.grpcPort) {
 			t.Errorf("no Service port %d", b.grpcPort)
 		}
 	}
@@ -373,6 +371,25 @@ func checkService(t *testing.T, m *manifests, dep *appsv1.Deployment, b binary) 
 	}
 	if ann := dep.Spec.Template.Annotations["prometheus.io/port"]; ann != strconv.Itoa(b.adminPort) {
 		t.Errorf("prometheus.io/port %q, want the admin port %d", ann, b.adminPort)
+	}
+}
+
+// checkServicePorts: svc selects the pods of dep and every port reaches a
+// containerPort of c (the same port, when svc is headless).
+func checkServicePorts(t *testing.T, svc *corev1.Service, dep *appsv1.Deployment, c corev1.Container) {
+	t.Helper()
+	if len(svc.Spec.Selector) == 0 || !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(dep.Spec.Template.Labels)) {
+		t.Errorf("Service %s selector %v does not match the pods", svc.Name, svc.Spec.Selector)
+	}
+	headless := svc.Spec.ClusterIP == corev1.ClusterIPNone
+	for _, p := range svc.Spec.Ports {
+		target := containerPort(c, p.TargetPort)
+		if target == 0 {
+			t.Errorf("Service %s port %s: targetPort %s is no containerPort", svc.Name, p.Name, p.TargetPort.String())
+		}
+		if headless && int(p.Port) != target {
+			t.Errorf("headless Service %s port %s: port %d differs from containerPort %d", svc.Name, p.Name, p.Port, target)
+		}
 	}
 }
 

@@ -90,7 +90,7 @@ func (l layout) processes(bin, pgURL, secret string) []supervisor.Process {
 		service("identity", 9101, 9201, "LIFT_BOOTSTRAP_SECRET="+secret),
 		service("experiments", 9102, 9202),
 		service("results", 9103, 9203),
-		{Name: "gateway", Path: filepath.Join(bin, "gateway"), Env: append([]string{"LIFT_HTTP_ADDR=" + l.addr(8080), "LIFT_ADMIN_ADDR=" + l.addr(9204)}, backends...)},
+		{Name: "gateway", Path: filepath.Join(bin, "gateway"), Env: append([]string{"LIFT_HTTP_ADDR=" + l.addr(8080), "LIFT_GRPC_ADDR=" + l.addr(9104), "LIFT_ADMIN_ADDR=" + l.addr(9204)}, backends...)},
 	}
 }
 
