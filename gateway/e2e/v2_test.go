@@ -152,7 +152,9 @@ func TestV2ExperimentResults_ResultsBackendDownIs503(t *testing.T) {
 func TestV2ExperimentResults_SlowBackendIs504(t *testing.T) {
 	s := newV2Stack(t, v2Options{
 		results: []grpc.UnaryServerInterceptor{slow(time.Minute, "GetExperimentResults")},
-		gateway: []gatewaytest.Option{gatewaytest.WithV2BackendTimeout(200 * time.Millisecond)},
+		// The production default: long enough that only the slowed results
+		// call can exceed it, even on a loaded machine.
+		gateway: []gatewaytest.Option{gatewaytest.WithV2BackendTimeout(2 * time.Second)},
 	})
 	e := s.startExperiment(t, "slow", "", 5000, 5000)
 	info := wantError(t, s.gw.Do(t, "GET", "/v2/experiments/"+e.GetId()+"/results", s.read, nil),
