@@ -16,6 +16,7 @@ import (
 	// The services whose operations the document describes, so their
 	// descriptors (and access options) are registered.
 	_ "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	_ "github.com/liftlabs/lift/proto/gen/go/lift/gateway/v2"
 	_ "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	_ "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 )

@@ -8,6 +8,7 @@ package gatewayv2
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	v1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	v12 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	_ "github.com/liftlabs/lift/proto/gen/go/lift/options/v1"
@@ -952,7 +953,7 @@ var File_lift_gateway_v2_gateway_proto protoreflect.FileDescriptor
 
 const file_lift_gateway_v2_gateway_proto_rawDesc = "" +
 	"\n" +
-	"\x1dlift/gateway/v2/gateway.proto\x12\x0flift.gateway.v2\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1flift/experiments/v1/layer.proto\x1a\x1flift/identity/v1/identity.proto\x1a\x1clift/options/v1/access.proto\x1a\x1dlift/results/v1/results.proto\"\x9d\x01\n" +
+	"\x1dlift/gateway/v2/gateway.proto\x12\x0flift.gateway.v2\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1flift/experiments/v1/layer.proto\x1a\x1flift/identity/v1/identity.proto\x1a\x1clift/options/v1/access.proto\x1a\x1dlift/results/v1/results.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x9d\x01\n" +
 	"\aWarning\x12)\n" +
 	"\x04part\x18\x01 \x01(\x0e2\x15.lift.gateway.v2.PartR\x04part\x12\x1f\n" +
 	"\vresource_id\x18\x02 \x01(\tR\n" +
@@ -1029,10 +1030,25 @@ const file_lift_gateway_v2_gateway_proto_rawDesc = "" +
 	"\x10PART_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"PART_LAYER\x10\x01\x12\x17\n" +
-	"\x13PART_RESULT_SUMMARY\x10\x022\xdb\x02\n" +
-	"\x0eGatewayService\x12\xa8\x01\n" +
-	"\x14GetExperimentResults\x12,.lift.gateway.v2.GetExperimentResultsRequest\x1a-.lift.gateway.v2.GetExperimentResultsResponse\"3\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02)\x12'/v2/experiments/{experiment_id}/results\x12\x9d\x01\n" +
-	"\x12GetProjectOverview\x12*.lift.gateway.v2.GetProjectOverviewRequest\x1a+.lift.gateway.v2.GetProjectOverviewResponse\".\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02$\x12\"/v2/projects/{project_id}/overviewB\xc2\x01\n" +
+	"\x13PART_RESULT_SUMMARY\x10\x022\xbd\n" +
+	"\n" +
+	"\x0eGatewayService\x12\x99\x05\n" +
+	"\x14GetExperimentResults\x12,.lift.gateway.v2.GetExperimentResultsRequest\x1a-.lift.gateway.v2.GetExperimentResultsResponse\"\xa3\x04\x92A\xec\x03J\xe5\x01\n" +
+	"\x03503\x12\xdd\x01\n" +
+	"\xc2\x01UNAVAILABLE: a backend the response needs is down (reason BACKEND_UNAVAILABLE, metadata backend and part), or the gateway is at its in-flight limit (OVERLOADED); retry after Retry-After seconds.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusJ\xe6\x01\n" +
+	"\x03504\x12\xde\x01\n" +
+	"\xc3\x01DEADLINE_EXCEEDED: a backend the response needs did not answer within LIFT_V2_BACKEND_TIMEOUT (reason BACKEND_DEADLINE_EXCEEDED, metadata backend and part), or the request's own deadline ran out.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.Statusj\x19\n" +
+	"\x0fx-release-state\x12\x06\x1a\x04beta\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02)\x12'/v2/experiments/{experiment_id}/results\x12\x8e\x05\n" +
+	"\x12GetProjectOverview\x12*.lift.gateway.v2.GetProjectOverviewRequest\x1a+.lift.gateway.v2.GetProjectOverviewResponse\"\x9e\x04\x92A\xec\x03J\xe5\x01\n" +
+	"\x03503\x12\xdd\x01\n" +
+	"\xc2\x01UNAVAILABLE: a backend the response needs is down (reason BACKEND_UNAVAILABLE, metadata backend and part), or the gateway is at its in-flight limit (OVERLOADED); retry after Retry-After seconds.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.StatusJ\xe6\x01\n" +
+	"\x03504\x12\xde\x01\n" +
+	"\xc3\x01DEADLINE_EXCEEDED: a backend the response needs did not answer within LIFT_V2_BACKEND_TIMEOUT (reason BACKEND_DEADLINE_EXCEEDED, metadata backend and part), or the request's own deadline ran out.\x12\x16\n" +
+	"\x14\x1a\x12.google.rpc.Statusj\x19\n" +
+	"\x0fx-release-state\x12\x06\x1a\x04beta\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02$\x12\"/v2/projects/{project_id}/overviewB\xc2\x01\n" +
 	"\x13com.lift.gateway.v2B\fGatewayProtoP\x01Z?github.com/liftlabs/lift/proto/gen/go/lift/gateway/v2;gatewayv2\xa2\x02\x03LGX\xaa\x02\x0fLift.Gateway.V2\xca\x02\x0fLift\\Gateway\\V2\xe2\x02\x1bLift\\Gateway\\V2\\GPBMetadata\xea\x02\x11Lift::Gateway::V2b\x06proto3"
 
 var (

@@ -40,15 +40,22 @@ const (
 // fails, the response is returned without it and `warnings` says what is
 // missing and why.
 type GatewayServiceClient interface {
-	// Returns an experiment together with its layer, the project's statistics
-	// settings and its results, variations labelled by name: what the
-	// results page of a UI shows, in one call. The layer is optional: if it
-	// cannot be fetched the response carries a warning instead.
+	// Returns an experiment with its layer, settings and results in one call.
+	//
+	// The experiment (name, status, variations with names and weights), its
+	// layer, the project's statistics settings (method, confidence level) and
+	// its results with every variation labelled by name: what the results
+	// page of a UI shows, instead of four /v1 calls. The backend calls run
+	// concurrently. The layer is optional: if it cannot be fetched the
+	// response is still 200 and `warnings` names it.
 	GetExperimentResults(ctx context.Context, in *GetExperimentResultsRequest, opts ...grpc.CallOption) (*GetExperimentResultsResponse, error)
-	// Returns a project with its environments and its running experiments,
-	// each with a one-line summary of its results on the primary metric.
-	// Summaries are fetched concurrently (a bounded number at a time); a
-	// summary that cannot be fetched is left out with a warning.
+	// Returns a project at a glance: environments and running experiments.
+	//
+	// The project with its settings, its environments, and its running
+	// experiments, each with a one-line summary of its results on the primary
+	// metric (leading variation, lift, significance). Summaries are fetched
+	// concurrently, at most LIFT_V2_MAX_IN_FLIGHT at a time; a summary that
+	// cannot be fetched is left out and `warnings` names its experiment.
 	GetProjectOverview(ctx context.Context, in *GetProjectOverviewRequest, opts ...grpc.CallOption) (*GetProjectOverviewResponse, error)
 }
 
@@ -97,15 +104,22 @@ func (c *gatewayServiceClient) GetProjectOverview(ctx context.Context, in *GetPr
 // fails, the response is returned without it and `warnings` says what is
 // missing and why.
 type GatewayServiceServer interface {
-	// Returns an experiment together with its layer, the project's statistics
-	// settings and its results, variations labelled by name: what the
-	// results page of a UI shows, in one call. The layer is optional: if it
-	// cannot be fetched the response carries a warning instead.
+	// Returns an experiment with its layer, settings and results in one call.
+	//
+	// The experiment (name, status, variations with names and weights), its
+	// layer, the project's statistics settings (method, confidence level) and
+	// its results with every variation labelled by name: what the results
+	// page of a UI shows, instead of four /v1 calls. The backend calls run
+	// concurrently. The layer is optional: if it cannot be fetched the
+	// response is still 200 and `warnings` names it.
 	GetExperimentResults(context.Context, *GetExperimentResultsRequest) (*GetExperimentResultsResponse, error)
-	// Returns a project with its environments and its running experiments,
-	// each with a one-line summary of its results on the primary metric.
-	// Summaries are fetched concurrently (a bounded number at a time); a
-	// summary that cannot be fetched is left out with a warning.
+	// Returns a project at a glance: environments and running experiments.
+	//
+	// The project with its settings, its environments, and its running
+	// experiments, each with a one-line summary of its results on the primary
+	// metric (leading variation, lift, significance). Summaries are fetched
+	// concurrently, at most LIFT_V2_MAX_IN_FLIGHT at a time; a summary that
+	// cannot be fetched is left out and `warnings` names its experiment.
 	GetProjectOverview(context.Context, *GetProjectOverviewRequest) (*GetProjectOverviewResponse, error)
 	mustEmbedUnimplementedGatewayServiceServer()
 }
