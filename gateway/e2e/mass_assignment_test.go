@@ -30,11 +30,22 @@ type swaggerDoc struct {
 	Paths map[string]map[string]struct {
 		OperationID string `json:"operationId"`
 		Parameters  []struct {
+			Name   string  `json:"name"`
 			In     string  `json:"in"`
 			Schema *schema `json:"schema"`
 		} `json:"parameters"`
 	} `json:"paths"`
 	Definitions map[string]*schema `json:"definitions"`
+}
+
+// openAPI decodes proto.OpenAPIv2, the document the gateway serves.
+func openAPI(t *testing.T) *swaggerDoc {
+	t.Helper()
+	var doc swaggerDoc
+	if err := json.Unmarshal(proto.OpenAPIv2, &doc); err != nil {
+		t.Fatalf("OpenAPI document: %v", err)
+	}
+	return &doc
 }
 
 func (d *swaggerDoc) resolve(s *schema) *schema {
@@ -172,10 +183,7 @@ func lookup(v any, path []string) []any {
 func TestMassAssignment(t *testing.T) {
 	s := newSecurityStack(t)
 	a, b := s.a, s.b
-	var doc swaggerDoc
-	if err := json.Unmarshal(proto.OpenAPIv2, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := openAPI(t)
 	ops := apiOperations(t)
 	checked := 0
 	for _, op := range ops {

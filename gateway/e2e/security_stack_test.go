@@ -70,15 +70,26 @@ type securityStack struct {
 	a, b     *tenant
 }
 
-func newSecurityStack(t *testing.T, gwOpts ...gatewaytest.Option) *securityStack {
+// stackConfig changes a security stack from its defaults.
+type stackConfig struct {
+	gateway []gatewaytest.Option
+	results resultstest.Options
+}
+
+func newSecurityStack(t *testing.T, cfg ...stackConfig) *securityStack {
 	t.Helper()
+	var c stackConfig
+	if len(cfg) > 0 {
+		c = cfg[0]
+	}
 	logs := &logBuffer{}
 	id := identitytest.Start(t, identitytest.WithLogWriter(logs))
 	exp := experimentstest.Start(t, id.Addr, experimentstest.Options{LogWriter: logs})
-	res := resultstest.Start(t, id.Addr, exp.Addr, resultstest.Options{LogWriter: logs})
+	c.results.LogWriter = logs
+	res := resultstest.Start(t, id.Addr, exp.Addr, c.results)
 	gw := gatewaytest.Start(t, gatewaytest.Backends{
 		Identity: "dns:///" + id.Addr, Experiments: "dns:///" + exp.Addr, Results: "dns:///" + res.Addr,
-	}, append([]gatewaytest.Option{gatewaytest.WithLogWriter(logs)}, gwOpts...)...)
+	}, append([]gatewaytest.Option{gatewaytest.WithLogWriter(logs)}, c.gateway...)...)
 	s := &securityStack{gw: gw, identity: id, logs: logs}
 	s.a = s.seed(t, "tenant a")
 	s.b = s.seed(t, "tenant b")
