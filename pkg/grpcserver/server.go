@@ -10,6 +10,7 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	pvmw "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/protovalidate"
 	"github.com/liftlabs/lift/pkg/auth"
+	"github.com/liftlabs/lift/pkg/nulbyte"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
@@ -74,7 +75,8 @@ func New(o Options) *grpc.Server {
 	//     Internal with the request id;
 	//  5. auth before validation: an unauthenticated caller learns nothing
 	//     about the request shape;
-	//  6. validation right before the handler.
+	//  6. validation right before the handler: the declared rules, then no
+	//     NUL in any string (Postgres text cannot hold one).
 	unary := append([]grpc.UnaryServerInterceptor{
 		requestIDUnary,
 		m.UnaryServerInterceptor(),
@@ -84,6 +86,7 @@ func New(o Options) *grpc.Server {
 		recoveryUnary,
 		auth.UnaryServerInterceptor(o.Authenticator),
 		pvmw.UnaryServerInterceptor(v),
+		nulbyte.UnaryServerInterceptor(),
 	}, o.ExtraUnary...)
 	stream := []grpc.StreamServerInterceptor{
 		requestIDStream,

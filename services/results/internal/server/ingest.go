@@ -8,10 +8,12 @@ import (
 	"buf.build/go/protovalidate"
 	"github.com/liftlabs/lift/pkg/apierr"
 	"github.com/liftlabs/lift/pkg/auth"
+	"github.com/liftlabs/lift/pkg/nulbyte"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"github.com/liftlabs/lift/services/results/internal/catalog"
 	"github.com/liftlabs/lift/services/results/internal/ingest"
+	"google.golang.org/grpc/status"
 )
 
 // IngestEvents stores a typed batch of the caller's project.
@@ -39,6 +41,10 @@ func (s *Server) IngestOptimizelyBatch(ctx context.Context, req *resultsv1.Inges
 		err := apierr.InvalidArgument("MALFORMED_BATCH", "the event batch is invalid: %v", err)
 		observeIngest(ingest.CountEvents(parsed), counts{}, err)
 		return nil, err
+	}
+	// The interceptor saw only the raw batch; its strings are checked here.
+	if err := nulbyte.Check(parsed); err != nil {
+		return nil, apierr.InvalidArgument("MALFORMED_BATCH", "the event batch is invalid: %v", status.Convert(err).Message())
 	}
 	var c counts
 	if req.GetSdkKey() != "" {
