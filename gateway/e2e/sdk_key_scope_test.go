@@ -76,7 +76,7 @@ func TestSDKKeyScope(t *testing.T) {
 			} `json:"decisions"`
 		}
 		// Both accounts have an experiment keyed "checkout".
-		s.do(t, "POST", "/v1/decide", "", map[string]any{"sdkKey": b.sdkKey, "userId": "u1", "experimentKeys": []string{a.experimentKey}}, http.StatusOK, &out)
+		s.do(t, "POST", "/v1/environments:decide", "", map[string]any{"sdkKey": b.sdkKey, "userId": "u1", "experimentKeys": []string{a.experimentKey}}, http.StatusOK, &out)
 		if len(out.Decisions) != 1 || out.Decisions[0].ExperimentID != b.experiment {
 			t.Errorf("B's key decided %+v, want B's experiment %s", out.Decisions, b.experiment)
 		}
