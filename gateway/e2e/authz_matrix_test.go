@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liftlabs/lift/gateway/gatewaytest"
 	"github.com/liftlabs/lift/pkg/auth"
 	"github.com/liftlabs/lift/proto"
 	optionsv1 "github.com/liftlabs/lift/proto/gen/go/lift/options/v1"
@@ -367,5 +368,58 @@ func assertNoSecretsLogged(t *testing.T, logs string, secrets ...string) {
 			i := strings.Index(logs, random)
 			t.Errorf("a token secret is in the logs: …%s…", logs[max(0, i-200):i])
 		}
+	}
+}
+
+// TestCrossAccountReferences: ids of another account's resources inside a
+// body (an experiment's layer or flag) are as unknown as in a path — B
+// cannot attach its experiment to A's layer or flag — and A is unchanged.
+func TestCrossAccountReferences(t *testing.T) {
+	s := newSecurityStack(t)
+	a, b := s.a, s.b
+	before := s.snapshot(t, a)
+	for _, ref := range []struct {
+		field, id string
+		extra     map[string]any // what the reference needs to be valid otherwise
+	}{
+		{"layerId", a.layer, map[string]any{"layerTrafficAllocation": 5000}},
+		{"flagId", a.flag, nil},
+	} {
+		body := experimentBody("xref-"+strings.ToLower(ref.field), b.eventKey)
+		body[ref.field] = ref.id
+		mask := []string{snake(ref.field)}
+		for k, v := range ref.extra {
+			body[k] = v
+			mask = append(mask, snake(k))
+		}
+		resp := s.gw.Do(t, "POST", "/v1/projects/"+b.project+"/experiments", b.admin, body)
+		wantUnknown(t, resp, "create with A's "+ref.field)
+		// B's own draft, changed to point at A's resource.
+		var draft experimentEnvelope
+		s.do(t, "POST", "/v1/projects/"+b.project+"/experiments", b.admin, experimentBody("xref-draft-"+strings.ToLower(ref.field), b.eventKey), http.StatusCreated, &draft)
+		patch := map[string]any{ref.field: ref.id}
+		for k, v := range ref.extra {
+			patch[k] = v
+		}
+		resp = s.gw.Do(t, "PATCH", "/v1/experiments/"+draft.Experiment.ID+"?updateMask="+strings.Join(mask, ","), b.admin, patch)
+		wantUnknown(t, resp, "update to A's "+ref.field)
+	}
+	if after := s.snapshot(t, a); after != before {
+		t.Errorf("account A changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// wantUnknown checks a reference to another account's resource was refused
+// as unknown (404, or 400 with an UNKNOWN_* reason), not by some unrelated
+// validation that would leave the reference untested.
+func wantUnknown(t *testing.T, resp *gatewaytest.Response, what string) {
+	t.Helper()
+	if resp.Status < 400 {
+		t.Errorf("%s: accepted: %s", what, resp.Body)
+		return
+	}
+	info := wantError(t, resp, resp.Status, codes.Code(resp.Error(t).GetCode()), "")
+	if resp.Status != http.StatusNotFound && !(resp.Status == http.StatusBadRequest && strings.HasPrefix(info.GetReason(), "UNKNOWN_")) {
+		t.Errorf("%s: %d %s, want 404 or 400 UNKNOWN_*: %s", what, resp.Status, info.GetReason(), resp.Body)
 	}
 }
