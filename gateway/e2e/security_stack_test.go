@@ -210,5 +210,8 @@ func (s *securityStack) snapshot(t *testing.T, tn *tenant) string {
 		canon, _ := json.Marshal(v) // map keys sorted
 		b.WriteString(p + " " + string(canon) + "\n")
 	}
+	// Results carry computed figures that may differ by a rounding between
+	// two reads; the visitors counted are what an ingest would change.
+	b.WriteString("results reach " + visitors(t, s, tn) + "\n")
 	return b.String()
 }
