@@ -7,7 +7,7 @@ PKGS := github.com/liftlabs/lift/...
 LIFT_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export LIFT_PG_URL
 
-.PHONY: help generate lint check test bench build run smoke
+.PHONY: help generate lint check test test-faults bench build run smoke
 
 # Show this help.
 help:
@@ -37,6 +37,10 @@ check: lint
 # Run every test (needs Postgres at LIFT_PG_URL).
 test:
 	$(GO) test -count=1 $(PKGS)
+
+# Run only the fault-injection tests, printing their figures (make test runs them too).
+test-faults:
+	$(GO) test -count=1 -v -run '^TestFault_' github.com/liftlabs/lift/gateway/e2e/faults
 
 # Run the benchmarks.
 bench:

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/liftlabs/lift/pkg/grpcclient"
 	"github.com/liftlabs/lift/pkg/grpcserver"
@@ -20,20 +22,51 @@ import (
 // Cleanup) and returns its address.
 func Start(t testing.TB, srv *grpc.Server) string {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartOn(t, srv, "127.0.0.1:0")
+}
+
+// StartOn is Start on a given address, e.g. the address of a server the
+// test stopped, to restart a service where its clients expect it. A port
+// just released may take a moment to be free again; StartOn retries for a
+// few seconds.
+func StartOn(t testing.TB, srv *grpc.Server, addr string) string {
+	t.Helper()
+	addr, _ = serve(t, srv, addr)
+	return addr
+}
+
+// StartStoppable is Start, plus a function that stops the server the way
+// SIGTERM stops a service (grpcserver.Serve: health NOT_SERVING, new RPCs
+// refused, in-flight ones finish) and returns when it has stopped; a
+// rolling restart stops replicas with it.
+func StartStoppable(t testing.TB, srv *grpc.Server) (addr string, stop func()) {
+	t.Helper()
+	return serve(t, srv, "127.0.0.1:0")
+}
+
+func serve(t testing.TB, srv *grpc.Server, addr string) (string, func()) {
+	t.Helper()
+	var lis net.Listener
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if lis, err = net.Listen("tcp", addr); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("grpctest: listen: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- grpcserver.Serve(ctx, srv, lis, nil) }()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("grpctest: serve: %v", err)
 		}
 	})
-	return lis.Addr().String()
+	t.Cleanup(stop)
+	return lis.Addr().String(), stop
 }
 
 // Dial connects to addr with grpcclient.Dial (retries, deadlines,

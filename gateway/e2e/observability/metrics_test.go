@@ -1,12 +1,9 @@
 package observability
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/liftlabs/lift/gateway/internal/stacktest"
 	"github.com/liftlabs/lift/pkg/admin"
@@ -33,7 +30,7 @@ func TestMetrics_AdminEndpointExportsTrafficFigures(t *testing.T) {
 	s.Must(t, "POST", "/v1/experiments/"+e.ID+":start", s.Admin, "{}", http.StatusOK, nil)
 	events := "/v1/events?sdk_key=" + s.SDKKey(t, "production")
 	const visitors = 20
-	batch := sdkBatch(t, s, e, visitors)
+	batch := s.SDKBatch(t, e, "v", visitors)
 	for range 2 { // the second time, every event is a duplicate
 		if resp := s.GW.Do(t, "POST", events, "", batch); resp.Status != http.StatusNoContent {
 			t.Fatalf("events: %d %s", resp.Status, resp.Body)
@@ -94,36 +91,6 @@ func TestMetrics_AdminEndpointExportsTrafficFigures(t *testing.T) {
 	if value(after, "lift_pg_pool_max_connections", db) < 1 {
 		t.Errorf("lift_pg_pool_max_connections = %g", value(after, "lift_pg_pool_max_connections", db))
 	}
-}
-
-// sdkBatch is an Optimizely SDK batch of n visitors of e, each exposed
-// and converting once.
-func sdkBatch(t *testing.T, s *stacktest.Stack, e stacktest.Experiment, n int) []byte {
-	t.Helper()
-	at := time.Now().Add(-time.Hour).UnixMilli()
-	var visitors []map[string]any
-	for i := range n {
-		id := fmt.Sprintf("v%d", i)
-		variation := e.Variations[i%2].ID
-		visitors = append(visitors, map[string]any{
-			"visitor_id": id, "attributes": []any{},
-			"snapshots": []map[string]any{{
-				"decisions": []map[string]any{{"campaign_id": e.LayerID, "experiment_id": e.ID, "variation_id": variation}},
-				"events": []map[string]any{
-					{"entity_id": e.LayerID, "key": "campaign_activated", "timestamp": at, "uuid": "imp-" + id},
-					{"key": e.Key, "timestamp": at + 1000, "uuid": "conv-" + id},
-				},
-			}},
-		})
-	}
-	b, err := json.Marshal(map[string]any{
-		"account_id": s.AccountID, "project_id": s.ProjectID, "revision": "1",
-		"client_name": "go-sdk", "client_version": "2.3.1", "enrich_decisions": true, "visitors": visitors,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {

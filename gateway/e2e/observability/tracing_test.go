@@ -15,6 +15,7 @@ import (
 
 	"github.com/liftlabs/lift/gateway/gatewaytest"
 	"github.com/liftlabs/lift/gateway/internal/stacktest"
+	"github.com/liftlabs/lift/services/results/resultstest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -33,20 +34,47 @@ var services = map[string]string{
 // and of the services results calls (experiments for the definition,
 // identity for the token), and SQL spans under each service.
 func TestTrace_ResultsRequestIsOneTraceAcrossServices(t *testing.T) {
-	var logs lockedBuffer
-	s := stacktest.Start(t, stacktest.Options{Gateway: []gatewaytest.Option{
-		gatewaytest.WithLogWriter(&logs),
-	}})
+	var gwLogs, resultsLogs lockedBuffer
+	s := stacktest.Start(t, stacktest.Options{
+		Gateway: []gatewaytest.Option{gatewaytest.WithLogWriter(&gwLogs)},
+		Results: resultstest.Options{LogWriter: &resultsLogs},
+	})
 	e := s.CreateExperiment(t, "checkout")
-	checkOneTrace(t, s, &logs, "/v1/experiments/"+e.ID+"/results", "GET /v1/experiments/{experiment_id}/results",
+	path := "/v1/experiments/" + e.ID + "/results"
+	traceID, requestID := checkOneTrace(t, s, path, "GET /v1/experiments/{experiment_id}/results",
 		[]string{"results", "experiments", "identity"})
+	// The request's log lines, in the gateway and in a service, carry both
+	// ids.
+	checkLogLine(t, &gwLogs, "gateway access log", traceID, requestID, func(l map[string]any) bool {
+		return l["msg"] == "http request" && l["path"] == path
+	})
+	checkLogLine(t, &resultsLogs, "results rpc log", traceID, requestID, func(l map[string]any) bool {
+		return l["msg"] == "rpc" && l["method"] == "/lift.results.v1.ResultsService/GetExperimentResults"
+	})
+}
+
+// checkLogLine finds the last line of logs that match selects and checks
+// it carries traceID and requestID.
+func checkLogLine(t *testing.T, logs *lockedBuffer, what string, traceID trace.TraceID, requestID string, match func(map[string]any) bool) {
+	t.Helper()
+	var found map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(logs.Bytes()))
+	for sc.Scan() {
+		var l map[string]any
+		if json.Unmarshal(sc.Bytes(), &l) == nil && match(l) {
+			found = l
+		}
+	}
+	if found == nil || found["trace_id"] != traceID.String() || found["request_id"] != requestID || found["span_id"] == nil {
+		t.Errorf("%s line = %v, want trace_id %s, a span_id and request_id %s", what, found, traceID, requestID)
+	}
 }
 
 // checkOneTrace sends GET path with a fresh traceparent and checks the
 // trace: the gateway's span named route, server and SQL spans of each of
-// wantServices, everything one tree, nothing recorded meanwhile outside it,
-// and the gateway's log line carrying the trace and request ids.
-func checkOneTrace(t *testing.T, s *stacktest.Stack, logs *lockedBuffer, path, route string, wantServices []string) {
+// wantServices, everything one tree, nothing recorded meanwhile outside it.
+// It returns the trace id and the response's request id.
+func checkOneTrace(t *testing.T, s *stacktest.Stack, path, route string, wantServices []string) (trace.TraceID, string) {
 	t.Helper()
 	var traceID trace.TraceID
 	var clientSpan trace.SpanID
@@ -132,22 +160,7 @@ func checkOneTrace(t *testing.T, s *stacktest.Stack, logs *lockedBuffer, path, r
 	}
 	t.Logf("GET %s: %d spans in trace %s (server spans %v, SQL spans %v)\n%s", path, len(byID), traceID, servers, sql, tree(root, byID))
 
-	// The gateway's access log line of the request names the trace.
-	var line struct {
-		Msg, Path, RequestID, TraceID string
-	}
-	sc := bufio.NewScanner(bytes.NewReader(logs.Bytes()))
-	for sc.Scan() {
-		var l map[string]any
-		if json.Unmarshal(sc.Bytes(), &l) == nil && l["msg"] == "http request" && l["path"] == path {
-			line.Msg, line.Path = "http request", path
-			line.RequestID, _ = l["request_id"].(string)
-			line.TraceID, _ = l["trace_id"].(string)
-		}
-	}
-	if line.Msg == "" || line.TraceID != traceID.String() || line.RequestID != resp.Header.Get("X-Request-Id") {
-		t.Errorf("access log line = %+v, want trace_id %s and request_id %s", line, traceID, resp.Header.Get("X-Request-Id"))
-	}
+	return traceID, resp.Header.Get("X-Request-Id")
 }
 
 func isSQL(sp sdktrace.ReadOnlySpan) bool {

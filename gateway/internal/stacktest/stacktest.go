@@ -7,9 +7,11 @@
 package stacktest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/liftlabs/lift/gateway/gatewaytest"
 	"github.com/liftlabs/lift/services/experiments/experimentstest"
@@ -25,6 +27,8 @@ type Options struct {
 	Route func(name, addr string) string
 	// Gateway options (logger, limits).
 	Gateway []gatewaytest.Option
+	// Results options (e.g. a database of the test's own).
+	Results resultstest.Options
 }
 
 // Stack is a running stack with one account.
@@ -53,7 +57,7 @@ func Start(t testing.TB, opts ...Options) *Stack {
 	}
 	s := &Stack{Identity: identitytest.Start(t)}
 	s.Experiments = experimentstest.Start(t, s.Identity.Addr)
-	s.Results = resultstest.Start(t, s.Identity.Addr, s.Experiments.Addr)
+	s.Results = resultstest.Start(t, s.Identity.Addr, s.Experiments.Addr, o.Results)
 	s.GW = gatewaytest.Start(t, gatewaytest.Backends{
 		Identity:    route("identity", s.Identity.Addr),
 		Experiments: route("experiments", s.Experiments.Addr),
@@ -140,3 +144,34 @@ func (s *Stack) SDKKey(t testing.TB, env string) string {
 
 // ExperimentPath is the REST path of experiment id, plus suffix.
 func ExperimentPath(id, suffix string) string { return fmt.Sprintf("/v1/experiments/%s%s", id, suffix) }
+
+// SDKBatch is an Optimizely SDK event batch (the JSON an SDK posts to
+// /v1/events) of n visitors of e named prefix0…, each exposed to a
+// variation and converting once: 2n events, uuids "imp-<visitor>" and
+// "conv-<visitor>".
+func (s *Stack) SDKBatch(t testing.TB, e Experiment, prefix string, n int) []byte {
+	t.Helper()
+	at := time.Now().Add(-time.Hour).UnixMilli()
+	var visitors []map[string]any
+	for i := range n {
+		id := fmt.Sprintf("%s%d", prefix, i)
+		visitors = append(visitors, map[string]any{
+			"visitor_id": id, "attributes": []any{},
+			"snapshots": []map[string]any{{
+				"decisions": []map[string]any{{"campaign_id": e.LayerID, "experiment_id": e.ID, "variation_id": e.Variations[i%2].ID}},
+				"events": []map[string]any{
+					{"entity_id": e.LayerID, "key": "campaign_activated", "timestamp": at, "uuid": "imp-" + id},
+					{"key": e.Key, "timestamp": at + 1000, "uuid": "conv-" + id},
+				},
+			}},
+		})
+	}
+	b, err := json.Marshal(map[string]any{
+		"account_id": s.AccountID, "project_id": s.ProjectID, "revision": "1",
+		"client_name": "go-sdk", "client_version": "2.3.1", "enrich_decisions": true, "visitors": visitors,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -31,6 +31,17 @@ type Env struct {
 	// Pool is the service's own database, for tests that must put it in a
 	// state the API cannot reach (e.g. a token that has already expired).
 	Pool *pgxpool.Pool
+
+	newServer func() *grpc.Server
+}
+
+// StartReplica starts another instance of the service on the same
+// database, on a port of its own, as a second replica behind a load
+// balancer would be. stop stops it as SIGTERM does (health NOT_SERVING,
+// in-flight RPCs finish) and returns once it has stopped.
+func (e *Env) StartReplica(t testing.TB) (addr string, stop func()) {
+	t.Helper()
+	return grpctest.StartStoppable(t, e.newServer())
 }
 
 // Account is a bootstrapped account and its admin token secret.
@@ -67,9 +78,10 @@ func Start(t testing.TB, opts ...Option) *Env {
 	}
 	pool := pgtest.New(t, migrations.FS)
 	logger := grpctest.Logger("identity", o.logWriter)
-	addr := grpctest.Start(t, server.NewGRPCServer(store.New(pool), BootstrapSecret, logger, o.unary...))
+	newServer := func() *grpc.Server { return server.NewGRPCServer(store.New(pool), BootstrapSecret, logger, o.unary...) }
+	addr := grpctest.Start(t, newServer())
 	conn := grpctest.Dial(t, addr)
-	return &Env{Addr: addr, Conn: conn, Client: identityv1.NewIdentityServiceClient(conn), Pool: pool}
+	return &Env{Addr: addr, Conn: conn, Client: identityv1.NewIdentityServiceClient(conn), Pool: pool, newServer: newServer}
 }
 
 // WithToken returns ctx carrying token as the request's credential.

@@ -34,6 +34,21 @@ type Env struct {
 	DatabaseURL string
 	// Pool is the pool the service itself uses.
 	Pool *pgxpool.Pool
+
+	srv       *grpc.Server
+	newServer func() *grpc.Server
+}
+
+// Kill stops the service abruptly, as if its process died: the port stops
+// listening, open connections are cut and RPCs in flight fail.
+func (e *Env) Kill() { e.srv.Stop() }
+
+// Restart starts a new instance of the service (empty caches, same
+// database and configuration) on the address of the killed one.
+func (e *Env) Restart(t testing.TB) {
+	t.Helper()
+	e.srv = e.newServer()
+	grpctest.StartOn(t, e.srv, e.Addr)
 }
 
 // Options tune Start; the zero value is what most tests want.
@@ -47,6 +62,10 @@ type Options struct {
 	// Unary interceptors run right before the handlers (after auth and
 	// validation), e.g. to delay or observe calls.
 	Unary []grpc.UnaryServerInterceptor
+	// DatabaseURL is a database to use (migrated by Start) instead of a
+	// fresh one on the shared server, e.g. one on a pgtest.NewCluster the
+	// test stops and starts.
+	DatabaseURL string
 }
 
 // Start runs results against the identity and experiments services at
@@ -64,27 +83,41 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 		}
 		o.LogWriter = opts[0].LogWriter
 		o.Unary = opts[0].Unary
+		o.DatabaseURL = opts[0].DatabaseURL
 	}
-	url := pgtest.URL(t, migrations.FS)
+	url := o.DatabaseURL
+	if url == "" {
+		url = pgtest.URL(t, migrations.FS)
+	}
 	pool, err := pg.NewPool(context.Background(), url)
 	if err != nil {
 		t.Fatalf("resultstest: %v", err)
 	}
 	t.Cleanup(pool.Close)
+	if o.DatabaseURL != "" {
+		if err := pg.Migrate(context.Background(), pool, migrations.FS); err != nil {
+			t.Fatalf("resultstest: migrate: %v", err)
+		}
+	}
 	logger := grpctest.Logger("results", o.LogWriter)
 	identity := grpctest.Dial(t, identityAddr)
 	experiments := grpctest.Dial(t, experimentsAddr)
-	addr := grpctest.Start(t, server.NewGRPCServer(server.Config{
-		Pool:         pool,
-		Identity:     identityv1.NewIdentityServiceClient(identity),
-		Experiments:  experimentsv1.NewExperimentsServiceClient(experiments),
-		AuthCacheTTL: time.Second, CatalogTTL: o.CatalogTTL,
-		Limits:     ingest.Limits{MaxEvents: o.MaxBatchEvents, MaxFutureSkew: time.Hour},
-		Logger:     logger,
-		ExtraUnary: o.Unary,
-	}))
+	newServer := func() *grpc.Server {
+		return server.NewGRPCServer(server.Config{
+			Pool:         pool,
+			Identity:     identityv1.NewIdentityServiceClient(identity),
+			Experiments:  experimentsv1.NewExperimentsServiceClient(experiments),
+			AuthCacheTTL: time.Second, CatalogTTL: o.CatalogTTL,
+			Limits:     ingest.Limits{MaxEvents: o.MaxBatchEvents, MaxFutureSkew: time.Hour},
+			Logger:     logger,
+			ExtraUnary: o.Unary,
+		})
+	}
+	srv := newServer()
+	addr := grpctest.Start(t, srv)
 	conn := grpctest.Dial(t, addr)
-	return &Env{Addr: addr, Conn: conn, Client: resultsv1.NewResultsServiceClient(conn), DatabaseURL: url, Pool: pool}
+	return &Env{Addr: addr, Conn: conn, Client: resultsv1.NewResultsServiceClient(conn), DatabaseURL: url, Pool: pool,
+		srv: srv, newServer: newServer}
 }
 
 // WithToken returns ctx carrying token as the request's credential.
