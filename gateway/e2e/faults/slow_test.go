@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -18,9 +17,9 @@ import (
 // holds every byte for 3 s between the gateway and results. With the
 // gateway's request timeout (LIFT_HTTP_REQUEST_TIMEOUT) at 1 s, clients get
 // 504 DEADLINE_EXCEEDED, not a hang; experiments, not behind the proxy, keeps
-// answering; once the latency goes, results answers again; and the process
-// is left with no more goroutines than before: abandoned calls are cleaned
-// up on the gateway and in the service.
+// answering; once the latency goes, results answers again; and no
+// goroutine is left serving a request or waiting for a call: abandoned
+// calls are cleaned up on the gateway and in the service.
 func TestFault_SlowBackendIsBoundedByDeadlineWithoutLeaks(t *testing.T) {
 	var proxy *latencyProxy
 	const timeout, latency = time.Second, 3 * time.Second
@@ -38,7 +37,7 @@ func TestFault_SlowBackendIsBoundedByDeadlineWithoutLeaks(t *testing.T) {
 	slowPath, otherPath := "/v1/experiments/"+e.ID+"/results", "/v1/experiments/"+e.ID
 	const workers, perWorker = 6, 3
 	// Warm up with the same concurrency, so that connections and pools are
-	// as large as they will get, then count.
+	// as large as they will get.
 	exchange := func(path string, headers ...string) *tally {
 		var tl tally
 		var wg sync.WaitGroup
@@ -57,18 +56,22 @@ func TestFault_SlowBackendIsBoundedByDeadlineWithoutLeaks(t *testing.T) {
 	if tl := exchange(slowPath); tl.count(http.StatusOK) != workers*perWorker {
 		t.Fatalf("warm-up: %s", tl)
 	}
-	before := settledGoroutines(s, 0)
+	totalBefore, before := settled(s)
+	if len(before) != 0 {
+		t.Fatalf("requests still being served before the slow calls:\n%s", strings.Join(before, "\n\n"))
+	}
 
 	proxy.SetLatency(latency)
 	slow := exchange(slowPath)
 	other := exchange(otherPath)
 	proxy.SetLatency(0)
 	waitFor(t, 30*time.Second, "results answering again", func() bool { return send(s.GW, "GET", slowPath, s.Read, "").status == http.StatusOK })
-	after := settledGoroutines(s, before)
+	totalAfter, after := settled(s)
 
 	t.Logf("results %v slow, gateway request timeout %v: %s", latency, timeout, slow)
 	t.Logf("experiments meanwhile:             %s", other)
-	t.Logf("goroutines: %d before, %d after the slow calls", before, after)
+	t.Logf("goroutines: %d before, %d after the slow calls; serving a request or waiting for a call: %d before, %d after",
+		totalBefore, totalAfter, len(before), len(after))
 	if n := slow.count(http.StatusGatewayTimeout); n != workers*perWorker || slow.codes[int(codes.DeadlineExceeded)] != n {
 		t.Errorf("slow backend: %s, want all %d requests 504 DEADLINE_EXCEEDED", slow, workers*perWorker)
 	}
@@ -78,58 +81,42 @@ func TestFault_SlowBackendIsBoundedByDeadlineWithoutLeaks(t *testing.T) {
 	if other.count(http.StatusOK) != workers*perWorker {
 		t.Errorf("experiments while results was slow: %s", other)
 	}
-	// An abandoned call that leaked would leave a goroutine or more per
-	// call (here workers*perWorker = 18); the slack absorbs a background
-	// goroutine of the runtime or a pool that happens to be alive at the
-	// second count.
-	if after > before+leakSlack {
-		t.Errorf("goroutines grew from %d to %d: something waits forever; goroutines by creator now:\n%s", before, after, goroutinesByCreator())
+	if len(after) != 0 {
+		t.Errorf("%d goroutines still serve a request or wait for a call after every client got its answer (a leak):\n%s",
+			len(after), strings.Join(after, "\n\n"))
 	}
 }
 
-const leakSlack = 2
-
-// goroutinesByCreator counts the live goroutines by the function that
-// started them, to tell what a leak is made of.
-func goroutinesByCreator() string {
-	buf := make([]byte, 1<<22)
-	buf = buf[:runtime.Stack(buf, true)]
-	counts := map[string]int{}
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		creator := "main"
-		if i := strings.Index(g, "created by "); i >= 0 {
-			creator = strings.SplitN(g[i+len("created by "):], "\n", 2)[0]
-		}
-		counts[creator]++
-	}
-	var b strings.Builder
-	for c, n := range counts {
-		fmt.Fprintf(&b, "%4d %s\n", n, c)
-	}
-	return b.String()
+// requestFrames mark a goroutine that serves an HTTP request or a gRPC
+// call, or waits for a call's answer. Once every client has its answer and
+// idle connections are closed, none may be left: one left is an abandoned
+// call nobody cleaned up. (The total number of goroutines, printed, is no
+// test: the pools' and transports' own background work comes and goes.)
+var requestFrames = []string{
+	"net/http.(*conn).serve",
+	"grpc.(*Server).processUnaryRPC", "grpc.(*Server).processStreamingRPC",
+	"google.golang.org/grpc.invoke(", "grpc.(*clientStream)",
 }
 
-// settledGoroutines closes the client's idle connections and returns the
-// number of goroutines once it stops falling: right away when it is at or
-// below target, else after it held still for half a second (at most 15 s).
-func settledGoroutines(s *stacktest.Stack, target int) int {
+// settled closes the client's idle connections and waits (up to 15 s) until
+// no goroutine serves a request; it returns the number of goroutines and
+// the stacks of those still serving one.
+func settled(s *stacktest.Stack) (total int, serving []string) {
 	s.GW.Client.CloseIdleConnections()
-	n, still := runtime.NumGoroutine(), 0
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-		m := runtime.NumGoroutine()
-		if target > 0 && m <= target {
-			return m
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		buf := make([]byte, 1<<22)
+		stacks := strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")
+		serving = serving[:0]
+		for _, g := range stacks {
+			for _, f := range requestFrames {
+				if strings.Contains(g, f) && !strings.Contains(g, "faults.settled") {
+					serving = append(serving, g)
+					break
+				}
+			}
 		}
-		if m >= n {
-			still++
-		} else {
-			still = 0
-		}
-		n = m
-		if target == 0 && still >= 10 {
-			break
+		if len(serving) == 0 || time.Now().After(deadline) {
+			return len(stacks), serving
 		}
 	}
-	return n
 }
