@@ -44,6 +44,7 @@ func TestMetrics_AdminEndpointExportsTrafficFigures(t *testing.T) {
 		s.Must(t, "GET", "/v1/experiments/"+e.ID+"/results", s.Read, nil, http.StatusOK, nil)
 	}
 	s.Must(t, "GET", "/v1/experiments/999999", s.Read, nil, http.StatusNotFound, nil)
+	s.Must(t, "GET", "/v2/experiments/"+e.ID+"/results", s.Read, nil, http.StatusOK, nil)
 	after := scrape(t, adminSrv.URL)
 
 	resultsRoute := map[string]string{"route": "/v1/experiments/{experiment_id}/results", "method": "GET", "status": "200"}
@@ -60,6 +61,9 @@ func TestMetrics_AdminEndpointExportsTrafficFigures(t *testing.T) {
 		{"lift_http_request_duration_seconds", resultsRoute, reads}, // histogram: its count
 		{"lift_http_requests_total", map[string]string{"route": "/v1/experiments/{experiment_id}", "status": "404"}, 1},
 		{"lift_http_requests_total", map[string]string{"route": "/v1/events", "method": "POST", "status": "204"}, 2},
+		{"lift_http_requests_total", map[string]string{"route": "/v2/experiments/{experiment_id}/results", "status": "200"}, 1},
+		// the composite endpoint's backend calls, one series per part
+		{"lift_gateway_composite_part_seconds", nil, 3},
 		// gRPC, server and client side (the gateway's calls)
 		{"grpc_server_handled_total", rpc, reads},
 		{"grpc_server_handling_seconds", rpcNoCode, reads},

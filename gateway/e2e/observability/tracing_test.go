@@ -218,3 +218,14 @@ func (l *lockedBuffer) Bytes() []byte {
 	defer l.mu.Unlock()
 	return bytes.Clone(l.b.Bytes())
 }
+
+// TestTrace_V2ResultsRequestIsOneTraceAcrossServices does the same for the
+// composite GET /v2/experiments/{id}/results, which the gateway answers by
+// calling identity, experiments and results concurrently from its own gRPC
+// server: one trace, and spans of every backend in it.
+func TestTrace_V2ResultsRequestIsOneTraceAcrossServices(t *testing.T) {
+	s := stacktest.Start(t)
+	e := s.CreateExperiment(t, "checkout")
+	checkOneTrace(t, s, "/v2/experiments/"+e.ID+"/results", "GET /v2/experiments/{experiment_id}/results",
+		[]string{"results", "experiments", "identity"})
+}
