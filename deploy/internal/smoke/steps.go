@@ -55,6 +55,8 @@ func (s *suite) steps() []step {
 		{name: "start experiment", run: s.startExperiment},
 		{name: "datafile has the experiment", run: s.datafile},
 		{name: "datafile 304 with If-None-Match", run: s.datafileNotModified},
+		{name: "typed decide buckets the user", run: s.typedDecide},
+		{name: "Agent decide answers Agent's JSON", run: s.agentDecide},
 		{name: "ingest typed events", run: s.ingestTyped},
 		{name: "post SDK event batch (204)", run: s.postSDKBatch},
 		{name: "results have exact counts", run: s.results},
@@ -216,6 +218,45 @@ func (s *suite) datafileNotModified(ctx context.Context) (int, error) {
 	}
 	if err == nil && hdr.Get("ETag") != s.etag {
 		err = fmt.Errorf("ETag %q on 304, want %q", hdr.Get("ETag"), s.etag)
+	}
+	return st, err
+}
+
+// typedDecide decides a user over POST /v1/environments:decide: the
+// running experiment is decided, into one of its variations (its traffic
+// is 100%).
+func (s *suite) typedDecide(ctx context.Context) (int, error) {
+	var out struct {
+		Decisions []struct {
+			ExperimentID string `json:"experimentId"`
+			VariationID  string `json:"variationId"`
+			Reason       string `json:"reason"`
+		} `json:"decisions"`
+	}
+	st, err := s.c.Do(ctx, "POST", "/v1/environments:decide", map[string]any{"sdkKey": s.sdkKey, "userId": "smoke-" + s.run}, &out)
+	if err != nil {
+		return st, err
+	}
+	for _, d := range out.Decisions {
+		if d.ExperimentID == s.experimentID {
+			if d.VariationID != s.control && d.VariationID != s.treatment {
+				return st, fmt.Errorf("decision %+v: want a variation of the experiment", d)
+			}
+			return st, nil
+		}
+	}
+	return st, fmt.Errorf("experiment %s not decided: %+v", s.experimentID, out.Decisions)
+}
+
+// agentDecide calls Optimizely Agent's decide endpoint (no flags in this
+// project, so no decisions; DISABLE_DECISION_EVENT keeps the results
+// exact) and checks the answer is Agent's JSON array.
+func (s *suite) agentDecide(ctx context.Context) (int, error) {
+	var out []map[string]any
+	st, _, err := s.c.DoHeaders(ctx, "POST", "/v1/decide", http.Header{"X-Optimizely-SDK-Key": {s.sdkKey}},
+		map[string]any{"userId": "smoke-" + s.run, "decideOptions": []string{"DISABLE_DECISION_EVENT"}}, &out)
+	if err == nil && out == nil {
+		err = fmt.Errorf("the answer is not a JSON array")
 	}
 	return st, err
 }
