@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +15,7 @@ import (
 
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
+	"github.com/liftlabs/lift/services/results/resultstest"
 	"github.com/optimizely/go-sdk/v2/pkg/client"
 	"github.com/optimizely/go-sdk/v2/pkg/config"
 	"github.com/optimizely/go-sdk/v2/pkg/decide"
@@ -285,5 +287,31 @@ func TestDocuments_SDKOperationsAreRouted(t *testing.T) {
 	}
 	if routed != 3 {
 		t.Errorf("%d SDK operations in the document, want datafile, events, decide", routed)
+	}
+}
+
+// Impressions still queued when the gateway shuts down are sent before it
+// stops: right after Close, results counts every one, without waiting.
+func TestAgentDecide_ImpressionsFlushedOnShutdown(t *testing.T) {
+	s := newSDKStack(t)
+	flag, err := s.exp.CreateFlag(s.write, &experimentsv1.CreateFlagRequest{ProjectId: s.project.GetId(), Flag: &experimentsv1.Flag{Key: "promo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := s.runningExperiment(t, "promo_test", func(e *experimentsv1.Experiment) { e.FlagId = flag.GetFlag().GetId() })
+	sdkKey := s.envs["production"].GetSdkKey()
+	const users = 40
+	for i := range users {
+		s.agentDecide(t, sdkKey, map[string]any{"userId": fmt.Sprintf("flush-%d", i)}, "promo")
+	}
+	s.gw.Close()
+
+	out, err := s.res.GetExperimentResults(resultstest.WithToken(context.Background(), s.read),
+		&resultsv1.GetExperimentResultsRequest{ExperimentId: e.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.GetResults().GetReach().GetTotalCount(); got != users {
+		t.Fatalf("results counts %d visitors right after shutdown, want %d", got, users)
 	}
 }

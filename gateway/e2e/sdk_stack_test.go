@@ -7,6 +7,7 @@ import (
 	"github.com/liftlabs/lift/gateway/gatewaytest"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"github.com/liftlabs/lift/services/experiments/experimentstest"
 	"github.com/liftlabs/lift/services/identity/identitytest"
 	"github.com/liftlabs/lift/services/results/resultstest"
@@ -17,6 +18,7 @@ import (
 type sdkStack struct {
 	gw      *gatewaytest.Env
 	exp     experimentsv1.ExperimentsServiceClient
+	res     resultsv1.ResultsServiceClient
 	acct    identitytest.Account
 	write   context.Context // gRPC context with a write-scoped token
 	read    string          // a read-scoped token, for REST calls
@@ -33,7 +35,7 @@ func newSDKStack(t *testing.T, opts ...gatewaytest.Option) *sdkStack {
 		gw: gatewaytest.Start(t, gatewaytest.Backends{
 			Identity: "dns:///" + id.Addr, Experiments: "dns:///" + exp.Addr, Results: "dns:///" + res.Addr,
 		}, opts...),
-		exp: exp.Client, acct: id.NewAccount(t), envs: map[string]*identityv1.Environment{},
+		exp: exp.Client, res: res.Client, acct: id.NewAccount(t), envs: map[string]*identityv1.Environment{},
 	}
 	s.write = experimentstest.WithToken(context.Background(), id.Token(t, s.acct, identityv1.Scope_SCOPE_WRITE))
 	s.read = id.Token(t, s.acct, identityv1.Scope_SCOPE_READ)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,7 +75,13 @@ type Env struct {
 	// GRPCAddr is the host:port of the gateway's own gRPC server (the /v2
 	// GatewayService); empty unless all three backends are configured.
 	GRPCAddr string
+	stop     func()
 }
+
+// Close shuts the gateway down as the binary does on SIGTERM: the servers
+// stop, then the gateway sends what it queued (impressions) and closes its
+// connections. The test's cleanup does the same if Close was not called.
+func (e *Env) Close() { e.stop() }
 
 // Start serves the gateway until the test ends. With all three backends it
 // also serves /v2 and its gRPC server on a loopback port. Set
@@ -100,7 +107,7 @@ func Start(t testing.TB, backends Backends, opts ...Option) *Env {
 	grpcDone := make(chan error, 1)
 	go func() { grpcDone <- gw.ServeGRPC(ctx) }()
 	srv := httptest.NewServer(gw)
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		srv.Close()
 		cancel()
 		if err := <-grpcDone; err != nil {
@@ -108,7 +115,8 @@ func Start(t testing.TB, backends Backends, opts ...Option) *Env {
 		}
 		_ = gw.Close()
 	})
-	env := &Env{URL: srv.URL, Client: srv.Client()}
+	t.Cleanup(stop)
+	env := &Env{URL: srv.URL, Client: srv.Client(), stop: stop}
 	if cfg.GRPC != nil {
 		env.GRPCAddr = cfg.GRPC.Addr().String()
 	}
