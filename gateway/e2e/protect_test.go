@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -91,41 +92,34 @@ func TestProtect_RateLimitPerTokenAndSDKKey(t *testing.T) {
 // Requests whose bodies never finish hold their in-flight slots (the
 // gateway reads a body before calling a backend); the next request gets
 // 503 with Retry-After, probes still pass, and once the held requests end
-// the gateway serves again.
+// the gateway serves again. The held requests are written by hand on raw
+// connections: headers and a promised body that never comes, so nothing
+// in an HTTP client's buffering decides when the server sees them.
 func TestProtect_MaxInFlight(t *testing.T) {
 	s := newSDKStack(t, gatewaytest.WithMaxInFlight(2))
-	var writers []*io.PipeWriter
-	var wg sync.WaitGroup
+	host := strings.TrimPrefix(s.gw.URL, "http://")
+	var conns []net.Conn
 	for range 2 {
-		pr, pw := io.Pipe()
-		writers = append(writers, pw)
-		req, err := http.NewRequest("POST", s.gw.URL+"/v1/projects", pr)
+		c, err := net.Dial("tcp", host)
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set("Authorization", "Bearer "+s.acct.AdminToken)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if resp, err := s.gw.Client.Do(req); err == nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-		}()
-		if _, err := pw.Write([]byte(`{"name":`)); err != nil { // the handler is reading
+		conns = append(conns, c)
+		req := "POST /v1/projects HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + s.acct.AdminToken +
+			"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"name\":"
+		if _, err := c.Write([]byte(req)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	release := func() {
-		for _, pw := range writers {
-			_ = pw.CloseWithError(io.ErrUnexpectedEOF)
+		for _, c := range conns {
+			_ = c.Close()
 		}
-		wg.Wait()
 	}
 	defer release()
 
-	// The two held requests reached the handler once their first body bytes
-	// were read; poll until the next request is refused.
+	// The server starts the held requests' handlers as their headers
+	// arrive; poll until the next request is refused.
 	var refused *gatewaytest.Response
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 		r := s.gw.Do(t, "GET", "/v1/projects", s.read, nil)
@@ -148,7 +142,7 @@ func TestProtect_MaxInFlight(t *testing.T) {
 		}
 	}
 
-	// The server notices the broken bodies a little after the clients do.
+	// The server notices the closed connections a little later.
 	release()
 	status := 0
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && status != http.StatusOK; {
