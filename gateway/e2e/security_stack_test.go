@@ -68,6 +68,9 @@ type securityStack struct {
 	identity *identitytest.Env
 	logs     *logBuffer
 	a, b     *tenant
+	// secrets are every token secret the stack handed out: none may ever
+	// appear in the logs (checked when the test ends).
+	secrets []string
 }
 
 // stackConfig changes a security stack from its defaults.
@@ -93,6 +96,7 @@ func newSecurityStack(t *testing.T, cfg ...stackConfig) *securityStack {
 	s := &securityStack{gw: gw, identity: id, logs: logs}
 	s.a = s.seed(t, "tenant a")
 	s.b = s.seed(t, "tenant b")
+	t.Cleanup(func() { assertNoSecretsLogged(t, logs.String(), s.secrets...) })
 	return s
 }
 
@@ -115,6 +119,7 @@ func (s *securityStack) seed(t *testing.T, name string) *tenant {
 	t.Helper()
 	tn := &tenant{eventKey: "purchase", experimentKey: "checkout"}
 	tn.accountID, tn.admin = bootstrap(t, s.gw, name)
+	s.secrets = append(s.secrets, tn.admin)
 	tn.write = s.newToken(t, tn.admin, "writer", "SCOPE_WRITE").secret
 	tn.read = s.newToken(t, tn.admin, "reader", "SCOPE_READ").secret
 	tn.token = s.newToken(t, tn.admin, "spare", "SCOPE_READ").id
@@ -165,6 +170,7 @@ func (s *securityStack) newToken(t *testing.T, admin, name string, scopes ...str
 		Secret string `json:"secret"`
 	}
 	s.do(t, "POST", "/v1/tokens", admin, map[string]any{"name": name, "scopes": scopes}, http.StatusCreated, &out)
+	s.secrets = append(s.secrets, out.Secret)
 	return createdToken{id: out.Token.ID, secret: out.Secret}
 }
 
