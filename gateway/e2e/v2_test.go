@@ -14,6 +14,7 @@ import (
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"github.com/liftlabs/lift/services/identity/identitytest"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -90,6 +91,13 @@ func TestV2ExperimentResults_OneCallHasEverything(t *testing.T) {
 	}
 	if !proto.Equal(st, v1.GetResults().GetStatsConfig()) {
 		t.Errorf("settings %v, /v1 results used %v", st, v1.GetResults().GetStatsConfig())
+	}
+
+	// Each backend call was timed by part (served on the admin /metrics).
+	for _, part := range []string{"experiment", "layer", "results"} {
+		if n := partCalls(t, "GetExperimentResults", part, "OK"); n == 0 {
+			t.Errorf("lift_gateway_composite_part_seconds has no OK %s call", part)
+		}
 	}
 
 	// An experiment in no layer: nothing is missing, so no warning.
@@ -227,4 +235,32 @@ func TestV2ExperimentResults_CallerCancellationCancelsEveryBackendCall(t *testin
 			t.Errorf("%s ended with %v, want context.Canceled", name, err)
 		}
 	}
+}
+
+// partCalls is how many calls of a composite part with code the gateway's
+// histogram has recorded (the gateway runs in this process, so its metrics
+// are in the default registry).
+func partCalls(t *testing.T, endpoint, part, code string) uint64 {
+	t.Helper()
+	families, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"endpoint": endpoint, "part": part, "code": code}
+	var n uint64
+	for _, f := range families {
+		if f.GetName() != "lift_gateway_composite_part_seconds" {
+			continue
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if want[l.GetName()] != l.GetValue() {
+					continue metrics
+				}
+			}
+			n += m.GetHistogram().GetSampleCount()
+		}
+	}
+	return n
 }

@@ -60,6 +60,8 @@ func (s *suite) steps() []step {
 		{name: "ingest typed events", run: s.ingestTyped},
 		{name: "post SDK event batch (204)", run: s.postSDKBatch},
 		{name: "results have exact counts", run: s.results},
+		{name: "/v2 results: one call, variations by name", run: s.v2Results},
+		{name: "/v2 project overview", run: s.v2Overview},
 		{name: "conclude experiment", run: s.experimentAction(":conclude"), cleanup: true},
 		{name: "archive experiment", run: s.experimentAction(":archive"), cleanup: true},
 		{name: "delete experiment", run: s.deleteExperiment, cleanup: true},
