@@ -34,6 +34,10 @@ func BenchmarkV2ExperimentResults(b *testing.B) {
 		experiments: []grpc.UnaryServerInterceptor{slow(experimentsDelay, "GetExperiment", "GetLayer", "GetExperimentLayer")},
 		identity:    []grpc.UnaryServerInterceptor{slow(identityDelay, "GetProject")},
 		results:     []grpc.UnaryServerInterceptor{slow(resultsDelay, "GetExperimentResults")},
+		// results keeps the experiment's definition for the whole run, so
+		// its own (slowed) GetExperiment to experiments does not land on
+		// random iterations of one side or the other.
+		resultsCatalogTTL: time.Hour,
 	})
 	layer := s.createLayer(b, "bench_layer", "Bench layer")
 	e := s.startExperiment(b, "bench", layer.GetId(), 5000, 5000)

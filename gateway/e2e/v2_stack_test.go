@@ -43,6 +43,9 @@ type v2Options struct {
 	identity, experiments, results []grpc.UnaryServerInterceptor
 	gateway                        []gatewaytest.Option
 	resultsTarget                  string
+	// resultsCatalogTTL is how long results reuses experiment definitions
+	// (resultstest's default when zero).
+	resultsCatalogTTL time.Duration
 }
 
 func newV2Stack(t testing.TB, o v2Options) *v2Stack {
@@ -54,7 +57,7 @@ func newV2Stack(t testing.TB, o v2Options) *v2Stack {
 	}
 	s.id = identitytest.Start(t, idOpts...)
 	s.exp = experimentstest.Start(t, s.id.Addr, experimentstest.Options{Unary: o.experiments})
-	s.res = resultstest.Start(t, s.id.Addr, s.exp.Addr, resultstest.Options{Unary: o.results})
+	s.res = resultstest.Start(t, s.id.Addr, s.exp.Addr, resultstest.Options{Unary: o.results, CatalogTTL: o.resultsCatalogTTL})
 	results := "dns:///" + s.res.Addr
 	if o.resultsTarget != "" {
 		results = o.resultsTarget
