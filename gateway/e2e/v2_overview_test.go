@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,13 +15,19 @@ import (
 )
 
 func TestV2ProjectOverview_SummarisesRunningExperiments(t *testing.T) {
-	var broken string // the experiment whose results fail
-	s := newV2Stack(t, v2Options{results: []grpc.UnaryServerInterceptor{
-		failing(codes.Unavailable, func(req any) bool {
-			r, ok := req.(*resultsv1.GetExperimentResultsRequest)
-			return ok && r.GetExperimentId() == broken
-		}, "GetExperimentResults"),
-	}})
+	var broken string        // the experiment whose results fail
+	var listDown atomic.Bool // experiments cannot list, once set
+	s := newV2Stack(t, v2Options{
+		results: []grpc.UnaryServerInterceptor{
+			failing(codes.Unavailable, func(req any) bool {
+				r, ok := req.(*resultsv1.GetExperimentResultsRequest)
+				return ok && r.GetExperimentId() == broken
+			}, "GetExperimentResults"),
+		},
+		experiments: []grpc.UnaryServerInterceptor{
+			failing(codes.Unavailable, func(any) bool { return listDown.Load() }, "ListExperiments"),
+		},
+	})
 	a := s.startExperiment(t, "a", "", 5000, 5000)
 	s.ingest(t, a, v2Traffic)
 	b := s.startExperiment(t, "b", "", 5000, 5000)
@@ -92,6 +99,15 @@ func TestV2ProjectOverview_SummarisesRunningExperiments(t *testing.T) {
 	w := got.GetWarnings()[0]
 	if w.GetPart() != gatewayv2.Part_PART_RESULT_SUMMARY || w.GetResourceId() != b.GetId() || w.GetBackend() != "results" || w.GetCode() != "UNAVAILABLE" {
 		t.Errorf("warning = %v", w)
+	}
+
+	// The list of running experiments is required: without it, 503 naming
+	// the experiments backend.
+	listDown.Store(true)
+	info := wantError(t, s.gw.Do(t, "GET", "/v2/projects/"+s.project.GetId()+"/overview", s.read, nil),
+		http.StatusServiceUnavailable, codes.Unavailable, "BACKEND_UNAVAILABLE")
+	if info.GetMetadata()["backend"] != "experiments" || info.GetMetadata()["part"] != "running experiments" {
+		t.Errorf("error metadata = %v, want backend experiments, part running experiments", info.GetMetadata())
 	}
 }
 
