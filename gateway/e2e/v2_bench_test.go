@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,8 +17,8 @@ import (
 
 // Injected backend latencies of BenchmarkV2ExperimentResults.
 const (
-	experimentsDelay = 20 * time.Millisecond // GetExperiment, GetLayer, GetExperimentLayer
-	identityDelay    = 30 * time.Millisecond // GetProject
+	experimentsDelay = 20 * time.Millisecond // GetExperiment, GetLayer, GetExperimentLayer, ListExperiments
+	identityDelay    = 30 * time.Millisecond // GetProject, ListEnvironments
 	resultsDelay     = 40 * time.Millisecond // GetExperimentResults
 )
 
@@ -106,4 +108,61 @@ func BenchmarkV2ExperimentResults(b *testing.B) {
 	b.ReportMetric(sequential.Seconds()*1000/n, "sequential_v1_ms")
 	b.ReportMetric(float64(composite)/float64(slowest), "composite/slowest")
 	b.ReportMetric(float64(composite)/float64(sequential), "v2/sequential_v1")
+}
+
+// BenchmarkV2ProjectOverview measures GET /v2/projects/{id}/overview over
+// 16 running experiments with the same injected delays, at the default
+// fan-out bound of 8, against the calls it makes done one after another
+// directly over gRPC (GetProject, ListEnvironments, ListExperiments and 16
+// GetExperimentResults): overview/sequential_calls. With two rounds of
+// summaries the ideal is (list + 2 × results) / (2 × identity + list + 16 ×
+// results) = 100 ms / 720 ms ≈ 0.14 here.
+func BenchmarkV2ProjectOverview(b *testing.B) {
+	const experiments = 16
+	s := newV2Stack(b, v2Options{
+		experiments:       []grpc.UnaryServerInterceptor{slow(experimentsDelay, "ListExperiments")},
+		identity:          []grpc.UnaryServerInterceptor{slow(identityDelay, "GetProject", "ListEnvironments")},
+		results:           []grpc.UnaryServerInterceptor{slow(resultsDelay, "GetExperimentResults")},
+		resultsCatalogTTL: time.Hour,
+	})
+	var ids []string
+	for i := range experiments {
+		ids = append(ids, s.startExperiment(b, "e"+strconv.Itoa(i), "", 5000, 5000).GetId())
+	}
+	ctx := identitytest.WithToken(context.Background(), s.read)
+	overview := func() {
+		if resp := s.gw.Do(b, "GET", "/v2/projects/"+s.project.GetId()+"/overview", s.read, nil); resp.Status != http.StatusOK {
+			b.Fatalf("overview: %d %s", resp.Status, resp.Body)
+		}
+	}
+	sequential := func() {
+		pid := s.project.GetId()
+		_, err1 := s.id.Client.GetProject(ctx, &identityv1.GetProjectRequest{ProjectId: pid})
+		_, err2 := s.id.Client.ListEnvironments(ctx, &identityv1.ListEnvironmentsRequest{ProjectId: pid})
+		_, err3 := s.exp.Client.ListExperiments(ctx, &experimentsv1.ListExperimentsRequest{ProjectId: pid, Status: experimentsv1.ExperimentStatus_EXPERIMENT_STATUS_RUNNING})
+		if err := errors.Join(err1, err2, err3); err != nil {
+			b.Fatal(err)
+		}
+		for _, id := range ids {
+			if _, err := s.res.Client.GetExperimentResults(ctx, &resultsv1.GetExperimentResultsRequest{ExperimentId: id}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	overview() // warm caches and connections
+	sequential()
+	var fanOut, oneByOne time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		overview()
+		fanOut += time.Since(start)
+		start = time.Now()
+		sequential()
+		oneByOne += time.Since(start)
+	}
+	n := float64(b.N)
+	b.ReportMetric(fanOut.Seconds()*1000/n, "overview_ms")
+	b.ReportMetric(oneByOne.Seconds()*1000/n, "sequential_calls_ms")
+	b.ReportMetric(float64(fanOut)/float64(oneByOne), "overview/sequential_calls")
 }
