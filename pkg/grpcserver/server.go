@@ -40,7 +40,9 @@ var validator = sync.OnceValues(func() (protovalidate.Validator, error) { return
 // Metrics are the process-wide gRPC server metrics, registered once with the
 // default Prometheus registry (served by pkg/admin on /metrics).
 var Metrics = sync.OnceValue(func() *grpcprom.ServerMetrics {
-	m := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	// Latency is lift_grpc_server_handling_seconds (metrics.go): this
+	// library's histogram cannot be labelled by code.
+	m := grpcprom.NewServerMetrics()
 	prometheus.MustRegister(m)
 	return m
 })
@@ -80,7 +82,7 @@ func New(o Options) *grpc.Server {
 	unary := append([]grpc.UnaryServerInterceptor{
 		requestIDUnary,
 		m.UnaryServerInterceptor(),
-		inFlightUnary,
+		metricsUnary,
 		loggingUnary(o.Logger),
 		errorsUnary,
 		recoveryUnary,
@@ -91,7 +93,7 @@ func New(o Options) *grpc.Server {
 	stream := []grpc.StreamServerInterceptor{
 		requestIDStream,
 		m.StreamServerInterceptor(),
-		inFlightStream,
+		metricsStream,
 		recoveryStream,
 		auth.StreamServerInterceptor(o.Authenticator),
 		pvmw.StreamServerInterceptor(v),

@@ -1,7 +1,11 @@
 package tracing_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/liftlabs/lift/pkg/config"
@@ -9,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 func TestLoad_OffByDefaultAndValidated(t *testing.T) {
@@ -50,5 +55,42 @@ func TestSetup_OffStillPropagates(t *testing.T) {
 	otel.GetTextMapPropagator().Inject(ctx, out)
 	if got := trace.SpanContextFromContext(ctx).TraceID().String(); got != "4bf92f3577b34da6a3ce929d0e0e4736" || out["traceparent"] == "" {
 		t.Fatalf("trace id %s, outgoing traceparent %q", got, out["traceparent"])
+	}
+}
+
+// With OTEL_TRACES_EXPORTER=otlp, spans go to the collector the standard
+// OTEL_EXPORTER_OTLP_* variables name (OTLP over HTTP here), labelled with
+// OTEL_SERVICE_NAME, and stop flushes what is still buffered.
+func TestSetup_OTLPExportsWhereTheEnvironmentSays(t *testing.T) {
+	type export struct {
+		path, contentType string
+		body              []byte
+	}
+	got := make(chan export, 10)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- export{r.URL.Path, r.Header.Get("Content-Type"), b}
+	}))
+	defer collector.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	t.Setenv("OTEL_SERVICE_NAME", "lift-under-test")
+	t.Cleanup(func() { otel.SetTracerProvider(noop.NewTracerProvider()) })
+
+	s := tracing.Load(config.FromMap(map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}))
+	stop, err := tracing.Setup(context.Background(), "results", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("t").Start(context.Background(), "span-to-export")
+	span.End()
+	stop()
+	select {
+	case e := <-got:
+		if e.path != "/v1/traces" || e.contentType != "application/x-protobuf" ||
+			!bytes.Contains(e.body, []byte("span-to-export")) || !bytes.Contains(e.body, []byte("lift-under-test")) {
+			t.Fatalf("collector got %s %s (%d bytes), want the span and the service name", e.path, e.contentType, len(e.body))
+		}
+	default:
+		t.Fatal("nothing was exported by the time stop returned")
 	}
 }

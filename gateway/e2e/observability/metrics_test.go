@@ -66,7 +66,8 @@ func TestMetrics_AdminEndpointExportsTrafficFigures(t *testing.T) {
 		{"lift_gateway_composite_part_seconds", nil, 3},
 		// gRPC, server and client side (the gateway's calls)
 		{"grpc_server_handled_total", rpc, reads},
-		{"grpc_server_handling_seconds", rpcNoCode, reads},
+		{"lift_grpc_server_handling_seconds", rpc, reads},
+		{"lift_grpc_server_handling_seconds", map[string]string{"grpc_method": "GetExperiment", "grpc_code": "NotFound"}, 1},
 		{"grpc_client_handled_total", rpc, reads},
 		{"grpc_client_handling_seconds", rpcNoCode, reads},
 		// the results database pool

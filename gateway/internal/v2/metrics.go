@@ -11,7 +11,7 @@ import (
 
 // partSeconds is the latency of each backend call of a composite endpoint,
 // registered once with the default registry (served on the admin /metrics).
-// Compared with the endpoint's own latency (grpc_server_handling_seconds)
+// Compared with the endpoint's own latency (lift_grpc_server_handling_seconds)
 // it shows whether a response waited for its slowest part or for more.
 var partSeconds = sync.OnceValue(func() *prometheus.HistogramVec {
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
