@@ -19,12 +19,13 @@ generate:
 	$(BUF) generate
 	cd proto && $(GO) mod tidy
 
-# buf lint (STANDARD), buf format check, go vet and gofmt.
+# buf lint (STANDARD), buf format check, go vet, gofmt, and every go.mod tidy.
 lint:
 	$(BUF) lint
 	$(BUF) format -d --exit-code --path proto/lift
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@for m in $$($(GO) list -m -f '{{.Dir}}'); do (cd $$m && $(GO) mod tidy -diff >/dev/null) || { echo "go.mod not tidy in $$m: run go mod tidy there"; exit 1; }; done
 
 # CI gates on generated code: fresh, linted, and not breaking the API of the previous commit.
 check: lint

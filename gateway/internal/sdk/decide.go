@@ -10,10 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/liftlabs/lift/gateway/internal/httperr"
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
 	"github.com/liftlabs/lift/gateway/internal/mux"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	"github.com/optimizely/go-sdk/v2/pkg/event"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -258,18 +260,18 @@ func (d *decider) addImpression(f *experimentsv1.FlagDecision, e *experimentsv1.
 	campaign := d.env.layerOf[e.GetExperimentId()]
 	d.impressions = append(d.impressions, impression{
 		sdkKey: d.sdkKey, accountID: d.env.accountID, projectID: d.env.projectID,
-		visitor: batchVisitor{
+		visitor: event.Visitor{
 			VisitorID:  d.body.UserID,
 			Attributes: d.eventAttributes(),
-			Snapshots: []batchSnapshot{{
-				Decisions: []batchDecision{{
+			Snapshots: []event.Snapshot{{
+				Decisions: []event.Decision{{
 					CampaignID: campaign, ExperimentID: e.GetExperimentId(), VariationID: e.GetVariationId(),
-					Metadata: batchMetadata{
+					Metadata: event.DecisionMetadata{
 						FlagKey: f.GetFlagKey(), RuleKey: e.GetExperimentKey(), RuleType: "feature-test",
 						VariationKey: e.GetVariationKey(), Enabled: f.GetEnabled(),
 					},
 				}},
-				Events: []batchEvent{{EntityID: campaign, Key: "campaign_activated", Timestamp: d.now.UnixMilli(), UUID: newUUID()}},
+				Events: []event.SnapshotEvent{{EntityID: campaign, Key: "campaign_activated", Timestamp: d.now.UnixMilli(), UUID: uuid.NewString()}},
 			}},
 		},
 	})
@@ -278,8 +280,8 @@ func (d *decider) addImpression(f *experimentsv1.FlagDecision, e *experimentsv1.
 // eventAttributes are the user's attributes as SDKs put them in events:
 // those the datafile knows (by id) and reserved "$opt_" ones, with scalar
 // values only; plus the datafile's bot filtering flag.
-func (d *decider) eventAttributes() []batchAttribute {
-	out := []batchAttribute{}
+func (d *decider) eventAttributes() []event.VisitorAttribute {
+	out := []event.VisitorAttribute{}
 	for k, v := range d.body.UserAttributes {
 		switch v.(type) {
 		case string, bool, float64:
@@ -287,12 +289,12 @@ func (d *decider) eventAttributes() []batchAttribute {
 			continue
 		}
 		if id, ok := d.env.attributes[k]; ok {
-			out = append(out, batchAttribute{EntityID: id, Key: k, Type: "custom", Value: v})
+			out = append(out, event.VisitorAttribute{EntityID: id, Key: k, AttributeType: "custom", Value: v})
 		} else if strings.HasPrefix(k, "$opt_") {
-			out = append(out, batchAttribute{EntityID: k, Key: k, Type: "custom", Value: v})
+			out = append(out, event.VisitorAttribute{EntityID: k, Key: k, AttributeType: "custom", Value: v})
 		}
 	}
-	out = append(out, batchAttribute{EntityID: "$opt_bot_filtering", Key: "$opt_bot_filtering", Type: "custom", Value: d.env.botFiltering})
+	out = append(out, event.VisitorAttribute{EntityID: "$opt_bot_filtering", Key: "$opt_bot_filtering", AttributeType: "custom", Value: d.env.botFiltering})
 	return out
 }
 

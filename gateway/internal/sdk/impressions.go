@@ -2,15 +2,14 @@ package sdk
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
+	"github.com/optimizely/go-sdk/v2/pkg/event"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -51,58 +50,7 @@ type Impressions struct {
 // decision and its campaign_activated event.
 type impression struct {
 	sdkKey, accountID, projectID string
-	visitor                      batchVisitor
-}
-
-type batch struct {
-	AccountID       string         `json:"account_id"`
-	ProjectID       string         `json:"project_id"`
-	Revision        string         `json:"revision"`
-	ClientName      string         `json:"client_name"`
-	ClientVersion   string         `json:"client_version"`
-	AnonymizeIP     bool           `json:"anonymize_ip"`
-	EnrichDecisions bool           `json:"enrich_decisions"`
-	Visitors        []batchVisitor `json:"visitors"`
-}
-
-type batchVisitor struct {
-	VisitorID  string           `json:"visitor_id"`
-	Attributes []batchAttribute `json:"attributes"`
-	Snapshots  []batchSnapshot  `json:"snapshots"`
-}
-
-type batchAttribute struct {
-	EntityID string `json:"entity_id"`
-	Key      string `json:"key"`
-	Type     string `json:"type"`
-	Value    any    `json:"value"`
-}
-
-type batchSnapshot struct {
-	Decisions []batchDecision `json:"decisions"`
-	Events    []batchEvent    `json:"events"`
-}
-
-type batchDecision struct {
-	CampaignID   string        `json:"campaign_id"`
-	ExperimentID string        `json:"experiment_id"`
-	VariationID  string        `json:"variation_id"`
-	Metadata     batchMetadata `json:"metadata"`
-}
-
-type batchMetadata struct {
-	FlagKey      string `json:"flag_key"`
-	RuleKey      string `json:"rule_key"`
-	RuleType     string `json:"rule_type"`
-	VariationKey string `json:"variation_key"`
-	Enabled      bool   `json:"enabled"`
-}
-
-type batchEvent struct {
-	EntityID  string `json:"entity_id"`
-	Key       string `json:"key"`
-	Timestamp int64  `json:"timestamp"`
-	UUID      string `json:"uuid"`
+	visitor                      event.Visitor
 }
 
 // NewImpressions starts the dispatcher; Close stops it.
@@ -175,7 +123,7 @@ func (im *Impressions) run() {
 
 // send posts one batch, retrying while results is unreachable.
 func (im *Impressions) send(sdkKey string, is []impression) {
-	b := batch{
+	b := event.Batch{
 		AccountID: is[0].accountID, ProjectID: is[0].projectID,
 		ClientName: "lift-gateway", ClientVersion: "1", EnrichDecisions: true,
 	}
@@ -206,13 +154,4 @@ func (im *Impressions) send(sdkKey string, is []impression) {
 		im.logger.Error("impressions not recorded", "impressions", len(is), "attempts", attempt, "error", err.Error())
 		return
 	}
-}
-
-// newUUID is a random (version 4) UUID for an impression event.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
