@@ -17,7 +17,6 @@ import (
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"github.com/liftlabs/lift/services/results/resultstest"
 	"github.com/optimizely/go-sdk/v2/pkg/client"
-	"github.com/optimizely/go-sdk/v2/pkg/config"
 	"github.com/optimizely/go-sdk/v2/pkg/decide"
 	"github.com/optimizely/go-sdk/v2/pkg/logging"
 	"google.golang.org/grpc/codes"
@@ -83,16 +82,7 @@ func TestAgentDecide_SameAsAgentAndTypedDecide(t *testing.T) {
 	s := newSDKStack(t)
 	setupAgreementProject(t, s)
 	sdkKey := s.envs["production"].GetSdkKey()
-	cm := config.NewPollingProjectConfigManager(sdkKey,
-		config.WithDatafileURLTemplate(s.gw.URL+"/datafiles/%s.json"), config.WithPollingInterval(time.Hour))
-	if _, err := cm.GetConfig(); err != nil {
-		t.Fatal(err)
-	}
-	sdk, err := (&client.OptimizelyFactory{SDKKey: sdkKey}).Client(client.WithConfigManager(cm), client.WithEventDispatcher(discardEvents{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sdk.Close()
+	sdk, _ := newGoSDK(t, s, sdkKey)
 
 	noEvent := decide.DisableDecisionEvent
 	rng := rand.New(rand.NewPCG(3, 5))

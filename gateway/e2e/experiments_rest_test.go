@@ -56,14 +56,7 @@ func newRESTStack(t *testing.T) *restStack {
 // decodes the body into out when out is not nil.
 func (s *restStack) must(t *testing.T, method, path, token string, body any, want int, out any) *gatewaytest.Response {
 	t.Helper()
-	resp := s.gw.Do(t, method, path, token, body)
-	if resp.Status != want {
-		t.Fatalf("%s %s: status %d, want %d; body %s", method, path, resp.Status, want, resp.Body)
-	}
-	if out != nil {
-		resp.JSON(t, out)
-	}
-	return resp
+	return s.gw.Must(t, method, path, token, body, want, out)
 }
 
 // restExperiment is the part of an experiment's JSON the tests look at.

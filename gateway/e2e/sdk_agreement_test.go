@@ -71,17 +71,7 @@ func TestSDK_GoSDKAgreesWithDecideThroughGateway(t *testing.T) {
 	setupAgreementProject(t, s)
 
 	sdkKey := s.envs["production"].GetSdkKey()
-	cm := config.NewPollingProjectConfigManager(sdkKey,
-		config.WithDatafileURLTemplate(s.gw.URL+"/datafiles/%s.json"), config.WithPollingInterval(time.Hour))
-	if _, err := cm.GetConfig(); err != nil {
-		t.Fatalf("SDK could not load the datafile from the gateway: %v", err)
-	}
-	factory := &client.OptimizelyFactory{SDKKey: sdkKey}
-	sdk, err := factory.Client(client.WithConfigManager(cm), client.WithEventDispatcher(discardEvents{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sdk.Close()
+	sdk, cm := newGoSDK(t, s, sdkKey)
 
 	rng := rand.New(rand.NewPCG(7, 11))
 	bucketed, enabled, viaREST := 0, 0, 0
@@ -233,4 +223,21 @@ func setupAgreementProject(t *testing.T, s *sdkStack) {
 	if _, err := s.exp.CreateExperiment(s.write, &experimentsv1.CreateExperimentRequest{ProjectId: s.project.GetId(), Experiment: draft}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// newGoSDK starts the Optimizely Go SDK on the gateway's datafile URL for
+// sdkKey (polling only when asked, events discarded), closed with the test.
+func newGoSDK(t *testing.T, s *sdkStack, sdkKey string) (*client.OptimizelyClient, *config.PollingProjectConfigManager) {
+	t.Helper()
+	cm := config.NewPollingProjectConfigManager(sdkKey,
+		config.WithDatafileURLTemplate(s.gw.URL+"/datafiles/%s.json"), config.WithPollingInterval(time.Hour))
+	if _, err := cm.GetConfig(); err != nil {
+		t.Fatalf("SDK could not load the datafile from the gateway: %v", err)
+	}
+	sdk, err := (&client.OptimizelyFactory{SDKKey: sdkKey}).Client(client.WithConfigManager(cm), client.WithEventDispatcher(discardEvents{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sdk.Close)
+	return sdk, cm
 }

@@ -104,14 +104,7 @@ func newSecurityStack(t *testing.T, cfg ...stackConfig) *securityStack {
 // when not nil, receives the decoded body.
 func (s *securityStack) do(t *testing.T, method, path, token string, body any, want int, out any) *gatewaytest.Response {
 	t.Helper()
-	resp := s.gw.Do(t, method, path, token, body)
-	if resp.Status != want {
-		t.Fatalf("%s %s: status %d, want %d; body %s", method, path, resp.Status, want, resp.Body)
-	}
-	if out != nil {
-		resp.JSON(t, out)
-	}
-	return resp
+	return s.gw.Must(t, method, path, token, body, want, out)
 }
 
 // seed bootstraps an account and creates one of every resource.

@@ -177,6 +177,20 @@ func (e *Env) Do(t testing.TB, method, path, token string, body any, headers ...
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
+// Must is Do for steps that must succeed: it fails the test unless the
+// status is want, and decodes the body into out when out is not nil.
+func (e *Env) Must(t testing.TB, method, path, token string, body any, want int, out any) *Response {
+	t.Helper()
+	resp := e.Do(t, method, path, token, body)
+	if resp.Status != want {
+		t.Fatalf("%s %s: status %d, want %d; body %s", method, path, resp.Status, want, resp.Body)
+	}
+	if out != nil {
+		resp.JSON(t, out)
+	}
+	return resp
+}
+
 // JSON decodes the body into v: a proto message with protojson (unknown
 // fields fail, so responses must match the generated types), anything else
 // with encoding/json.

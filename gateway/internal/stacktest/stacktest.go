@@ -84,14 +84,7 @@ func Start(t testing.TB, opts ...Options) *Stack {
 // decodes the body into out when out is not nil.
 func (s *Stack) Must(t testing.TB, method, path, token string, body any, want int, out any) *gatewaytest.Response {
 	t.Helper()
-	resp := s.GW.Do(t, method, path, token, body)
-	if resp.Status != want {
-		t.Fatalf("%s %s: status %d, want %d; body %s", method, path, resp.Status, want, resp.Body)
-	}
-	if out != nil {
-		resp.JSON(t, out)
-	}
-	return resp
+	return s.GW.Must(t, method, path, token, body, want, out)
 }
 
 // Experiment is the part of an experiment's JSON tests look at.
