@@ -144,3 +144,25 @@ func value(mf map[string]*dto.MetricFamily, name string, want map[string]string)
 	}
 	return sum
 }
+
+// TestPprof_OnlyOnTheAdminPort: the profiles are served by the admin
+// handler and by no public route, although importing net/http/pprof
+// registers them on http.DefaultServeMux (which no public server uses).
+func TestPprof_OnlyOnTheAdminPort(t *testing.T) {
+	s := stacktest.Start(t)
+	adminSrv := httptest.NewServer(admin.Handler())
+	defer adminSrv.Close()
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/debug/pprof/cmdline"} {
+		if resp := s.GW.Do(t, "GET", path, s.Admin, nil); resp.Status != http.StatusNotFound {
+			t.Errorf("gateway GET %s: %d, want 404", path, resp.Status)
+		}
+		resp, err := http.Get(adminSrv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("admin GET %s: %d, want 200", path, resp.StatusCode)
+		}
+	}
+}
