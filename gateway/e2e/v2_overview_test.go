@@ -141,3 +141,78 @@ func TestV2ProjectOverview_FanOutIsBounded(t *testing.T) {
 		t.Errorf("max results calls in flight = %d, want %d", m, limit)
 	}
 }
+
+// A caller that goes away cancels every backend call the overview has in
+// flight: first while the project, environments and experiment list are
+// being fetched, then while the project, environments and the summaries
+// (the list being in) are.
+func TestV2ProjectOverview_CallerCancellationCancelsEveryBackendCall(t *testing.T) {
+	id := newBlocker("GetProject", "ListEnvironments")
+	list := newBlocker("ListExperiments")
+	res := newBlocker("GetExperimentResults")
+	for _, b := range []*blocker{id, list, res} {
+		b.off.Store(true) // while the stack is set up
+	}
+	s := newV2Stack(t, v2Options{
+		identity:    []grpc.UnaryServerInterceptor{id.interceptor},
+		experiments: []grpc.UnaryServerInterceptor{list.interceptor},
+		results:     []grpc.UnaryServerInterceptor{res.interceptor},
+		// Long enough that only the caller can end the calls.
+		gateway: []gatewaytest.Option{gatewaytest.WithV2BackendTimeout(time.Hour)},
+	})
+	const running = 2
+	for i := range running {
+		s.startExperiment(t, fmt.Sprintf("e%d", i), "", 5000, 5000)
+	}
+	overview := "/v2/projects/" + s.project.GetId() + "/overview"
+
+	// cancelOnceStarted sends the request, waits until want[method] calls
+	// are held, cancels, and waits for every held call to end.
+	cancelOnceStarted := func(want map[string]int) {
+		t.Helper()
+		cancel, errc := s.getCancellable(t, overview)
+		defer cancel()
+		started, total := map[string]int{}, 0
+		for _, n := range want {
+			total += n
+		}
+		for range total {
+			select {
+			case m := <-id.started:
+				started[m]++
+			case m := <-list.started:
+				started[m]++
+			case m := <-res.started:
+				started[m]++
+			case err := <-errc:
+				t.Fatalf("request ended before its calls were held (%v held): %v", started, err)
+			}
+		}
+		if fmt.Sprint(started) != fmt.Sprint(want) {
+			t.Fatalf("held calls %v, want %v", started, want)
+		}
+		cancel()
+		if err := <-errc; err == nil {
+			t.Fatal("request succeeded after cancel")
+		}
+		for range total {
+			select {
+			case <-id.done:
+			case <-list.done:
+			case <-res.done:
+			}
+		}
+	}
+
+	id.off.Store(false)
+	list.off.Store(false)
+	cancelOnceStarted(map[string]int{"GetProject": 1, "ListEnvironments": 1, "ListExperiments": 1})
+	wantCanceled(t, id.endings(), map[string]int{"GetProject": 1, "ListEnvironments": 1})
+	wantCanceled(t, list.endings(), map[string]int{"ListExperiments": 1})
+
+	list.off.Store(true)
+	res.off.Store(false)
+	cancelOnceStarted(map[string]int{"GetProject": 1, "ListEnvironments": 1, "GetExperimentResults": running})
+	wantCanceled(t, id.endings(), map[string]int{"GetProject": 1, "ListEnvironments": 1})
+	wantCanceled(t, res.endings(), map[string]int{"GetExperimentResults": running})
+}

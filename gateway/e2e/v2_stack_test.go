@@ -6,6 +6,7 @@ import (
 	"net"
 	"path"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,9 @@ type v2Stack struct {
 	exp *experimentstest.Env
 	res *resultstest.Env
 	gw  *gatewaytest.Env
+	// stopGatewayIdentity stops the identity the gateway calls (set with
+	// v2Options.stoppableIdentity).
+	stopGatewayIdentity func()
 
 	acct    identitytest.Account
 	read    string // acct's read-only token
@@ -46,6 +50,10 @@ type v2Options struct {
 	// resultsCatalogTTL is how long results reuses experiment definitions
 	// (resultstest's default when zero).
 	resultsCatalogTTL time.Duration
+	// stoppableIdentity points the gateway at an identity replica of its
+	// own (same database), which v2Stack.stopGatewayIdentity stops; the
+	// services keep theirs.
+	stoppableIdentity bool
 }
 
 func newV2Stack(t testing.TB, o v2Options) *v2Stack {
@@ -62,8 +70,12 @@ func newV2Stack(t testing.TB, o v2Options) *v2Stack {
 	if o.resultsTarget != "" {
 		results = o.resultsTarget
 	}
+	identity := s.id.Addr
+	if o.stoppableIdentity {
+		identity, s.stopGatewayIdentity = s.id.StartReplica(t)
+	}
 	s.gw = gatewaytest.Start(t, gatewaytest.Backends{
-		Identity: "dns:///" + s.id.Addr, Experiments: "dns:///" + s.exp.Addr, Results: results,
+		Identity: "dns:///" + identity, Experiments: "dns:///" + s.exp.Addr, Results: results,
 	}, o.gateway...)
 	s.acct = s.id.NewAccount(t)
 	s.read = s.id.Token(t, s.acct, identityv1.Scope_SCOPE_READ)
@@ -201,30 +213,41 @@ func deadTarget(t testing.TB) string {
 }
 
 // blocker holds the named calls until their context ends and records why
-// it ended, to prove a caller's cancellation reaches every backend call.
+// each ended, to prove a caller's cancellation reaches every backend call.
+// While off is set it lets every call through (e.g. during a test's setup).
 type blocker struct {
 	names   []string
+	off     atomic.Bool
 	started chan string
 	mu      sync.Mutex
-	ended   map[string]error
-	done    chan struct{} // one value per ended call
+	ended   map[string][]error // by method, one entry per call
+	done    chan struct{}      // one value per ended call
 }
 
 func newBlocker(names ...string) *blocker {
-	return &blocker{names: names, started: make(chan string, 16), ended: map[string]error{}, done: make(chan struct{}, 16)}
+	return &blocker{names: names, started: make(chan string, 16), ended: map[string][]error{}, done: make(chan struct{}, 16)}
 }
 
 func (b *blocker) interceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	if !method(info, b.names) {
+	if b.off.Load() || !method(info, b.names) {
 		return next(ctx, req)
 	}
 	b.started <- path.Base(info.FullMethod)
 	<-ctx.Done()
 	b.mu.Lock()
-	b.ended[path.Base(info.FullMethod)] = ctx.Err()
+	b.ended[path.Base(info.FullMethod)] = append(b.ended[path.Base(info.FullMethod)], ctx.Err())
 	b.mu.Unlock()
 	b.done <- struct{}{}
 	return nil, status.FromContextError(ctx.Err()).Err()
+}
+
+// endings returns, and forgets, how the calls held so far ended.
+func (b *blocker) endings() map[string][]error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.ended
+	b.ended = map[string][]error{}
+	return e
 }
 
 // rounds lets the named calls through in rounds of size: each call waits

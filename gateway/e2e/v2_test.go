@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,20 +197,7 @@ func TestV2ExperimentResults_CallerCancellationCancelsEveryBackendCall(t *testin
 	})
 	e := s.startExperiment(t, "cancelled", "", 5000, 5000)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", s.gw.URL+"/v2/experiments/"+e.GetId()+"/results", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+s.read)
-	errc := make(chan error, 1)
-	go func() {
-		resp, err := s.gw.Client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-		errc <- err
-	}()
+	cancel, errc := s.getCancellable(t, "/v2/experiments/"+e.GetId()+"/results")
 	started := map[string]bool{}
 	for len(started) < 3 {
 		select {
@@ -227,13 +215,86 @@ func TestV2ExperimentResults_CallerCancellationCancelsEveryBackendCall(t *testin
 		<-exps.done
 	}
 	<-res.done
-	for name, err := range map[string]error{
-		"GetExperiment": exps.ended["GetExperiment"], "GetExperimentLayer": exps.ended["GetExperimentLayer"],
-		"GetExperimentResults": res.ended["GetExperimentResults"],
-	} {
-		if err != context.Canceled {
-			t.Errorf("%s ended with %v, want context.Canceled", name, err)
+	wantCanceled(t, exps.endings(), map[string]int{"GetExperiment": 1, "GetExperimentLayer": 1})
+	wantCanceled(t, res.endings(), map[string]int{"GetExperimentResults": 1})
+}
+
+// getCancellable sends GET path with the read token in the background;
+// cancel abandons it, and errc receives the client's error.
+func (s *v2Stack) getCancellable(t *testing.T, path string) (cancel func(), errc <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", s.gw.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.read)
+	c := make(chan error, 1)
+	go func() {
+		resp, err := s.gw.Client.Do(req)
+		if err == nil {
+			resp.Body.Close()
 		}
+		c <- err
+	}()
+	return cancel, c
+}
+
+// wantCanceled checks that want[method] calls ended, each with
+// context.Canceled.
+func wantCanceled(t *testing.T, ended map[string][]error, want map[string]int) {
+	t.Helper()
+	for name, n := range want {
+		if len(ended[name]) != n {
+			t.Errorf("%d %s calls ended, want %d", len(ended[name]), name, n)
+		}
+		for _, err := range ended[name] {
+			if err != context.Canceled {
+				t.Errorf("%s ended with %v, want context.Canceled", name, err)
+			}
+		}
+	}
+}
+
+// With the identity the gateway calls stopped, its own token check of a
+// token it has not cached fails in the shape of every /v2 backend outage:
+// 503 BACKEND_UNAVAILABLE naming identity and the authentication. A token
+// it checked within LIFT_AUTH_CACHE_TTL keeps working for the parts that
+// need no identity call.
+func TestV2_IdentityDownIs503NamingIdentity(t *testing.T) {
+	s := newV2Stack(t, v2Options{
+		stoppableIdentity: true,
+		gateway:           []gatewaytest.Option{gatewaytest.WithAuthCacheTTL(time.Hour)},
+	})
+	e := s.startExperiment(t, "e", "", 5000, 5000)
+	results := "/v2/experiments/" + e.GetId() + "/results"
+	overview := "/v2/projects/" + s.project.GetId() + "/overview"
+	if r := s.gw.Do(t, "GET", results, s.read, nil); r.Status != http.StatusOK { // caches s.read
+		t.Fatalf("before the outage: %d %s", r.Status, r.Body)
+	}
+	fresh := s.id.Token(t, s.acct, identityv1.Scope_SCOPE_READ) // never seen by the gateway
+	s.stopGatewayIdentity()
+
+	for _, p := range []string{results, overview} {
+		r := s.gw.Do(t, "GET", p, fresh, nil)
+		info := wantError(t, r, http.StatusServiceUnavailable, codes.Unavailable, "BACKEND_UNAVAILABLE")
+		if info.GetMetadata()["backend"] != "identity" || info.GetMetadata()["part"] != "authentication" {
+			t.Errorf("%s: error metadata = %v, want backend identity, part authentication", p, info.GetMetadata())
+		}
+		if strings.Contains(string(r.Body), "127.0.0.1") || strings.Contains(string(r.Body), "dial") {
+			t.Errorf("%s: error reveals the network: %s", p, r.Body)
+		}
+	}
+
+	// The cached token passes the gateway's check: the results need only
+	// experiments and results (whose identity is up)…
+	if r := s.gw.Do(t, "GET", results, s.read, nil); r.Status != http.StatusOK {
+		t.Errorf("cached token, results: %d %s", r.Status, r.Body)
+	}
+	// …while the overview needs the project from the stopped identity.
+	info := wantError(t, s.gw.Do(t, "GET", overview, s.read, nil), http.StatusServiceUnavailable, codes.Unavailable, "BACKEND_UNAVAILABLE")
+	if b, p := info.GetMetadata()["backend"], info.GetMetadata()["part"]; b != "identity" || (p != "project" && p != "environments") {
+		t.Errorf("cached token, overview: error metadata = %v, want backend identity, part project or environments", info.GetMetadata())
 	}
 }
 

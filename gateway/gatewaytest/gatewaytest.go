@@ -64,6 +64,10 @@ func WithV2BackendTimeout(d time.Duration) Option {
 	return func(c *router.Config) { c.V2.BackendTimeout = d }
 }
 
+// WithAuthCacheTTL sets LIFT_AUTH_CACHE_TTL of the gateway's own token
+// checks (its gRPC server, behind /v2).
+func WithAuthCacheTTL(d time.Duration) Option { return func(c *router.Config) { c.AuthCacheTTL = d } }
+
 // WithV2MaxInFlight sets LIFT_V2_MAX_IN_FLIGHT.
 func WithV2MaxInFlight(n int) Option { return func(c *router.Config) { c.V2.MaxInFlight = n } }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -123,4 +124,32 @@ func Unavailable(reason, format string, args ...any) *Error {
 // Internal: a bug or an unexpected state. The message must not leak details.
 func Internal(reason, format string, args ...any) *Error {
 	return New(codes.Internal, reason, format, args...)
+}
+
+// Reasons of a failed call to another Lift service (a backend) that a
+// request needs.
+const (
+	ReasonBackendUnavailable      = "BACKEND_UNAVAILABLE"
+	ReasonBackendDeadlineExceeded = "BACKEND_DEADLINE_EXCEEDED"
+)
+
+// FromBackend is the error for err, the failure of a call to backend
+// ("identity", "experiments", "results") for part (what the call was to
+// provide, e.g. "results" or "authentication"): UNAVAILABLE → 503
+// BACKEND_UNAVAILABLE, DEADLINE_EXCEEDED (timeout being the call's
+// deadline) → 504 BACKEND_DEADLINE_EXCEEDED, both with backend and part in
+// the metadata, so a backend outage has one shape whoever called it. For
+// any other code ok is false: that is the backend's own answer. The
+// backend's message is left out: for an unreachable backend it describes
+// the caller's network.
+func FromBackend(err error, backend, part string, timeout time.Duration) (e *Error, ok bool) {
+	switch status.Code(err) {
+	case codes.Unavailable:
+		e = Unavailable(ReasonBackendUnavailable, "the %s backend is unavailable (needed for the %s)", backend, part)
+	case codes.DeadlineExceeded:
+		e = New(codes.DeadlineExceeded, ReasonBackendDeadlineExceeded, "the %s backend did not answer within %s (needed for the %s)", backend, timeout, part)
+	default:
+		return nil, false
+	}
+	return e.With("backend", backend).With("part", part), true
 }

@@ -45,7 +45,9 @@ type identityAuthenticator struct {
 // service's AuthenticateToken. Answers, positive and negative, are cached
 // for ttl, so a revoked or expired token keeps working for at most ttl;
 // concurrent misses for one token share a single identity call. Failures to
-// reach identity are not cached and fail closed (Unavailable).
+// reach identity are not cached and fail closed: 503 BACKEND_UNAVAILABLE
+// (504 BACKEND_DEADLINE_EXCEEDED when it does not answer in time) with
+// backend "identity" and part "authentication", as apierr.FromBackend.
 func NewIdentityAuthenticator(client identityv1.IdentityServiceClient, ttl time.Duration) Authenticator {
 	return newIdentityAuthenticator(client, ttl, time.Now)
 }
@@ -94,6 +96,12 @@ func (a *identityAuthenticator) ask(ctx context.Context, token string) (cacheEnt
 		return cacheEntry{p: Principal{AccountID: pr.GetAccountId(), TokenID: pr.GetTokenId(), Scopes: pr.GetScopes()}, expires: exp}, nil
 	case codes.Unauthenticated, codes.InvalidArgument:
 		return cacheEntry{err: ErrUnauthenticated, expires: exp}, nil
+	}
+	// Identity down or too slow has the shape of any backend outage (503
+	// BACKEND_UNAVAILABLE / 504 BACKEND_DEADLINE_EXCEEDED naming identity
+	// and the part); any other answer is unexpected, and fails closed too.
+	if e, ok := apierr.FromBackend(err, "identity", "authentication", identityCallTimeout); ok {
+		return cacheEntry{}, errors.Join(e, err)
 	}
 	return cacheEntry{}, errors.Join(apierr.Unavailable("AUTH_UNAVAILABLE", "cannot verify the API token right now"), err)
 }

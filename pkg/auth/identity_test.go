@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liftlabs/lift/pkg/apierr"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -26,6 +27,8 @@ type fakeIdentity struct {
 	mu      sync.Mutex
 	revoked map[string]bool
 	down    bool
+	// unreachable answers as a stopped identity looks to its client.
+	unreachable bool
 }
 
 func (f *fakeIdentity) AuthenticateToken(_ context.Context, r *identityv1.AuthenticateTokenRequest) (*identityv1.AuthenticateTokenResponse, error) {
@@ -37,6 +40,9 @@ func (f *fakeIdentity) AuthenticateToken(_ context.Context, r *identityv1.Authen
 	defer f.mu.Unlock()
 	if f.down {
 		return nil, status.Error(codes.Internal, "database down")
+	}
+	if f.unreachable {
+		return nil, status.Error(codes.Unavailable, "connection refused by 10.0.0.7")
 	}
 	if r.GetToken() != "lift_pat_good" || f.revoked[r.GetToken()] {
 		return nil, status.Error(codes.Unauthenticated, "no")
@@ -188,4 +194,26 @@ func BenchmarkIdentityAuthenticator_CacheHit(b *testing.B) {
 			}
 		}
 	})
+}
+
+// Identity being down is a backend outage in pkg/apierr's one shape (the
+// /v2 endpoints report theirs the same way), without identity's message.
+func TestIdentityAuthenticator_UnreachableIdentityIsBackendUnavailable(t *testing.T) {
+	f := &fakeIdentity{unreachable: true}
+	a := newIdentityAuthenticator(startFake(t, f), time.Minute, time.Now)
+	_, err := a.Authenticate(context.Background(), "lift_pat_good")
+	e, ok := apierr.As(err)
+	if !ok || e.Code != codes.Unavailable || e.Reason != "BACKEND_UNAVAILABLE" ||
+		e.Metadata["backend"] != "identity" || e.Metadata["part"] != "authentication" {
+		t.Fatalf("identity unreachable: %v (metadata %v), want UNAVAILABLE BACKEND_UNAVAILABLE, backend identity, part authentication", err, e)
+	}
+	if strings.Contains(e.Message, "10.0.0.7") {
+		t.Errorf("message reveals identity's answer: %q", e.Message)
+	}
+	f.mu.Lock()
+	f.unreachable = false
+	f.mu.Unlock()
+	if _, err := a.Authenticate(context.Background(), "lift_pat_good"); err != nil {
+		t.Fatalf("the outage was cached: %v", err)
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/liftlabs/lift/pkg/apierr"
 	gatewayv2 "github.com/liftlabs/lift/proto/gen/go/lift/gateway/v2"
 	"google.golang.org/genproto/googleapis/rpc/code"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
@@ -40,18 +39,13 @@ func call[T any](ctx context.Context, s *Server, p part, fn func(context.Context
 	return out, s.classify(p, err)
 }
 
+// classify is pkg/apierr's one shape of a backend outage for the part, or
+// the backend's own answer (NOT_FOUND, PERMISSION_DENIED, …) as is.
 func (s *Server) classify(p part, err error) error {
-	st := status.Convert(err)
-	var e *apierr.Error
-	switch st.Code() {
-	case codes.Unavailable:
-		e = apierr.Unavailable("BACKEND_UNAVAILABLE", "the %s backend is unavailable (fetching the %s): %s", p.backend, p.name, st.Message())
-	case codes.DeadlineExceeded:
-		e = apierr.New(codes.DeadlineExceeded, "BACKEND_DEADLINE_EXCEEDED", "the %s backend did not answer within %s (fetching the %s)", p.backend, s.opts.BackendTimeout, p.name)
-	default:
-		return err // the backend's own answer (NOT_FOUND, PERMISSION_DENIED, …) as is
+	if e, ok := apierr.FromBackend(err, p.backend, p.name, s.opts.BackendTimeout); ok {
+		return e
 	}
-	return e.With("backend", p.backend).With("part", p.name)
+	return err
 }
 
 // warning describes an optional part that failed with err.
