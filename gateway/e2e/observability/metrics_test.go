@@ -3,8 +3,11 @@ package observability
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
+	"github.com/liftlabs/lift/gateway/gatewaytest"
+	"github.com/liftlabs/lift/gateway/internal/sdk"
 	"github.com/liftlabs/lift/gateway/internal/stacktest"
 	"github.com/liftlabs/lift/pkg/admin"
 	"github.com/liftlabs/lift/pkg/pg"
@@ -95,6 +98,54 @@ func TestMetrics_AdminEndpointExportsTrafficFigures(t *testing.T) {
 	}
 	if value(after, "lift_pg_pool_max_connections", db) < 1 {
 		t.Errorf("lift_pg_pool_max_connections = %g", value(after, "lift_pg_pool_max_connections", db))
+	}
+}
+
+// TestMetrics_RefusedRequestsCarryTheirRoute: requests refused before
+// routing (429 rate limited, 413 by Content-Length) are counted under the
+// pattern the gateway's router would have served them with, not under one
+// catch-all label: exact for the SDK endpoints, the API prefix for the API.
+func TestMetrics_RefusedRequestsCarryTheirRoute(t *testing.T) {
+	// A rate that refills one token per 1000 s: within the test a bucket
+	// holds exactly its burst.
+	const glacial = 0.001
+	s := stacktest.Start(t, stacktest.Options{Gateway: []gatewaytest.Option{
+		gatewaytest.WithRateLimits(gatewaytest.RatePolicy{RPS: glacial, Burst: 3}, gatewaytest.RatePolicy{RPS: glacial, Burst: 1}),
+		gatewaytest.WithSDKMaxBodyBytes(64),
+	}})
+	adminSrv := httptest.NewServer(admin.Handler())
+	defer adminSrv.Close()
+
+	before := scrape(t, adminSrv.URL)
+	project := "/v1/projects/" + s.ProjectID
+	for range 3 { // the read token's burst
+		s.Must(t, "GET", project, s.Read, nil, http.StatusOK, nil)
+	}
+	s.Must(t, "GET", project, s.Read, nil, http.StatusTooManyRequests, nil)
+	// SDK buckets are per SDK key, so unknown keys serve: the first
+	// datafile request spends the key's burst (404), the second is refused.
+	s.Must(t, "GET", "/datafiles/no-such-key.json", "", nil, http.StatusNotFound, nil)
+	s.Must(t, "GET", "/datafiles/no-such-key.json", "", nil, http.StatusTooManyRequests, nil)
+	s.Must(t, "POST", "/v1/events?sdk_key=other-key", "", strings.Repeat(" ", 65)+"{}", http.StatusRequestEntityTooLarge, nil)
+	after := scrape(t, adminSrv.URL)
+
+	checks := []struct {
+		labels map[string]string
+		want   float64
+	}{
+		{map[string]string{"route": "/v1/projects/{project_id}", "method": "GET", "status": "200"}, 3},
+		{map[string]string{"route": "/v1/", "method": "GET", "status": "429"}, 1},
+		{map[string]string{"route": sdk.DatafilePattern, "method": "GET", "status": "404"}, 1},
+		{map[string]string{"route": sdk.DatafilePattern, "method": "GET", "status": "429"}, 1},
+		{map[string]string{"route": sdk.EventsPath, "method": "POST", "status": "413"}, 1},
+		{map[string]string{"route": "unmatched"}, 0},
+	}
+	for _, c := range checks {
+		grew := value(after, "lift_http_requests_total", c.labels) - value(before, "lift_http_requests_total", c.labels)
+		t.Logf("lift_http_requests_total%v grew by %g", c.labels, grew)
+		if grew != c.want {
+			t.Errorf("lift_http_requests_total%v grew by %g, want %g", c.labels, grew, c.want)
+		}
 	}
 }
 

@@ -61,25 +61,51 @@ func Routed(mux *http.ServeMux) http.Handler {
 // Metrics counts requests and their latency by route, method and status,
 // and the requests in flight. Methods are few (the routers answer 405 to
 // others), routes are patterns, so the label sets stay small.
-func Metrics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httpInFlight.Inc()
-		defer httpInFlight.Dec()
-		start := time.Now()
-		rt := &route{}
-		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, rt)))
-		pattern := rt.pattern
-		if pattern == "" {
-			pattern = "unmatched"
-		}
-		if span := trace.SpanFromContext(r.Context()); span.IsRecording() && rt.pattern != "" {
-			span.SetName(r.Method + " " + rt.pattern)
-		}
-		labels := prometheus.Labels{"route": pattern, "method": method(r.Method), "status": strconv.Itoa(rec.status)}
-		httpRequests.With(labels).Inc()
-		httpDuration.With(labels).Observe(time.Since(start).Seconds())
-	})
+//
+// routes is the gateway's top-level router. A request refused before it
+// was routed (429 rate limited, 503 overloaded, 413 by Content-Length) is
+// labelled with the pattern routes would have given it: exact for the
+// endpoints routes serves itself (SDK, probes, docs), the API prefix
+// ("/v1/", "/v2/") for the API, whose precise pattern only the API's own
+// router knows once the request is admitted. Matching happens only for
+// such requests, after the fact, so the admitted path pays nothing for it.
+func Metrics(routes *http.ServeMux) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httpInFlight.Inc()
+			defer httpInFlight.Dec()
+			start := time.Now()
+			rt := &route{}
+			ctx := context.WithValue(r.Context(), routeKey{}, rt)
+			rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+			next.ServeHTTP(rec, r.WithContext(ctx))
+			if rt.pattern == "" {
+				SetRoute(ctx, wouldMatch(routes, r))
+			}
+			pattern := rt.pattern
+			if pattern == "" {
+				pattern = "unmatched"
+			}
+			if span := trace.SpanFromContext(r.Context()); span.IsRecording() && rt.pattern != "" {
+				span.SetName(r.Method + " " + rt.pattern)
+			}
+			labels := prometheus.Labels{"route": pattern, "method": method(r.Method), "status": strconv.Itoa(rec.status)}
+			httpRequests.With(labels).Inc()
+			httpDuration.With(labels).Observe(time.Since(start).Seconds())
+		})
+	}
+}
+
+// wouldMatch is the pattern routes would serve r with, or "" if none.
+// CONNECT is left out: for it ServeMux.Handler may answer with the
+// request's own path rather than a registered pattern, which as a label
+// would let clients grow the series without bound.
+func wouldMatch(routes *http.ServeMux, r *http.Request) string {
+	if routes == nil || r.Method == http.MethodConnect {
+		return ""
+	}
+	_, pattern := routes.Handler(r)
+	return pattern
 }
 
 // method keeps the label set bounded: a client can send any method name.

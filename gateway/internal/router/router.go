@@ -198,10 +198,11 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	// produced; a rate-limited request never takes an in-flight slot; the
 	// deadline starts once the request is admitted; the body limit applies
 	// to everything below it; Routed records the matched pattern for
-	// metrics and the span name.
+	// metrics and the span name (Metrics asks routes for the pattern of a
+	// request refused before it got there).
 	g.Handler = httpmw.Trace(
 		httpmw.RequestID(
-			httpmw.Metrics(
+			httpmw.Metrics(routes)(
 				httpmw.AccessLog(cfg.Logger)(
 					httpmw.Recover(
 						httpmw.RateLimit(bucket)(
