@@ -63,7 +63,11 @@ func TestFault_KilledBackendFailsFastAndGatewayRecovers(t *testing.T) {
 			t.Logf("%-17s GET %-40s %s", names[ph], p, &tallies[ph][i])
 		}
 	}
-	t.Logf("requests crossing a phase change: %s; first success %v after the restart", &crossing, recovered)
+	// The reconnect figures (pkg/grpcclient's Reconnect* constants decide
+	// them): how long results stayed unused after it came back, and how
+	// many calls failed meanwhile.
+	t.Logf("requests crossing a phase change: %s; first success %v after the restart, %d 503s after the restart",
+		&crossing, recovered, tallies[2][affected].count(http.StatusServiceUnavailable))
 
 	for ph := range tallies {
 		for i := range paths {
