@@ -3,11 +3,11 @@ package e2e
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,68 +89,75 @@ func TestProtect_RateLimitPerTokenAndSDKKey(t *testing.T) {
 	}
 }
 
-// Requests whose bodies never finish hold their in-flight slots (the
-// gateway reads a body before calling a backend); the next request gets
-// 503 with Retry-After, probes still pass, and once the held requests end
-// the gateway serves again. The held requests are written by hand on raw
-// connections: headers and a promised body that never comes, so nothing
-// in an HTTP client's buffering decides when the server sees them.
+// With both in-flight slots held by requests that are inside the gateway
+// (their backend call has arrived and is held there), the next request is
+// refused with 503 OVERLOADED at once, the probes still answer, and once
+// the held requests finish the gateway serves again.
 func TestProtect_MaxInFlight(t *testing.T) {
-	s := newSDKStack(t, gatewaytest.WithMaxInFlight(2))
-	host := strings.TrimPrefix(s.gw.URL, "http://")
-	var conns []net.Conn
-	for range 2 {
-		c, err := net.Dial("tcp", host)
-		if err != nil {
-			t.Fatal(err)
+	arrived := make(chan struct{}, 2)
+	release := make(chan struct{})
+	var holding atomic.Bool
+	holding.Store(true)
+	hold := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if strings.HasSuffix(info.FullMethod, "/ListProjects") && holding.Load() {
+			arrived <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
 		}
-		conns = append(conns, c)
-		req := "POST /v1/projects HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + s.acct.AdminToken +
-			"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"name\":"
-		if _, err := c.Write([]byte(req)); err != nil {
-			t.Fatal(err)
-		}
+		return h(ctx, req)
 	}
-	release := func() {
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	}
-	defer release()
+	id := identitytest.Start(t, identitytest.WithUnaryInterceptor(hold))
+	acct := id.NewAccount(t)
+	token := id.Token(t, acct, identityv1.Scope_SCOPE_READ)
+	gw := gatewaytest.Start(t, gatewaytest.Backends{Identity: "dns:///" + id.Addr}, gatewaytest.WithMaxInFlight(2))
 
-	// The server starts the held requests' handlers as their headers
-	// arrive; poll until the next request is refused.
-	var refused *gatewaytest.Response
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		r := s.gw.Do(t, "GET", "/v1/projects", s.read, nil)
-		if r.Status == http.StatusServiceUnavailable {
-			refused = r
-			break
+	// Plain HTTP in the goroutines: gatewaytest's helpers may only fail the
+	// test from its own goroutine.
+	held := make(chan int, 2)
+	for range 2 {
+		go func() {
+			req, _ := http.NewRequest("GET", gw.URL+"/v1/projects", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := gw.Client.Do(req)
+			if err != nil {
+				held <- 0
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			held <- resp.StatusCode
+		}()
+	}
+	for range 2 {
+		select {
+		case <-arrived:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the held requests never reached the backend")
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	if refused == nil {
-		t.Fatal("no request was refused with 2 of 2 slots held")
-	}
+
+	refused := gw.Do(t, "GET", "/v1/projects", token, nil)
 	info := wantError(t, refused, http.StatusServiceUnavailable, codes.Unavailable, "OVERLOADED")
 	if refused.Header.Get("Retry-After") != "1" || info.GetMetadata()["max_in_flight"] != "2" {
 		t.Errorf("Retry-After %q, metadata %v", refused.Header.Get("Retry-After"), info.GetMetadata())
 	}
 	for _, p := range []string{"/healthz", "/readyz"} {
-		if r := s.gw.Do(t, "GET", p, "", nil); r.Status != http.StatusOK {
+		if r := gw.Do(t, "GET", p, "", nil); r.Status != http.StatusOK {
 			t.Errorf("%s while full: %d %s", p, r.Status, r.Body)
 		}
 	}
 
-	// The server notices the closed connections a little later.
-	release()
-	status := 0
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && status != http.StatusOK; {
-		status = s.gw.Do(t, "GET", "/v1/projects", s.read, nil).Status
-		time.Sleep(10 * time.Millisecond)
+	holding.Store(false)
+	close(release)
+	for range 2 {
+		if status := <-held; status != http.StatusOK {
+			t.Errorf("held request: %d, want 200", status)
+		}
 	}
-	if status != http.StatusOK {
-		t.Errorf("after the held requests ended: %d", status)
+	if r := gw.Do(t, "GET", "/v1/projects", token, nil); r.Status != http.StatusOK {
+		t.Errorf("after the held requests ended: %d %s", r.Status, r.Body)
 	}
 }
 
