@@ -12,12 +12,11 @@ import (
 	"time"
 
 	"github.com/liftlabs/lift/gateway/gatewaytest"
+	"github.com/liftlabs/lift/gateway/internal/openapi"
 	"github.com/liftlabs/lift/pkg/auth"
 	"github.com/liftlabs/lift/proto"
 	optionsv1 "github.com/liftlabs/lift/proto/gen/go/lift/options/v1"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 
 	// The service descriptors the access levels are read from.
 	_ "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
@@ -84,37 +83,18 @@ func apiOperations(t *testing.T, document ...[]byte) []operation {
 // declared access level.
 func operationAccess(t *testing.T, operationID string) optionsv1.Access {
 	t.Helper()
-	svc, method, ok := strings.Cut(operationID, "_")
-	if !ok {
-		t.Fatalf("operationId %q is not Service_Method", operationID)
+	method, ok, err := openapi.FullMethod(operationID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var found []string
-	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
-		if !strings.HasPrefix(string(fd.Package()), "lift.") {
-			return true
-		}
-		for i := 0; i < fd.Services().Len(); i++ {
-			sd := fd.Services().Get(i)
-			if string(sd.Name()) == svc && sd.Methods().ByName(protoreflect.Name(method)) != nil {
-				found = append(found, "/"+string(sd.FullName())+"/"+method)
-			}
-		}
-		return true
-	})
-	if len(found) == 0 {
+	if !ok {
 		// The hand-written SDK endpoints have no RPC of their own.
 		if pub, ok := publicOperations[operationID]; ok && pub.handWritten {
 			return optionsv1.Access_ACCESS_PUBLIC
 		}
-		t.Fatalf("operation %s: no RPC %s.%s linked into the test, and not a hand-written endpoint of publicOperations", operationID, svc, method)
+		t.Fatalf("operation %s: no RPC linked into the test, and not a hand-written endpoint of publicOperations", operationID)
 	}
-	a := auth.MethodAccess(found[0])
-	for _, m := range found[1:] {
-		if auth.MethodAccess(m) != a {
-			t.Fatalf("operation %s is ambiguous: %v declare different access", operationID, found)
-		}
-	}
-	return a
+	return auth.MethodAccess(method)
 }
 
 // publicOperations are the PUBLIC operations: each says how it is guarded,

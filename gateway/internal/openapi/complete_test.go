@@ -10,8 +10,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/liftlabs/lift/pkg/auth"
 	optionsv1 "github.com/liftlabs/lift/proto/gen/go/lift/options/v1"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 
 	// The services whose operations the document describes, so their
 	// descriptors (and access options) are registered.
@@ -35,28 +33,14 @@ func isSDK(op *openapi3.Operation) bool {
 	return len(op.Tags) == 1 && op.Tags[0] == SDKTag
 }
 
-// fullMethod finds the gRPC method behind an operationId ("Service_Method")
-// among the registered Lift services.
+// fullMethod is FullMethod for an operation that must have an RPC.
 func fullMethod(t *testing.T, operationID string) string {
 	t.Helper()
-	svc, method, ok := strings.Cut(operationID, "_")
-	if !ok {
-		t.Fatalf("operationId %q is not Service_Method", operationID)
+	m, ok, err := FullMethod(operationID)
+	if err != nil || !ok {
+		t.Fatalf("operation %s: no single RPC (%v)", operationID, err)
 	}
-	var found []string
-	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
-		if !strings.HasPrefix(string(fd.Package()), "lift.") {
-			return true
-		}
-		if s := fd.Services().ByName(protoreflect.Name(svc)); s != nil && s.Methods().ByName(protoreflect.Name(method)) != nil {
-			found = append(found, "/"+string(s.FullName())+"/"+method)
-		}
-		return true
-	})
-	if len(found) != 1 {
-		t.Fatalf("operation %s: want one RPC, found %v", operationID, found)
-	}
-	return found[0]
+	return m
 }
 
 // TestV3_EveryOperationComplete checks what the issue asks of every
