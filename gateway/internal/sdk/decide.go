@@ -2,9 +2,7 @@ package sdk
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/liftlabs/lift/gateway/internal/httperr"
-	"github.com/liftlabs/lift/gateway/internal/httpmw"
 	"github.com/liftlabs/lift/gateway/internal/mux"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	"github.com/optimizely/go-sdk/v2/pkg/event"
@@ -88,9 +85,7 @@ func parseOptions(names []string) (decideOptions, error) {
 func Decide(client experimentsv1.ExperimentsServiceClient, impressions *Impressions) http.Handler {
 	envs := newEnvironments(client)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", "POST")
-			httperr.Write(w, r, http.StatusMethodNotAllowed, mux.RoutingStatus(r, http.StatusMethodNotAllowed))
+		if !allowPost(w, r) {
 			return
 		}
 		sdkKey := r.Header.Get(SDKKeyHeader)
@@ -165,13 +160,8 @@ func Decide(client experimentsv1.ExperimentsServiceClient, impressions *Impressi
 
 func readDecideBody(w http.ResponseWriter, r *http.Request) (decideBody, bool) {
 	var body decideBody
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		if httpmw.BodyLimitExceeded(r.Context()) || errors.As(err, new(*http.MaxBytesError)) {
-			httpmw.WriteTooLarge(w, r)
-		} else {
-			badRequest(w, r, "INVALID_BODY", "could not read the request body")
-		}
+	raw, ok := readBody(w, r)
+	if !ok {
 		return body, false
 	}
 	if err := json.Unmarshal(raw, &body); err != nil {

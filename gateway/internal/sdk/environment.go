@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	"golang.org/x/sync/singleflight"
 )
 
 // environment is what the decide endpoint needs from an environment's
@@ -109,6 +110,9 @@ type environments struct {
 	client experimentsv1.ExperimentsServiceClient
 	mu     sync.Mutex
 	bySDK  map[string]*environment
+	// fetches collapses the concurrent misses of one SDK key (every decide
+	// right after a revision change) into one datafile fetch and parse.
+	fetches singleflight.Group
 }
 
 func newEnvironments(client experimentsv1.ExperimentsServiceClient) *environments {
@@ -117,25 +121,41 @@ func newEnvironments(client experimentsv1.ExperimentsServiceClient) *environment
 
 // get returns the facts of sdkKey's environment at revision (or newer).
 func (e *environments) get(ctx context.Context, sdkKey, revision string) (*environment, error) {
-	e.mu.Lock()
-	env := e.bySDK[sdkKey]
-	e.mu.Unlock()
-	if env != nil && env.revision == revision {
+	if env := e.cached(sdkKey, revision); env != nil {
 		return env, nil
 	}
-	resp, err := e.client.GetDatafile(ctx, &experimentsv1.GetDatafileRequest{SdkKey: sdkKey})
+	v, err, _ := e.fetches.Do(sdkKey, func() (any, error) {
+		if env := e.cached(sdkKey, revision); env != nil { // fetched while we queued
+			return env, nil
+		}
+		resp, err := e.client.GetDatafile(ctx, &experimentsv1.GetDatafileRequest{SdkKey: sdkKey})
+		if err != nil {
+			return nil, err
+		}
+		env, err := parseEnvironment(resp.GetDatafile())
+		if err != nil {
+			return nil, err
+		}
+		e.mu.Lock()
+		if len(e.bySDK) >= maxEnvironments {
+			e.bySDK = map[string]*environment{}
+		}
+		e.bySDK[sdkKey] = env
+		e.mu.Unlock()
+		return env, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	env, err = parseEnvironment(resp.GetDatafile())
-	if err != nil {
-		return nil, err
-	}
+	return v.(*environment), nil
+}
+
+// cached is sdkKey's environment if the cache holds it at revision.
+func (e *environments) cached(sdkKey, revision string) *environment {
 	e.mu.Lock()
-	if len(e.bySDK) >= maxEnvironments {
-		e.bySDK = map[string]*environment{}
+	defer e.mu.Unlock()
+	if env := e.bySDK[sdkKey]; env != nil && env.revision == revision {
+		return env
 	}
-	e.bySDK[sdkKey] = env
-	e.mu.Unlock()
-	return env, nil
+	return nil
 }

@@ -9,8 +9,6 @@ import (
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
 	"github.com/liftlabs/lift/gateway/internal/mux"
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // EventsPath is where SDKs' event dispatchers post batches (Optimizely's
@@ -22,21 +20,14 @@ const EventsPath = "/v1/events"
 // answering 204: Optimizely SDKs treat any other status as a failure.
 func Events(client resultsv1.ResultsServiceClient) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", "POST")
-			httperr.Write(w, r, http.StatusMethodNotAllowed, mux.RoutingStatus(r, http.StatusMethodNotAllowed))
+		if !allowPost(w, r) {
 			return
 		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			if httpmw.BodyLimitExceeded(r.Context()) || errors.As(err, new(*http.MaxBytesError)) {
-				httpmw.WriteTooLarge(w, r)
-				return
-			}
-			httperr.Write(w, r, http.StatusBadRequest, status.New(codes.InvalidArgument, "could not read the request body"))
+		body, ok := readBody(w, r)
+		if !ok {
 			return
 		}
-		_, err = client.IngestOptimizelyBatch(outgoing(r), &resultsv1.IngestOptimizelyBatchRequest{
+		_, err := client.IngestOptimizelyBatch(outgoing(r), &resultsv1.IngestOptimizelyBatchRequest{
 			Batch: body, SdkKey: r.URL.Query().Get("sdk_key"),
 		})
 		if err != nil {
@@ -45,4 +36,29 @@ func Events(client resultsv1.ResultsServiceClient) http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// allowPost answers 405 in the standard shape unless the method is POST.
+func allowPost(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodPost {
+		return true
+	}
+	w.Header().Set("Allow", "POST")
+	httperr.Write(w, r, http.StatusMethodNotAllowed, mux.RoutingStatus(r, http.StatusMethodNotAllowed))
+	return false
+}
+
+// readBody reads the whole request body; when that fails it has answered
+// 413 (over the body limit) or 400 and ok is false.
+func readBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+	body, err := io.ReadAll(r.Body)
+	if err == nil {
+		return body, true
+	}
+	if httpmw.BodyLimitExceeded(r.Context()) || errors.As(err, new(*http.MaxBytesError)) {
+		httpmw.WriteTooLarge(w, r)
+	} else {
+		badRequest(w, r, "INVALID_BODY", "could not read the request body")
+	}
+	return nil, false
 }
