@@ -37,14 +37,9 @@ func (s *Server) IngestOptimizelyBatch(ctx context.Context, req *resultsv1.Inges
 		observeIngest(0, counts{}, err)
 		return nil, err
 	}
-	if err := protovalidate.Validate(parsed); err != nil {
-		err := apierr.InvalidArgument("MALFORMED_BATCH", "the event batch is invalid: %v", err)
+	if err := validParsed(parsed); err != nil {
 		observeIngest(ingest.CountEvents(parsed), counts{}, err)
 		return nil, err
-	}
-	// The interceptor saw only the raw batch; its strings are checked here.
-	if err := nulbyte.Check(parsed); err != nil {
-		return nil, apierr.InvalidArgument("MALFORMED_BATCH", "the event batch is invalid: %v", status.Convert(err).Message())
 	}
 	var c counts
 	if req.GetSdkKey() != "" {
@@ -59,6 +54,19 @@ func (s *Server) IngestOptimizelyBatch(ctx context.Context, req *resultsv1.Inges
 	return &resultsv1.IngestOptimizelyBatchResponse{
 		AcceptedEvents: c.accepted, DuplicateEvents: c.duplicates, BotEvents: c.bots, IgnoredEvents: c.ignored,
 	}, nil
+}
+
+// validParsed holds a parsed SDK batch to what the interceptor chain holds
+// a typed request to (the chain saw only the raw bytes): the declared rules,
+// then no NUL in any string.
+func validParsed(parsed *resultsv1.IngestEventsRequest) error {
+	if err := protovalidate.Validate(parsed); err != nil {
+		return apierr.InvalidArgument("MALFORMED_BATCH", "the event batch is invalid: %v", err)
+	}
+	if err := nulbyte.Check(parsed); err != nil {
+		return apierr.InvalidArgument("MALFORMED_BATCH", "the event batch is invalid: %v", status.Convert(err).Message())
+	}
+	return nil
 }
 
 type counts struct{ accepted, duplicates, bots, ignored int32 }
