@@ -48,13 +48,23 @@ func (l *Loader) String(name, def string) string {
 
 // Int returns the variable parsed as an integer.
 func (l *Loader) Int(name string, def int) int {
+	return l.integer(name, def, "an integer", func(int) bool { return true })
+}
+
+// IntAtLeast is Int for a variable that must be min or more (a limit that
+// 0 turns off takes min 0; a size or count that must exist takes min 1).
+func (l *Loader) IntAtLeast(name string, def, min int) int {
+	return l.integer(name, def, fmt.Sprintf("an integer of at least %d", min), func(n int) bool { return n >= min })
+}
+
+func (l *Loader) integer(name string, def int, want string, valid func(int) bool) int {
 	v, ok := l.get(name)
 	if !ok {
 		return def
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil {
-		l.fail(name, v, "an integer")
+	if err != nil || !valid(n) {
+		l.fail(name, v, want)
 		return def
 	}
 	return n

@@ -45,3 +45,27 @@ func TestLoader_BadValuesNameTheVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestLoader_IntAtLeast(t *testing.T) {
+	l := config.FromMap(map[string]string{"LIFT_A": "0", "LIFT_B": "0", "LIFT_C": "-1", "LIFT_D": "x"})
+	if got := l.IntAtLeast("LIFT_A", 5, 0); got != 0 {
+		t.Errorf("LIFT_A = %d, want 0 (the minimum is allowed)", got)
+	}
+	if got := l.IntAtLeast("LIFT_UNSET", 5, 1); got != 5 {
+		t.Errorf("unset = %d, want the default 5", got)
+	}
+	if l.Err() != nil {
+		t.Fatalf("no bad value yet: %v", l.Err())
+	}
+	if got := l.IntAtLeast("LIFT_B", 5, 1); got != 5 {
+		t.Errorf("LIFT_B below its minimum = %d, want the default", got)
+	}
+	l.IntAtLeast("LIFT_C", 5, 0)
+	l.IntAtLeast("LIFT_D", 5, 0)
+	err := l.Err()
+	for _, want := range []string{`LIFT_B="0": want an integer of at least 1`, `LIFT_C="-1": want an integer of at least 0`, `LIFT_D="x"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not contain %q", err, want)
+		}
+	}
+}

@@ -6,12 +6,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/signal"
-	"sort"
-	"strings"
 	"syscall"
 	"time"
 
@@ -40,59 +37,27 @@ func main() {
 			Experiments: l.String("LIFT_EXPERIMENTS_ADDR", "dns:///127.0.0.1:9102"),
 			Results:     l.String("LIFT_RESULTS_ADDR", "dns:///127.0.0.1:9103"),
 		},
-		MaxBodyBytes:    int64(l.Int("LIFT_HTTP_MAX_BODY_BYTES", httpmw.DefaultMaxBodyBytes)),
-		SDKMaxBodyBytes: int64(l.Int("LIFT_SDK_MAX_BODY_BYTES", defaultSDKMaxBodyBytes)),
+		MaxBodyBytes:    int64(l.IntAtLeast("LIFT_HTTP_MAX_BODY_BYTES", httpmw.DefaultMaxBodyBytes, 1)),
+		SDKMaxBodyBytes: int64(l.IntAtLeast("LIFT_SDK_MAX_BODY_BYTES", defaultSDKMaxBodyBytes, 1)),
 		APIRateLimit: ratelimit.Policy{
-			RPS:   float64(l.Int("LIFT_RATE_LIMIT_RPS", 100)),
-			Burst: l.Int("LIFT_RATE_LIMIT_BURST", 200),
+			RPS:   float64(l.IntAtLeast("LIFT_RATE_LIMIT_RPS", 100, 0)),
+			Burst: l.IntAtLeast("LIFT_RATE_LIMIT_BURST", 200, 0),
 		},
 		SDKRateLimit: ratelimit.Policy{
-			RPS:   float64(l.Int("LIFT_SDK_RATE_LIMIT_RPS", 1000)),
-			Burst: l.Int("LIFT_SDK_RATE_LIMIT_BURST", 2000),
+			RPS:   float64(l.IntAtLeast("LIFT_SDK_RATE_LIMIT_RPS", 1000, 0)),
+			Burst: l.IntAtLeast("LIFT_SDK_RATE_LIMIT_BURST", 2000, 0),
 		},
-		MaxInFlight:    l.Int("LIFT_HTTP_MAX_IN_FLIGHT", 1000),
+		MaxInFlight:    l.IntAtLeast("LIFT_HTTP_MAX_IN_FLIGHT", 1000, 0),
 		RequestTimeout: l.Duration("LIFT_HTTP_REQUEST_TIMEOUT", 30*time.Second),
 		AuthCacheTTL:   l.Duration("LIFT_AUTH_CACHE_TTL", 10*time.Second),
 		V2: v2.Options{
 			BackendTimeout: l.Duration("LIFT_V2_BACKEND_TIMEOUT", v2.DefaultBackendTimeout),
-			MaxInFlight:    l.Int("LIFT_V2_MAX_IN_FLIGHT", v2.DefaultMaxInFlight),
+			MaxInFlight:    l.IntAtLeast("LIFT_V2_MAX_IN_FLIGHT", v2.DefaultMaxInFlight, 1),
 		},
 	}
 	level := l.LogLevel()
 	trace := tracing.Load(l)
 	l.ExitOnError()
-	var bad []string
-	for name, n := range map[string]int64{
-		"LIFT_HTTP_MAX_BODY_BYTES": cfg.MaxBodyBytes, "LIFT_SDK_MAX_BODY_BYTES": cfg.SDKMaxBodyBytes,
-	} {
-		if n <= 0 {
-			bad = append(bad, fmt.Sprintf("%s=%d: want a positive number of bytes", name, n))
-		}
-	}
-	for name, n := range map[string]int64{
-		"LIFT_RATE_LIMIT_RPS": int64(cfg.APIRateLimit.RPS), "LIFT_RATE_LIMIT_BURST": int64(cfg.APIRateLimit.Burst),
-		"LIFT_SDK_RATE_LIMIT_RPS": int64(cfg.SDKRateLimit.RPS), "LIFT_SDK_RATE_LIMIT_BURST": int64(cfg.SDKRateLimit.Burst),
-		"LIFT_HTTP_MAX_IN_FLIGHT": int64(cfg.MaxInFlight),
-	} {
-		if n < 0 {
-			bad = append(bad, fmt.Sprintf("%s=%d: want 0 (no limit) or more", name, n))
-		}
-	}
-	if cfg.V2.BackendTimeout <= 0 {
-		bad = append(bad, fmt.Sprintf("LIFT_V2_BACKEND_TIMEOUT=%s: want a positive duration", cfg.V2.BackendTimeout))
-	}
-	if cfg.V2.MaxInFlight <= 0 {
-		bad = append(bad, fmt.Sprintf("LIFT_V2_MAX_IN_FLIGHT=%d: want a positive number", cfg.V2.MaxInFlight))
-	}
-	if cfg.RequestTimeout < 0 {
-		bad = append(bad, fmt.Sprintf("LIFT_HTTP_REQUEST_TIMEOUT=%s: want 0 (none) or more", cfg.RequestTimeout))
-	}
-	if len(bad) > 0 {
-		sort.Strings(bad)
-		fmt.Fprintf(os.Stderr, "invalid configuration:\n%s\n", strings.Join(bad, "\n"))
-		os.Exit(2)
-	}
-
 	logger := logging.New("gateway", level)
 	cfg.Logger = logger
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

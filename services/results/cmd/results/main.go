@@ -46,7 +46,7 @@ func main() {
 		// How long experiments, project settings and datafiles are reused.
 		catalogTTL: cfg.Duration("LIFT_RESULTS_CATALOG_TTL", 30*time.Second),
 		limits: ingest.Limits{
-			MaxEvents:     cfg.Int("LIFT_RESULTS_MAX_BATCH_EVENTS", 10000),
+			MaxEvents:     cfg.IntAtLeast("LIFT_RESULTS_MAX_BATCH_EVENTS", 10000, 1),
 			MaxFutureSkew: cfg.Duration("LIFT_RESULTS_MAX_FUTURE_SKEW", time.Hour),
 		},
 	}
