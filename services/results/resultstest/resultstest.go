@@ -37,11 +37,17 @@ type Env struct {
 
 	srv       *grpc.Server
 	newServer func() *grpc.Server
+	// stopRollups stops the instance's rollup worker.
+	stopRollups context.CancelFunc
 }
 
 // Kill stops the service abruptly, as if its process died: the port stops
-// listening, open connections are cut and RPCs in flight fail.
-func (e *Env) Kill() { e.srv.Stop() }
+// listening, open connections are cut, RPCs in flight fail and its rollup
+// worker stops.
+func (e *Env) Kill() {
+	e.srv.Stop()
+	e.stopRollups()
+}
 
 // Restart starts a new instance of the service (empty caches, same
 // database and configuration) on the address of the killed one.
@@ -102,8 +108,9 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 	logger := grpctest.Logger("results", o.LogWriter)
 	identity := grpctest.Dial(t, identityAddr)
 	experiments := grpctest.Dial(t, experimentsAddr)
-	newServer := func() *grpc.Server {
-		return server.NewGRPCServer(server.Config{
+	env := &Env{DatabaseURL: url, Pool: pool}
+	env.newServer = func() *grpc.Server {
+		srv, rollups := server.NewGRPCServer(server.Config{
 			Pool:         pool,
 			Identity:     identityv1.NewIdentityServiceClient(identity),
 			Experiments:  experimentsv1.NewExperimentsServiceClient(experiments),
@@ -112,12 +119,19 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 			Logger:     logger,
 			ExtraUnary: o.Unary,
 		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); rollups.Run(ctx) }()
+		env.stopRollups = func() { cancel(); <-done }
+		return srv
 	}
-	srv := newServer()
-	addr := grpctest.Start(t, srv)
-	conn := grpctest.Dial(t, addr)
-	return &Env{Addr: addr, Conn: conn, Client: resultsv1.NewResultsServiceClient(conn), DatabaseURL: url, Pool: pool,
-		srv: srv, newServer: newServer}
+	env.srv = env.newServer()
+	// The worker stops before the pool closes (cleanups run last first).
+	t.Cleanup(func() { env.stopRollups() })
+	env.Addr = grpctest.Start(t, env.srv)
+	env.Conn = grpctest.Dial(t, env.Addr)
+	env.Client = resultsv1.NewResultsServiceClient(env.Conn)
+	return env
 }
 
 // WithToken returns ctx carrying token as the request's credential.

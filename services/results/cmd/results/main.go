@@ -87,7 +87,7 @@ func run(ctx context.Context, log *slog.Logger, s settings) error {
 		return err
 	}
 	defer experiments.Close()
-	srv := server.NewGRPCServer(server.Config{
+	srv, rollups := server.NewGRPCServer(server.Config{
 		Pool:         pool,
 		Identity:     identityv1.NewIdentityServiceClient(identity),
 		Experiments:  experimentsv1.NewExperimentsServiceClient(experiments),
@@ -98,5 +98,6 @@ func run(ctx context.Context, log *slog.Logger, s settings) error {
 		return err
 	}
 	go admin.Serve(ctx, s.adminAddr, log)
+	go rollups.Run(ctx)
 	return grpcserver.Serve(ctx, srv, lis, log)
 }

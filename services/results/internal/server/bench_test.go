@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -11,103 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 )
-
-// benchTraffic builds batches as SDK traffic looks: half impressions of
-// new visitors, half purchases (with revenue) of visitors exposed one batch
-// earlier. It continues where its previous call stopped.
-type benchTraffic struct {
-	s      *stack
-	seq, v int
-}
-
-func (g *benchTraffic) batches(n, size int) [][]*resultsv1.Visitor {
-	s := g.s
-	out := make([][]*resultsv1.Visitor, n)
-	seq, v := &g.seq, &g.v
-	for b := range out {
-		for i := 0; i < size/2; i++ {
-			*v++
-			arm := []string{s.control, s.treat}[*v%2]
-			out[b] = append(out[b],
-				visitor(fmt.Sprintf("v%09d", *v), seq).impression(s.e.GetId(), arm, 0).v,
-				visitor(fmt.Sprintf("v%09d", *v-size/2), seq).conversion("purchase", 5, int64(100+*v%50)).v)
-		}
-	}
-	return out
-}
-
-const rawTableSQL = `CREATE TABLE raw_events (LIKE events INCLUDING ALL)`
-
-// copyVisitors COPYs the events of one batch into raw_events (shaped like
-// events, same primary key) in its own transaction: the floor for storing
-// those rows durably, without validation, deduplication or rollups.
-func copyVisitors(ctx context.Context, conn *pgx.Conn, project int64, vs []*resultsv1.Visitor) error {
-	var rows [][]any
-	for _, v := range vs {
-		for _, sn := range v.GetSnapshots() {
-			for _, e := range sn.GetEvents() {
-				rows = append(rows, []any{project, e.GetUuid(), v.GetVisitorId(), e.GetKey(),
-					time.UnixMilli(e.GetTimestamp()), e.Revenue, e.Value})
-			}
-		}
-	}
-	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"raw_events"},
-			[]string{"project_id", "uuid", "visitor_id", "key", "occurred_at", "revenue", "value"}, pgx.CopyFromRows(rows))
-		return err
-	})
-}
-
-// BenchmarkIngestEvents measures durable ingestion through the whole
-// service (gRPC, auth, validation, catalog, the ingest transaction with its
-// commit) and, interleaved in the same loop on the same database, a raw
-// COPY of the same rows committed per batch. It reports both rates and
-// their ratio.
-func BenchmarkIngestEvents(b *testing.B) {
-	for _, size := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			s := newStack(b)
-			ctx := context.Background()
-			conn, err := pgx.Connect(ctx, s.res.DatabaseURL)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, rawTableSQL); err != nil {
-				b.Fatal(err)
-			}
-			project, _ := strconv.ParseInt(s.project.GetId(), 10, 64)
-			ahead := 20000 / size // batches built per refill, outside the timings
-			var ingestTime, copyTime time.Duration
-			var batches [][]*resultsv1.Visitor
-			traffic := &benchTraffic{s: s}
-			events := 0
-			for b.Loop() {
-				if len(batches) == 0 {
-					batches = traffic.batches(ahead, size)
-				}
-				batch := batches[0]
-				batches = batches[1:]
-				start := time.Now()
-				if _, err := s.r.IngestEvents(s.write, &resultsv1.IngestEventsRequest{ProjectId: s.project.GetId(), Visitors: batch}); err != nil {
-					b.Fatal(err)
-				}
-				ingestTime += time.Since(start)
-				start = time.Now()
-				if err := copyVisitors(ctx, conn, project, batch); err != nil {
-					b.Fatal(err)
-				}
-				copyTime += time.Since(start)
-				events += size
-			}
-			ingestRate := float64(events) / ingestTime.Seconds()
-			copyRate := float64(events) / copyTime.Seconds()
-			b.ReportMetric(ingestRate, "ingest-events/s")
-			b.ReportMetric(copyRate, "copy-events/s")
-			b.ReportMetric(100*ingestRate/copyRate, "%-of-copy")
-		})
-	}
-}
 
 // seedSQL loads an experiment's history straight into the tables with
 // generate_series: visitors exposed over 60 days, alternating variations,

@@ -12,6 +12,7 @@ import (
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"github.com/liftlabs/lift/services/results/internal/catalog"
 	"github.com/liftlabs/lift/services/results/internal/ingest"
+	"github.com/liftlabs/lift/services/results/internal/rollup"
 	"github.com/liftlabs/lift/services/results/internal/store"
 	"google.golang.org/grpc"
 )
@@ -37,8 +38,9 @@ type Config struct {
 }
 
 // NewGRPCServer returns the chassis gRPC server with the ResultsService
-// registered. The binary and resultstest both build it here.
-func NewGRPCServer(c Config) *grpc.Server {
+// registered, and the rollup worker that must run (Worker.Run) while it
+// serves. The binary and resultstest both build them here.
+func NewGRPCServer(c Config) (*grpc.Server, *rollup.Worker) {
 	srv := grpcserver.New(grpcserver.Options{
 		Logger:        c.Logger,
 		Authenticator: auth.NewIdentityAuthenticator(c.Identity, c.AuthCacheTTL),
@@ -48,8 +50,10 @@ func NewGRPCServer(c Config) *grpc.Server {
 		ServerOptions: []grpc.ServerOption{grpc.MaxRecvMsgSize(maxMessageBytes)},
 	})
 	cat := catalog.New(c.Experiments, c.Identity, c.CatalogTTL)
-	resultsv1.RegisterResultsServiceServer(srv, New(store.New(c.Pool), cat, c.Limits))
-	return srv
+	st := store.New(c.Pool)
+	worker := rollup.New(st, c.Logger)
+	resultsv1.RegisterResultsServiceServer(srv, New(st, cat, c.Limits, worker.Notify))
+	return srv, worker
 }
 
 // maxMessageBytes is the largest request accepted: a 4 MB SDK batch plus

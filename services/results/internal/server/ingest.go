@@ -126,7 +126,7 @@ func (s *Server) ingestWithSDKKey(ctx context.Context, req *resultsv1.IngestEven
 }
 
 // storeBatch builds the batch and stores it; the response is sent only after
-// the commit.
+// the commit. The rollup worker folds the new events in afterwards.
 func (s *Server) storeBatch(ctx context.Context, req *resultsv1.IngestEventsRequest, known ingest.Known, botFiltering bool, ignored int) (counts, error) {
 	lim := s.limits
 	lim.Now = s.now
@@ -137,6 +137,9 @@ func (s *Server) storeBatch(ctx context.Context, req *resultsv1.IngestEventsRequ
 	res, err := s.store.Ingest(ctx, b)
 	if err != nil {
 		return counts{}, err
+	}
+	if res.Inserted > 0 {
+		s.stored()
 	}
 	return counts{
 		accepted: int32(res.Inserted), duplicates: int32(len(b.Events) - res.Inserted),

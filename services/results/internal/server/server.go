@@ -19,7 +19,7 @@ var _ resultsv1.ResultsServiceServer = (*Server)(nil)
 // Store is what the handlers need from the database.
 type Store interface {
 	Ingest(ctx context.Context, b *ingest.Batch) (store.IngestResult, error)
-	Rollups(ctx context.Context, experimentID int64, keys []string, w store.Window) (store.Rollups, error)
+	Rollups(ctx context.Context, projectID, experimentID int64, keys []string, w store.Window) (store.Rollups, error)
 }
 
 // Catalog is what the handlers need to know about other services'
@@ -38,9 +38,13 @@ type Server struct {
 	catalog Catalog
 	limits  ingest.Limits
 	now     func() time.Time
+	// stored is called after a batch stored new events (the rollup
+	// worker's Notify).
+	stored func()
 }
 
-// New returns a Server.
-func New(s Store, c Catalog, limits ingest.Limits) *Server {
-	return &Server{store: s, catalog: c, limits: limits, now: time.Now}
+// New returns a Server; stored is called after each batch that stored new
+// events.
+func New(s Store, c Catalog, limits ingest.Limits, stored func()) *Server {
+	return &Server{store: s, catalog: c, limits: limits, now: time.Now, stored: stored}
 }

@@ -13,10 +13,10 @@ import (
 
 // lockProjectSQL serialises the ingest transactions of one project. It is
 // what makes the rest simple and correct: the uuids found missing stay
-// missing until this transaction ends (so a plain INSERT cannot collide), and
-// an exposure and a conversion of one visitor sent by two clients at once
-// cannot each miss the other. Batches of one experiment would queue on its
-// rollup rows anyway.
+// missing until this transaction ends (so a plain INSERT cannot collide),
+// and a project's pending rollups commit in the order of their ids. Rollups
+// take a lock of their own (rollup.go), so folding in one batch never holds
+// up storing the next.
 const lockProjectSQL = `SELECT pg_advisory_xact_lock(hashtextextended('lift_results.ingest:' || $1::bigint, 0))`
 
 // storedUUIDsSQL finds which of a batch's events are already stored: a
@@ -36,126 +36,16 @@ const insertEventsSQL = `
 INSERT INTO events (project_id, uuid, visitor_id, key, occurred_at, revenue, value)
 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::float8[])`
 
-// rollupSQL records the exposures of a batch's new events and updates
-// every rollup in one statement, after the events were inserted by the
-// previous statement of the same transaction.
-//
-// A visitor's exposure to an experiment is the first impression stored for
-// it: its variation and time never change afterwards (SDKs send a user's
-// impressions in order, so it is also the earliest). Only conversions at or
-// after the exposure count. Every (exposure, conversion) pair is counted
-// exactly once, in one of two parts:
-//   - this batch's new exposures × every stored conversion of the visitor,
-//     this batch's included (the previous statement's insert is visible);
-//   - exposures stored before × this batch's conversions (the statement's
-//     snapshot does not see the rows its own CTE inserts into exposures).
-//
-// The lookups of stored rows are subqueries fenced with OFFSET 0, so the
-// planner cannot flatten them into a join that hashes a project's whole
-// history (it does, with stale statistics): they stay index probes per new
-// row, a cost that does not grow with the tables. Because the project lock
-// excludes concurrent writers, rows found missing are added with plain
-// INSERTs, cheaper than ON CONFLICT's speculative insertion; the primary
-// keys still stand guard.
-//
-// Each visitor's totals per experiment and event key live in
-// visitor_metrics. The rollups get the change: a new converter when the
-// visitor had no conversion, and (old + delta)² − old² for the sums of
-// squares of per-visitor totals, on the UTC day of the visitor's earliest
-// conversion in the batch.
-//
-// $1 project, $2..$6 the new conversions (visitor, key, time, revenue,
-// value), $7..$11 the new exposures (visitor, time, experiment, variation).
-const rollupSQL = `
-WITH new_conversions AS (
-    SELECT * FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $6::float8[])
-        AS t(visitor_id, key, occurred_at, revenue, value)
-),
-first_seen AS (
-    SELECT DISTINCT ON (visitor_id, experiment_id) visitor_id, experiment_id, variation_id, exposed_at
-    FROM unnest($7::text[], $8::timestamptz[], $9::bigint[], $10::bigint[]) AS d(visitor_id, exposed_at, experiment_id, variation_id)
-    ORDER BY visitor_id, experiment_id, exposed_at
-),
-exposed AS (
-    INSERT INTO exposures (project_id, visitor_id, experiment_id, variation_id, exposed_at)
-    SELECT $1, f.visitor_id, f.experiment_id, f.variation_id, f.exposed_at FROM first_seen f
-    WHERE NOT EXISTS (
-        SELECT 1 FROM exposures s
-        WHERE s.project_id = $1 AND s.visitor_id = f.visitor_id AND s.experiment_id = f.experiment_id
-        OFFSET 0
-    )
-    RETURNING experiment_id, visitor_id, variation_id, exposed_at
-),
-attributed AS (
-    SELECT e.experiment_id, e.variation_id, e.visitor_id, c.key, c.occurred_at, c.revenue, c.value
-    FROM exposed e
-    CROSS JOIN LATERAL (
-        SELECT ev.key, ev.occurred_at, ev.revenue, ev.value FROM events ev
-        WHERE ev.project_id = $1 AND ev.visitor_id = e.visitor_id
-          AND ev.key <> 'campaign_activated' AND ev.occurred_at >= e.exposed_at
-        OFFSET 0
-    ) c
-    UNION ALL
-    SELECT x.experiment_id, x.variation_id, n.visitor_id, n.key, n.occurred_at, n.revenue, n.value
-    FROM new_conversions n
-    CROSS JOIN LATERAL (
-        SELECT s.experiment_id, s.variation_id FROM exposures s
-        WHERE s.project_id = $1 AND s.visitor_id = n.visitor_id AND s.exposed_at <= n.occurred_at
-        OFFSET 0
-    ) x
-),
-per_visitor AS (
-    SELECT experiment_id, visitor_id, key, min(variation_id) AS variation_id, count(*) AS n,
-           coalesce(sum(revenue), 0)::bigint AS revenue, coalesce(sum(value), 0) AS value,
-           (min(occurred_at) AT TIME ZONE 'UTC')::date AS day
-    FROM attributed
-    GROUP BY experiment_id, visitor_id, key
-),
-old AS (
-    SELECT p.*, o.conversions IS NOT NULL AS known,
-           coalesce(o.conversions, 0) AS old_n, coalesce(o.revenue, 0) AS old_revenue, coalesce(o.value, 0) AS old_value
-    FROM per_visitor p
-    LEFT JOIN LATERAL (
-        SELECT vm.conversions, vm.revenue, vm.value FROM visitor_metrics vm
-        WHERE vm.experiment_id = p.experiment_id AND vm.visitor_id = p.visitor_id AND vm.event_key = p.key
-        OFFSET 0
-    ) o ON true
-),
-new_totals AS (
-    INSERT INTO visitor_metrics (experiment_id, visitor_id, event_key, variation_id, conversions, revenue, value)
-    SELECT experiment_id, visitor_id, key, variation_id, n, revenue, value FROM old WHERE NOT known
-),
-grown_totals AS (
-    UPDATE visitor_metrics vm
-    SET conversions = vm.conversions + o.n, revenue = vm.revenue + o.revenue, value = vm.value + o.value
-    FROM old o
-    WHERE o.known AND vm.experiment_id = o.experiment_id AND vm.visitor_id = o.visitor_id AND vm.event_key = o.key
-),
-metric_rollup AS (
-    INSERT INTO metric_days AS m (experiment_id, event_key, variation_id, day, converters, conversions,
-                                  revenue_sum, revenue_sum_sq, value_sum, value_sum_sq)
-    SELECT experiment_id, key, variation_id, day,
-           count(*) FILTER (WHERE old_n = 0),
-           sum(n),
-           sum(revenue),
-           sum((old_revenue + revenue)::numeric * (old_revenue + revenue) - old_revenue::numeric * old_revenue),
-           sum(value),
-           sum((old_value + value) * (old_value + value) - old_value * old_value)
-    FROM old
-    GROUP BY experiment_id, key, variation_id, day
-    ON CONFLICT (experiment_id, event_key, variation_id, day) DO UPDATE
-        SET converters = m.converters + excluded.converters,
-            conversions = m.conversions + excluded.conversions,
-            revenue_sum = m.revenue_sum + excluded.revenue_sum,
-            revenue_sum_sq = m.revenue_sum_sq + excluded.revenue_sum_sq,
-            value_sum = m.value_sum + excluded.value_sum,
-            value_sum_sq = m.value_sum_sq + excluded.value_sum_sq
-)
-INSERT INTO variation_days AS v (experiment_id, variation_id, day, visitors)
-SELECT experiment_id, variation_id, (exposed_at AT TIME ZONE 'UTC')::date, count(*)
-FROM exposed
-GROUP BY 1, 2, 3
-ON CONFLICT (experiment_id, variation_id, day) DO UPDATE SET visitors = v.visitors + excluded.visitors`
+// pendingRollupSQL leaves what the batch's rollup needs for CatchUp, which
+// folds it in after the commit: the ingest transaction stays as short as
+// storing the events allows, and the rollup work of one batch overlaps the
+// reading of the next. $1 project, $2..$6 the new conversions (visitor,
+// key, time, revenue, value), $7..$10 the new exposures (visitor, time,
+// experiment, variation).
+const pendingRollupSQL = `
+INSERT INTO pending_rollups (project_id, conv_visitors, conv_keys, conv_times, conv_revenues, conv_values,
+                             exp_visitors, exp_times, exp_experiments, exp_variations)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 // maxAttempts bounds the retries of a batch whose transaction failed for a
 // reason worth retrying: a lost connection, a deadlock, a serialisation
@@ -169,8 +59,9 @@ type IngestResult struct {
 	Inserted int
 }
 
-// Ingest stores a batch and updates the rollups in one transaction. It
-// returns only after the commit: a nil error means the events are durable.
+// Ingest stores a batch's new events, and what their rollup needs, in one
+// transaction. It returns only after the commit: a nil error means the
+// events are durable. CatchUp folds them into the rollups afterwards.
 func (s *Store) Ingest(ctx context.Context, b *ingest.Batch) (IngestResult, error) {
 	// The first attempt assumes every event is new and inserts them
 	// without looking; a duplicate (a resent batch) fails the insert on the
@@ -238,8 +129,7 @@ func (s *Store) ingestOnce(ctx context.Context, b *ingest.Batch, look bool) (Ing
 	return res, err
 }
 
-// queueWrites queues the insert of b's events and the rollup statement,
-// which sees them (a later statement of the same transaction).
+// queueWrites queues the insert of b's events and of its pending rollup.
 func queueWrites(batch *pgx.Batch, b *ingest.Batch) {
 	n := len(b.Events)
 	uuids, visitors, keys := make([]string, n), make([]string, n), make([]string, n)
@@ -248,7 +138,7 @@ func queueWrites(batch *pgx.Batch, b *ingest.Batch) {
 		uuids[i], visitors[i], keys[i], times[i], revenues[i], values[i] = e.UUID, e.VisitorID, e.Key, e.At, e.Revenue, e.Value
 	}
 	batch.Queue(insertEventsSQL, b.ProjectID, uuids, visitors, keys, times, revenues, values)
-	batch.Queue(rollupSQL, rollupArgs(b)...)
+	batch.Queue(pendingRollupSQL, rollupArgs(b)...)
 }
 
 // newOnly is the part of b not stored yet, each uuid once.
@@ -270,10 +160,9 @@ func newOnly(b *ingest.Batch, stored map[string]bool) *ingest.Batch {
 }
 
 func rollupArgs(b *ingest.Batch) []any {
-	var visitors, keys []string
-	var times []time.Time
-	var revenues []*int64
-	var values []*float64
+	// Empty, not nil, slices: the columns are NOT NULL.
+	visitors, keys := []string{}, []string{}
+	times, revenues, values := []time.Time{}, []*int64{}, []*float64{}
 	impressions := make(map[string]ingest.Event, len(b.Exposures))
 	for _, e := range b.Events {
 		if e.Key == ingest.ImpressionKey {
@@ -283,9 +172,8 @@ func rollupArgs(b *ingest.Batch) []any {
 		visitors, keys, times = append(visitors, e.VisitorID), append(keys, e.Key), append(times, e.At)
 		revenues, values = append(revenues, e.Revenue), append(values, e.Value)
 	}
-	var expVisitors []string
-	var expTimes []time.Time
-	var experiments, variations []int64
+	expVisitors, expTimes := []string{}, []time.Time{}
+	experiments, variations := []int64{}, []int64{}
 	for _, x := range b.Exposures {
 		imp, ok := impressions[x.EventUUID]
 		if !ok {

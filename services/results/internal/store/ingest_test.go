@@ -56,9 +56,11 @@ type totals struct {
 	revenue, revenueSq, value, valueSq float64
 }
 
+// sumRollups folds in the pending batches, as a read of the results does,
+// and sums the experiment's rollups over all days.
 func sumRollups(t *testing.T, s *store.Store, key string) map[int64]totals {
 	t.Helper()
-	r, err := s.Rollups(context.Background(), experiment, []string{key}, store.Window{})
+	r, err := s.Rollups(context.Background(), project, experiment, []string{key}, store.Window{})
 	if err != nil {
 		t.Fatal(err)
 	}

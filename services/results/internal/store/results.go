@@ -66,12 +66,15 @@ func (w Window) args() (from, to any) {
 }
 
 // Rollups reads an experiment's daily rollups for the event keys in the
-// window, in one round trip. Their size depends on variations × metrics ×
-// days only, never on the number of events.
-func (s *Store) Rollups(ctx context.Context, experimentID int64, keys []string, w Window) (Rollups, error) {
+// window, after folding in the batches of its project still pending (so a
+// read sees every event acknowledged before it), all in one round trip.
+// Their size depends on variations × metrics × days only, never on the
+// number of events.
+func (s *Store) Rollups(ctx context.Context, projectID, experimentID int64, keys []string, w Window) (Rollups, error) {
 	from, to := w.args()
 	var r Rollups
 	b := &pgx.Batch{}
+	queueCatchUp(b, projectID)
 	b.Queue(variationDaysSQL, experimentID, from, to).Query(func(rows pgx.Rows) error {
 		var err error
 		r.Variations, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (VariationDay, error) {
@@ -92,7 +95,7 @@ func (s *Store) Rollups(ctx context.Context, experimentID int64, keys []string, 
 		return err
 	})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return Rollups{}, err
+		return Rollups{}, rollupError(err)
 	}
 	return r, nil
 }

@@ -1,5 +1,6 @@
 // Package store holds the results service's SQL: the ingest transaction
-// that stores events and maintains the rollups, and the rollup reads.
+// that stores events, the rollup that folds them into the per-day
+// aggregates, and the rollup reads.
 package store
 
 import "github.com/jackc/pgx/v5/pgxpool"
