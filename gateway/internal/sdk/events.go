@@ -1,8 +1,8 @@
 package sdk
 
 import (
+	"bytes"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/liftlabs/lift/gateway/internal/httperr"
@@ -49,11 +49,16 @@ func allowPost(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // readBody reads the whole request body; when that fails it has answered
-// 413 (over the body limit) or 400 and ok is false.
+// 413 (over the body limit) or 400 and ok is false. The body is read into
+// one buffer of its declared length (the router's BodyLimit has refused a
+// length over the limit), not grown by doubling from 512 bytes as
+// io.ReadAll does: for a 150 KB event batch that was ten allocations and
+// copies.
 func readBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
-	body, err := io.ReadAll(r.Body)
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(r.Body)
 	if err == nil {
-		return body, true
+		return buf.Bytes(), true
 	}
 	if httpmw.BodyLimitExceeded(r.Context()) || errors.As(err, new(*http.MaxBytesError)) {
 		httpmw.WriteTooLarge(w, r)

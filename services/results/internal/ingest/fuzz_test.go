@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"buf.build/go/protovalidate"
+	"github.com/liftlabs/lift/pkg/nulbyte"
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -13,7 +14,8 @@ import (
 // FuzzParseOptimizely feeds arbitrary bytes through the path an SDK event
 // batch takes in the results service: ParseOptimizely, protovalidate,
 // CheckSize and Build against the experiments the batch itself names.
-// Nothing may panic; a rejected batch is an apierr with a message; an
+// Nothing may panic; a rejected batch is an apierr with a message; a NUL
+// is found in no string of a batch MayHoldNUL clears; an
 // accepted one never yields more stored events than it holds, and the
 // parsed request survives a proto round trip unchanged.
 func FuzzParseOptimizely(f *testing.F) {
@@ -27,6 +29,7 @@ func FuzzParseOptimizely(f *testing.F) {
 		`{"project_id":"x","visitors":[]}`,
 		`{"visitors":[]}`,
 		`{"project_id":"7","visitors":[{"visitor_id":"u","snapshots":[{"events":[{"key":"k","uuid":"f","timestamp":99999999999999999}]}]}]}`,
+		`{"project_id":"7","visitors":[{"visitor_id":"u\u0000","attributes":[{"value":{"k\\u0000":"\u0000"}}]}]}`,
 		`[]`, `null`, `{`, "\x00", `{"project_id":"7","visitors":[{"attributes":[{"value":1e400}]}]}`,
 	} {
 		f.Add([]byte(s))
@@ -42,6 +45,9 @@ func FuzzParseOptimizely(f *testing.F) {
 		}
 		if ignored < 0 {
 			t.Fatalf("ignored = %d", ignored)
+		}
+		if !MayHoldNUL(body) && nulbyte.Check(req) != nil {
+			t.Fatal("a NUL in a string parsed from a body MayHoldNUL cleared")
 		}
 		if protovalidate.Validate(req) != nil {
 			return

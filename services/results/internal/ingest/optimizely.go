@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -87,9 +88,11 @@ func ParseOptimizely(body []byte) (req *resultsv1.IngestEventsRequest, ignored i
 	if b.ProjectID == "" {
 		return nil, 0, apierr.InvalidArgument("MALFORMED_BATCH", "the event batch has no project_id")
 	}
-	req = &resultsv1.IngestEventsRequest{ProjectId: b.ProjectID}
+	msgs := newMessages(&b)
+	req = &resultsv1.IngestEventsRequest{ProjectId: b.ProjectID, Visitors: list(&msgs.visitorPtrs, len(b.Visitors))}
 	for vi, v := range b.Visitors {
-		pv := &resultsv1.Visitor{VisitorId: v.VisitorID}
+		pv := next(&msgs.visitors)
+		pv.VisitorId = v.VisitorID
 		for _, a := range v.Attributes {
 			val, err := structpb.NewValue(a.Value)
 			if err != nil {
@@ -97,8 +100,9 @@ func ParseOptimizely(body []byte) (req *resultsv1.IngestEventsRequest, ignored i
 			}
 			pv.Attributes = append(pv.Attributes, &resultsv1.VisitorAttribute{EntityId: a.EntityID, Key: a.Key, Type: a.Type, Value: val})
 		}
+		pv.Snapshots = list(&msgs.snapshotPtrs, len(v.Snapshots))
 		for _, s := range v.Snapshots {
-			ps, dropped, err := sdkSnapshotToProto(s, vi)
+			ps, dropped, err := msgs.snapshot(s, vi)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -112,16 +116,28 @@ func ParseOptimizely(body []byte) (req *resultsv1.IngestEventsRequest, ignored i
 	return req, ignored, nil
 }
 
-func sdkSnapshotToProto(s sdkSnapshot, visitor int) (*resultsv1.Snapshot, int, error) {
-	ps := &resultsv1.Snapshot{}
+// MayHoldNUL reports whether a batch ParseOptimizely parsed from body can
+// hold a NUL character in any string. A JSON string holds one only through
+// the escape \u0000: a raw NUL byte is not valid JSON, which the decoder
+// refuses even where it accepts invalid UTF-8. A false answer spares the
+// walk over every parsed string; a true one (an escaped backslash before
+// "u0000" included) only means that walk must look.
+func MayHoldNUL(body []byte) bool {
+	return bytes.Contains(body, []byte(`\u0000`))
+}
+
+func (msgs *messages) snapshot(s sdkSnapshot, visitor int) (*resultsv1.Snapshot, int, error) {
+	ps := next(&msgs.snapshots)
+	ps.Decisions = list(&msgs.decisionPtrs, len(s.Decisions))
 	for _, d := range s.Decisions {
 		if d.Metadata.RuleType == "rollout" || d.VariationID == "" {
 			continue
 		}
-		ps.Decisions = append(ps.Decisions, &resultsv1.Decision{
-			CampaignId: d.CampaignID, ExperimentId: d.ExperimentID, VariationId: d.VariationID, IsCampaignHoldback: d.IsCampaignHoldback,
-		})
+		pd := next(&msgs.decisions)
+		pd.CampaignId, pd.ExperimentId, pd.VariationId, pd.IsCampaignHoldback = d.CampaignID, d.ExperimentID, d.VariationID, d.IsCampaignHoldback
+		ps.Decisions = append(ps.Decisions, pd)
 	}
+	ps.Events = list(&msgs.eventPtrs, len(s.Events))
 	dropped := 0
 	for _, e := range s.Events {
 		if e.Key == ImpressionKey && len(ps.Decisions) == 0 {
@@ -131,7 +147,8 @@ func sdkSnapshotToProto(s sdkSnapshot, visitor int) (*resultsv1.Snapshot, int, e
 		if k := e.Tags.Kind(); k != 0 && k != 'n' && k != '{' {
 			return nil, 0, apierr.InvalidArgument("MALFORMED_BATCH", "visitor %d: event %q: tags must be an object", visitor, e.UUID)
 		}
-		pe := &resultsv1.SnapshotEvent{EntityId: e.EntityID, Key: e.Key, Timestamp: e.Timestamp, Uuid: e.UUID, Value: e.Value}
+		pe := next(&msgs.events)
+		pe.EntityId, pe.Key, pe.Timestamp, pe.Uuid, pe.Value = e.EntityID, e.Key, e.Timestamp, e.UUID, e.Value
 		if k := e.Revenue.Kind(); k != 0 && k != 'n' {
 			r, err := revenueCents(e.Revenue)
 			if err != nil {

@@ -37,7 +37,7 @@ func (s *Server) IngestOptimizelyBatch(ctx context.Context, req *resultsv1.Inges
 		observeIngest(0, counts{}, err)
 		return nil, err
 	}
-	if err := validParsed(parsed); err != nil {
+	if err := validParsed(parsed, req.GetBatch()); err != nil {
 		observeIngest(ingest.CountEvents(parsed), counts{}, err)
 		return nil, err
 	}
@@ -56,12 +56,17 @@ func (s *Server) IngestOptimizelyBatch(ctx context.Context, req *resultsv1.Inges
 	}, nil
 }
 
-// validParsed holds a parsed SDK batch to what the interceptor chain holds
-// a typed request to (the chain saw only the raw bytes): the declared rules,
-// then no NUL in any string.
-func validParsed(parsed *resultsv1.IngestEventsRequest) error {
+// validParsed holds a batch parsed from the SDK JSON body to what the
+// interceptor chain holds a typed request to (the chain saw only the raw
+// bytes): the declared rules, then no NUL in any string. Only a body that
+// can hold a NUL pays for nulbyte's walk over every parsed string (about a
+// third of validation on a 1000-event batch).
+func validParsed(parsed *resultsv1.IngestEventsRequest, body []byte) error {
 	if err := protovalidate.Validate(parsed); err != nil {
 		return apierr.InvalidArgument("MALFORMED_BATCH", "the event batch is invalid: %v", err)
+	}
+	if !ingest.MayHoldNUL(body) {
+		return nil
 	}
 	if err := nulbyte.Check(parsed); err != nil {
 		return apierr.InvalidArgument("MALFORMED_BATCH", "the event batch is invalid: %v", status.Convert(err).Message())

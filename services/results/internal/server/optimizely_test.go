@@ -1,14 +1,17 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"github.com/optimizely/go-sdk/v2/pkg/event"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // sdkBatch builds a batch with the Optimizely Go SDK's own event types, so
@@ -143,6 +146,53 @@ func TestIngestOptimizelyBatch_RejectsBadBatchesWhole(t *testing.T) {
 	// stored.
 	if r := s.results(t, nil); r.GetReach().GetTotalCount() != 0 {
 		t.Fatalf("rejected batches left %d visitors", r.GetReach().GetTotalCount())
+	}
+}
+
+// A decoded JSON string holds a NUL only through the escape \u0000, so
+// validation looks for NULs only in bodies that have it: such a NUL is
+// refused naming its field wherever it is, a raw NUL byte is malformed
+// JSON, and an escaped backslash before "u0000" is six ordinary characters.
+func TestIngestOptimizelyBatch_NULOnlyThroughItsEscape(t *testing.T) {
+	s := newStack(t)
+	at := day()
+	withAttr := func(value any) []event.VisitorAttribute {
+		return []event.VisitorAttribute{{Key: "plan", EntityID: "plan", AttributeType: "custom", Value: value}}
+	}
+	rejected := []struct {
+		name, field string
+		body        []byte
+	}{
+		{"in visitor_id", "visitors[0].visitor_id", s.sdkBatch(s.sdkImpression("u\x00", s.control, "imp-1", at, nil))},
+		{"in an attribute value", "visitors[0].attributes[0].value", s.sdkBatch(s.sdkImpression("u1", s.control, "imp-1", at, withAttr("pro\x00")))},
+		{"in an event key", "visitors[0].snapshots[0].events[0].key", s.sdkBatch(sdkConversion("u1", "pur\x00chase", "conv-1", at, 1, nil))},
+	}
+	for _, c := range rejected {
+		t.Run(c.name, func(t *testing.T) {
+			if !bytes.Contains(c.body, []byte(`\u0000`)) {
+				t.Fatalf("the SDK did not escape the NUL: %s", c.body)
+			}
+			_, err := s.r.IngestOptimizelyBatch(t.Context(), &resultsv1.IngestOptimizelyBatchRequest{Batch: c.body, SdkKey: s.sdkKey})
+			assertReason(t, err, codes.InvalidArgument, "MALFORMED_BATCH")
+			if msg := status.Convert(err).Message(); !strings.Contains(msg, c.field) {
+				t.Fatalf("%q does not name %s", msg, c.field)
+			}
+		})
+	}
+	raw := bytes.Replace(s.sdkBatch(s.sdkImpression("u1", s.control, "imp-1", at, nil)), []byte(`"u1"`), []byte("\"u\x001\""), 1)
+	_, err := s.r.IngestOptimizelyBatch(t.Context(), &resultsv1.IngestOptimizelyBatchRequest{Batch: raw, SdkKey: s.sdkKey})
+	assertReason(t, err, codes.InvalidArgument, "MALFORMED_BATCH")
+	if msg := status.Convert(err).Message(); !strings.Contains(msg, "not valid JSON") {
+		t.Fatalf("a raw NUL byte: %q", msg)
+	}
+
+	literal := s.sdkBatch(s.sdkImpression(`u\u0000`, s.control, "imp-literal", at, withAttr(`pro\u0000`)))
+	if !bytes.Contains(literal, []byte(`\\u0000`)) {
+		t.Fatalf("the backslash is not escaped: %s", literal)
+	}
+	resp, err := s.r.IngestOptimizelyBatch(t.Context(), &resultsv1.IngestOptimizelyBatchRequest{Batch: literal, SdkKey: s.sdkKey})
+	if err != nil || resp.GetAcceptedEvents() != 1 {
+		t.Fatalf("an escaped backslash before u0000: %+v, %v", resp, err)
 	}
 }
 
