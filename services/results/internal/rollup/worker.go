@@ -6,6 +6,7 @@ package rollup
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,9 +18,10 @@ type Store interface {
 	CatchUp(ctx context.Context, projectID int64) error
 }
 
-// sweepInterval is how often the worker looks for batches nobody told it
-// about: left by another replica or by a process that stopped first.
-const sweepInterval = time.Second
+// SweepInterval is how often the service's worker looks for batches
+// nobody told it about: left by another replica or by a process that
+// stopped first.
+const SweepInterval = time.Second
 
 var rollupSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 	Name:    "lift_results_rollup_seconds",
@@ -31,19 +33,27 @@ func init() { prometheus.MustRegister(rollupSeconds) }
 
 // Worker folds pending batches in after each ingest and on a timer.
 type Worker struct {
-	store Store
-	log   *slog.Logger
-	wake  chan struct{}
+	store      Store
+	log        *slog.Logger
+	sweepEvery time.Duration
+	wake       chan struct{}
+
+	mu  sync.Mutex
+	due map[int64]bool // projects told about since the last round
 }
 
-// New returns a worker; Run starts it.
-func New(s Store, log *slog.Logger) *Worker {
-	return &Worker{store: s, log: log, wake: make(chan struct{}, 1)}
+// New returns a worker that also sweeps every sweepEvery; Run starts it.
+func New(s Store, log *slog.Logger, sweepEvery time.Duration) *Worker {
+	return &Worker{store: s, log: log, sweepEvery: sweepEvery, wake: make(chan struct{}, 1), due: map[int64]bool{}}
 }
 
-// Notify tells the worker a batch was committed. It never blocks: one
-// wake-up pending is enough, since each round folds in everything there is.
-func (w *Worker) Notify() {
+// Notify tells the worker a batch of the project was committed. It never
+// blocks: one wake-up pending is enough, since each round folds in every
+// project it was told about.
+func (w *Worker) Notify(projectID int64) {
+	w.mu.Lock()
+	w.due[projectID] = true
+	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -53,22 +63,29 @@ func (w *Worker) Notify() {
 // Run folds in pending batches until ctx ends, starting with those left
 // from before it started.
 func (w *Worker) Run(ctx context.Context) {
-	sweep := time.NewTicker(sweepInterval)
+	w.sweep(ctx)
+	sweep := time.NewTicker(w.sweepEvery)
 	defer sweep.Stop()
 	for {
-		w.round(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-w.wake:
+			w.mu.Lock()
+			due := w.due
+			w.due = map[int64]bool{}
+			w.mu.Unlock()
+			for p := range due {
+				w.fold(ctx, p)
+			}
 		case <-sweep.C:
+			w.sweep(ctx)
 		}
 	}
 }
 
-// round catches up every project with pending batches. A failure is only
-// logged: the batches stay pending, and the next round or a read retries.
-func (w *Worker) round(ctx context.Context) {
+// sweep folds in every project with pending batches, told about or not.
+func (w *Worker) sweep(ctx context.Context) {
 	projects, err := w.store.PendingProjects(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -77,13 +94,19 @@ func (w *Worker) round(ctx context.Context) {
 		return
 	}
 	for _, p := range projects {
-		start := time.Now()
-		if err := w.store.CatchUp(ctx, p); err != nil {
-			if ctx.Err() == nil {
-				w.log.Warn("rollup failed", "project_id", p, "error", err.Error())
-			}
-			continue
-		}
-		rollupSeconds.Observe(time.Since(start).Seconds())
+		w.fold(ctx, p)
 	}
+}
+
+// fold catches up one project. A failure is only logged: the batches stay
+// pending, and the next sweep or a read retries.
+func (w *Worker) fold(ctx context.Context, projectID int64) {
+	start := time.Now()
+	if err := w.store.CatchUp(ctx, projectID); err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("rollup failed", "project_id", projectID, "error", err.Error())
+		}
+		return
+	}
+	rollupSeconds.Observe(time.Since(start).Seconds())
 }

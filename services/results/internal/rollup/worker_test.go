@@ -36,8 +36,8 @@ func exposedAndConverted(visitor string) *ingest.Batch {
 	}
 }
 
-func startWorker(t *testing.T, st *store.Store) *rollup.Worker {
-	w := rollup.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+func startWorker(t *testing.T, st *store.Store, sweepEvery time.Duration) *rollup.Worker {
+	w := rollup.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), sweepEvery)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()
@@ -86,11 +86,10 @@ func ingestBatch(t *testing.T, st *store.Store, b *ingest.Batch) {
 func TestWorker_FoldsInBatchesItIsToldAbout(t *testing.T) {
 	pool := pgtest.New(t, migrations.FS)
 	st := store.New(pool)
-	w := startWorker(t, st)
-	waitFolded(t, pool)
+	w := startWorker(t, st, time.Hour) // no sweep: only Notify can fold
 	for _, v := range []string{"u1", "u2", "u3"} {
 		ingestBatch(t, st, exposedAndConverted(v))
-		w.Notify()
+		w.Notify(project)
 	}
 	waitFolded(t, pool)
 	if v, c, r := rolledUp(t, pool); v != 3 || c != 3 || r != 750 {
@@ -108,9 +107,22 @@ func TestWorker_FoldsInBatchesLeftFromBefore(t *testing.T) {
 	if v, _, _ := rolledUp(t, pool); v != 0 {
 		t.Fatalf("rollups hold %d visitors before any catch-up, want 0", v)
 	}
-	startWorker(t, st)
+	startWorker(t, st, time.Hour) // the sweep when it starts
 	waitFolded(t, pool)
 	if v, c, r := rolledUp(t, pool); v != 2 || c != 2 || r != 500 {
 		t.Fatalf("rollups hold %d visitors, %d converters, revenue %d; want 2, 2, 500", v, c, r)
+	}
+}
+
+// A batch nobody told this worker about (committed by another replica) is
+// folded in by the periodic sweep.
+func TestWorker_SweepFoldsInBatchesOfOtherReplicas(t *testing.T) {
+	pool := pgtest.New(t, migrations.FS)
+	st := store.New(pool)
+	startWorker(t, st, 50*time.Millisecond)
+	ingestBatch(t, st, exposedAndConverted("u1")) // no Notify
+	waitFolded(t, pool)
+	if v, c, r := rolledUp(t, pool); v != 1 || c != 1 || r != 250 {
+		t.Fatalf("rollups hold %d visitors, %d converters, revenue %d; want 1, 1, 250", v, c, r)
 	}
 }

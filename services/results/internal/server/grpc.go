@@ -51,7 +51,7 @@ func NewGRPCServer(c Config) (*grpc.Server, *rollup.Worker) {
 	})
 	cat := catalog.New(c.Experiments, c.Identity, c.CatalogTTL)
 	st := store.New(c.Pool)
-	worker := rollup.New(st, c.Logger)
+	worker := rollup.New(st, c.Logger, rollup.SweepInterval)
 	resultsv1.RegisterResultsServiceServer(srv, New(st, cat, c.Limits, worker.Notify))
 	return srv, worker
 }

@@ -144,7 +144,7 @@ func (s *Server) storeBatch(ctx context.Context, req *resultsv1.IngestEventsRequ
 		return counts{}, err
 	}
 	if res.Inserted > 0 {
-		s.stored()
+		s.stored(b.ProjectID)
 	}
 	return counts{
 		accepted: int32(res.Inserted), duplicates: int32(len(b.Events) - res.Inserted),

@@ -38,13 +38,13 @@ type Server struct {
 	catalog Catalog
 	limits  ingest.Limits
 	now     func() time.Time
-	// stored is called after a batch stored new events (the rollup
-	// worker's Notify).
-	stored func()
+	// stored is called with the project of a batch that stored new
+	// events (the rollup worker's Notify).
+	stored func(projectID int64)
 }
 
 // New returns a Server; stored is called after each batch that stored new
 // events.
-func New(s Store, c Catalog, limits ingest.Limits, stored func()) *Server {
+func New(s Store, c Catalog, limits ingest.Limits, stored func(projectID int64)) *Server {
 	return &Server{store: s, catalog: c, limits: limits, now: time.Now, stored: stored}
 }
