@@ -50,6 +50,9 @@ func FuzzParseOptimizely(f *testing.F) {
 			t.Fatal("a NUL in a string parsed from a body MayHoldNUL cleared")
 		}
 		if protovalidate.Validate(req) != nil {
+			if PlainlyValid(req) {
+				t.Fatalf("PlainlyValid accepted a batch protovalidate refuses: %v", protovalidate.Validate(req))
+			}
 			return
 		}
 		wire, err := proto.Marshal(req)
