@@ -84,7 +84,9 @@ func (s *Store) Ingest(ctx context.Context, b *ingest.Batch) (IngestResult, erro
 // already stored and skips them.
 func (s *Store) ingestOnce(ctx context.Context, b *ingest.Batch, look bool) (IngestResult, error) {
 	if !look {
-		fresh := newOnly(b, nil)
+		// The batch as it is: a uuid twice in it (ingest.Build sends each
+		// once) fails the insert like a resent one, and the retry skips it.
+		fresh := b
 		if len(fresh.Events) == 0 {
 			return IngestResult{}, nil
 		}

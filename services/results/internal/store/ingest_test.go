@@ -133,3 +133,20 @@ func TestIngest_AttributesConversionsAfterFirstExposureOnce(t *testing.T) {
 		}
 	}
 }
+
+// A batch holding one event twice (and one already stored) stores each
+// once and counts the exposure once.
+func TestIngest_RepeatedEventInOneBatchStoredOnce(t *testing.T) {
+	s := store.New(pgtest.New(t, migrations.FS))
+	seq := 0
+	stored := newBatch(&seq).conversion("u1", "purchase", minute(5), i64(100), nil)
+	mustIngest(t, s, stored, 1)
+	b := newBatch(&seq).impression("u1", varA, minute(0))
+	b.b.Events = append(b.b.Events, b.b.Events[0], stored.b.Events[0])
+	b.b.Exposures = append(b.b.Exposures, b.b.Exposures[0])
+	mustIngest(t, s, b, 1)
+	got := sumRollups(t, s, "purchase")
+	if want := (totals{visitors: 1, converters: 1, conversions: 1, revenue: 100, revenueSq: 1e4}); got[varA] != want {
+		t.Errorf("got %+v, want %+v", got[varA], want)
+	}
+}
