@@ -61,6 +61,16 @@ func waitFolded(t *testing.T, pool *pgxpool.Pool) {
 	t.Fatal("the worker left batches pending")
 }
 
+// wantFolded waits until nothing is pending and checks the rollups count
+// visitors exposed visitors, each converting once with revenue 250.
+func wantFolded(t *testing.T, pool *pgxpool.Pool, visitors int64) {
+	t.Helper()
+	waitFolded(t, pool)
+	if v, c, r := rolledUp(t, pool); v != visitors || c != visitors || r != 250*visitors {
+		t.Fatalf("rollups hold %d visitors, %d converters, revenue %d; want %d, %d, %d", v, c, r, visitors, visitors, 250*visitors)
+	}
+}
+
 // rolledUp reads the rollup tables as they are (store.Rollups would fold
 // in what is pending first).
 func rolledUp(t *testing.T, pool *pgxpool.Pool) (visitors, converters, revenue int64) {
@@ -91,10 +101,7 @@ func TestWorker_FoldsInBatchesItIsToldAbout(t *testing.T) {
 		ingestBatch(t, st, exposedAndConverted(v))
 		w.Notify(project)
 	}
-	waitFolded(t, pool)
-	if v, c, r := rolledUp(t, pool); v != 3 || c != 3 || r != 750 {
-		t.Fatalf("rollups hold %d visitors, %d converters, revenue %d; want 3, 3, 750", v, c, r)
-	}
+	wantFolded(t, pool, 3)
 }
 
 // Batches committed while no worker ran (another replica stopped first, or
@@ -108,10 +115,7 @@ func TestWorker_FoldsInBatchesLeftFromBefore(t *testing.T) {
 		t.Fatalf("rollups hold %d visitors before any catch-up, want 0", v)
 	}
 	startWorker(t, st, time.Hour) // the sweep when it starts
-	waitFolded(t, pool)
-	if v, c, r := rolledUp(t, pool); v != 2 || c != 2 || r != 500 {
-		t.Fatalf("rollups hold %d visitors, %d converters, revenue %d; want 2, 2, 500", v, c, r)
-	}
+	wantFolded(t, pool, 2)
 }
 
 // A batch nobody told this worker about (committed by another replica) is
@@ -121,8 +125,5 @@ func TestWorker_SweepFoldsInBatchesOfOtherReplicas(t *testing.T) {
 	st := store.New(pool)
 	startWorker(t, st, 50*time.Millisecond)
 	ingestBatch(t, st, exposedAndConverted("u1")) // no Notify
-	waitFolded(t, pool)
-	if v, c, r := rolledUp(t, pool); v != 1 || c != 1 || r != 250 {
-		t.Fatalf("rollups hold %d visitors, %d converters, revenue %d; want 1, 1, 250", v, c, r)
-	}
+	wantFolded(t, pool, 1)
 }
