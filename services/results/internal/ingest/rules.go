@@ -47,7 +47,7 @@ func PlainlyValid(req *resultsv1.IngestEventsRequest) bool {
 					!lenWithin(e.GetUuid(), 1, 64) || len(e.GetTags()) > 100 {
 					return false
 				}
-				if e.Value != nil && (math.IsNaN(*e.Value) || math.IsInf(*e.Value, 0)) {
+				if e.Value != nil && (math.IsNaN(*e.Value) || math.Abs(*e.Value) > 1e15) {
 					return false
 				}
 			}

@@ -54,7 +54,7 @@ func TestPlainlyValid_NeverAcceptsWhatProtovalidateRefuses(t *testing.T) {
 		}
 		return out
 	}
-	floats := []float64{0, -1, 1e308, math.NaN(), math.Inf(1), math.Inf(-1)}
+	floats := []float64{0, -1, 1e15, -1e15, math.Nextafter(1e15, 2e15), math.Nextafter(-1e15, -2e15), 1e308, math.NaN(), math.Inf(1), math.Inf(-1)}
 	type mutation func(r *resultsv1.IngestEventsRequest)
 	var cases []mutation
 	for _, s := range idCases {

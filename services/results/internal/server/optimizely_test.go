@@ -135,6 +135,8 @@ func TestIngestOptimizelyBatch_RejectsBadBatchesWhole(t *testing.T) {
 		{"timestamp in the future", s.sdkBatch(good, sdkConversion("u1", "purchase", "conv-f", time.Now().Add(3*time.Hour), 1, nil)), "TIMESTAMP_IN_FUTURE"},
 		{"fractional revenue", []byte(fmt.Sprintf(`{"project_id": %q, "visitors": [{"visitor_id": "u", "snapshots": [{"events": [{"key": "purchase", "uuid": "a", "timestamp": %d, "revenue": 12.5}]}]}]}`,
 			s.project.GetId(), at.UnixMilli())), "MALFORMED_BATCH"},
+		{"value beyond 10^15", []byte(fmt.Sprintf(`{"project_id": %q, "visitors": [{"visitor_id": "u", "snapshots": [{"events": [{"key": "purchase", "uuid": "a", "timestamp": %d, "value": 1e200}]}]}]}`,
+			s.project.GetId(), at.UnixMilli())), "MALFORMED_BATCH"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -148,5 +149,26 @@ func TestIngest_RepeatedEventInOneBatchStoredOnce(t *testing.T) {
 	got := sumRollups(t, s, "purchase")
 	if want := (totals{visitors: 1, converters: 1, conversions: 1, revenue: 100, revenueSq: 1e4}); got[varA] != want {
 		t.Errorf("got %+v, want %+v", got[varA], want)
+	}
+}
+
+// A visitor's revenue total past the range of bigint (many large
+// purchases) is summed exactly and never fails the rollup, which would hold
+// up every later batch and read of the project.
+func TestIngest_RevenueTotalsBeyondBigintStayExact(t *testing.T) {
+	s := store.New(pgtest.New(t, migrations.FS))
+	seq := 0
+	mustIngest(t, s, newBatch(&seq).impression("u1", varA, minute(0)).impression("u2", varB, minute(0)), 2)
+	mustIngest(t, s, newBatch(&seq).conversion("u1", "purchase", minute(1), i64(math.MaxInt64-10), nil), 1)
+	mustIngest(t, s, newBatch(&seq).conversion("u1", "purchase", minute(2), i64(math.MaxInt64-10), nil), 1)
+	mustIngest(t, s, newBatch(&seq).conversion("u2", "purchase", minute(3), i64(700), nil), 1)
+
+	got := sumRollups(t, s, "purchase")
+	total := 2 * float64(math.MaxInt64-10) // read back as float8, as the results are
+	if a := got[varA]; a.visitors != 1 || a.converters != 1 || a.conversions != 2 || a.revenue != total || a.revenueSq != total*total {
+		t.Errorf("variation A: got %+v, want one converter with 2 purchases totalling %g", a, total)
+	}
+	if want := (totals{visitors: 1, converters: 1, conversions: 1, revenue: 700, revenueSq: 490000}); got[varB] != want {
+		t.Errorf("variation B: got %+v, want %+v", got[varB], want)
 	}
 }

@@ -89,7 +89,7 @@ attributed AS (
 ),
 per_visitor AS (
     SELECT experiment_id, visitor_id, key, min(variation_id) AS variation_id, count(*) AS n,
-           coalesce(sum(revenue), 0)::bigint AS revenue, coalesce(sum(value), 0) AS value,
+           coalesce(sum(revenue), 0) AS revenue, coalesce(sum(value), 0) AS value,
            (min(occurred_at) AT TIME ZONE 'UTC')::date AS day
     FROM attributed
     GROUP BY experiment_id, visitor_id, key
@@ -121,7 +121,7 @@ metric_rollup AS (
            count(*) FILTER (WHERE old_n = 0),
            sum(n),
            sum(revenue),
-           sum((old_revenue + revenue)::numeric * (old_revenue + revenue) - old_revenue::numeric * old_revenue),
+           sum((old_revenue + revenue) * (old_revenue + revenue) - old_revenue * old_revenue),
            sum(value),
            sum((old_value + value) * (old_value + value) - old_value * old_value)
     FROM old

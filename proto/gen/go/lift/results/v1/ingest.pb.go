@@ -117,7 +117,8 @@ type SnapshotEvent struct {
 	Uuid string `protobuf:"bytes,4,opt,name=uuid,proto3" json:"uuid,omitempty"`
 	// Revenue in cents (the "revenue" tag).
 	Revenue *int64 `protobuf:"varint,5,opt,name=revenue,proto3,oneof" json:"revenue,omitempty"`
-	// Numeric value (the "value" tag).
+	// Numeric value (the "value" tag), at most 10^15 in magnitude: the sums
+	// of squares of visitors' totals must stay within float8.
 	Value *float64 `protobuf:"fixed64,6,opt,name=value,proto3,oneof" json:"value,omitempty"`
 	// Other event tags; accepted but neither stored nor analysed.
 	Tags          map[string]*structpb.Value `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -670,14 +671,14 @@ const file_lift_results_v1_ingest_proto_rawDesc = "" +
 	"campaignId\x12<\n" +
 	"\rexperiment_id\x18\x02 \x01(\tB\x17\xe0A\x02\xbaH\x11r\x0f2\r^[0-9]{1,19}$R\fexperimentId\x12:\n" +
 	"\fvariation_id\x18\x03 \x01(\tB\x17\xe0A\x02\xbaH\x11r\x0f2\r^[0-9]{1,19}$R\vvariationId\x120\n" +
-	"\x14is_campaign_holdback\x18\x04 \x01(\bR\x12isCampaignHoldback\"\x94\x03\n" +
+	"\x14is_campaign_holdback\x18\x04 \x01(\bR\x12isCampaignHoldback\"\xa6\x03\n" +
 	"\rSnapshotEvent\x12$\n" +
 	"\tentity_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\bentityId\x12\x1f\n" +
 	"\x03key\x18\x02 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\x03key\x12%\n" +
 	"\ttimestamp\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\ttimestamp\x12 \n" +
 	"\x04uuid\x18\x04 \x01(\tB\f\xe0A\x02\xbaH\x06r\x04\x10\x01\x18@R\x04uuid\x12\x1d\n" +
-	"\arevenue\x18\x05 \x01(\x03H\x00R\arevenue\x88\x01\x01\x12\"\n" +
-	"\x05value\x18\x06 \x01(\x01B\a\xbaH\x04\x12\x02@\x01H\x01R\x05value\x88\x01\x01\x12I\n" +
+	"\arevenue\x18\x05 \x01(\x03H\x00R\arevenue\x88\x01\x01\x124\n" +
+	"\x05value\x18\x06 \x01(\x01B\x19\xbaH\x16\x12\x14@\x01\x19\x00\x004&\xf5k\fC)\x00\x004&\xf5k\f\xc3H\x01R\x05value\x88\x01\x01\x12I\n" +
 	"\x04tags\x18\a \x03(\v2(.lift.results.v1.SnapshotEvent.TagsEntryB\v\xbaH\b\xd8\x01\x01\x9a\x01\x02\x10dR\x04tags\x1aO\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
