@@ -5,9 +5,7 @@ import (
 	"testing"
 
 	"github.com/liftlabs/lift/gateway/gatewaytest"
-	"github.com/liftlabs/lift/services/experiments/experimentstest"
-	"github.com/liftlabs/lift/services/identity/identitytest"
-	"github.com/liftlabs/lift/services/results/resultstest"
+	"github.com/liftlabs/lift/gateway/internal/stacktest"
 	"google.golang.org/grpc/codes"
 )
 
@@ -16,8 +14,9 @@ import (
 const experimentsCreated = http.StatusCreated
 
 // restStack is identity, experiments and results on loopback behind the
-// gateway, driven only over REST: two bootstrapped accounts, a read-only
-// token of the first and one project of the first.
+// gateway, driven only over REST: the stacktest account (its admin and
+// read-only tokens, its project "web") and a second account, bootstrapped
+// over REST.
 type restStack struct {
 	gw                 *gatewaytest.Env
 	accountID          string
@@ -27,28 +26,9 @@ type restStack struct {
 
 func newRESTStack(t *testing.T) *restStack {
 	t.Helper()
-	id := identitytest.Start(t)
-	exp := experimentstest.Start(t, id.Addr)
-	res := resultstest.Start(t, id.Addr, exp.Addr)
-	s := &restStack{gw: gatewaytest.Start(t, gatewaytest.Backends{
-		Identity: "dns:///" + id.Addr, Experiments: "dns:///" + exp.Addr, Results: "dns:///" + res.Addr,
-	})}
-	s.accountID, s.admin = bootstrap(t, s.gw, "account a")
+	st := stacktest.Start(t)
+	s := &restStack{gw: st.GW, accountID: st.AccountID, admin: st.Admin, read: st.Read, projectID: st.ProjectID}
 	_, s.other = bootstrap(t, s.gw, "account b")
-
-	var tok struct {
-		Secret string `json:"secret"`
-	}
-	s.must(t, "POST", "/v1/tokens", s.admin, map[string]any{"name": "ro", "scopes": []string{"SCOPE_READ"}}, http.StatusCreated, &tok)
-	s.read = tok.Secret
-
-	var p struct {
-		Project struct {
-			ID string `json:"id"`
-		} `json:"project"`
-	}
-	s.must(t, "POST", "/v1/projects", s.admin, map[string]any{"name": "web"}, http.StatusCreated, &p)
-	s.projectID = p.Project.ID
 	return s
 }
 

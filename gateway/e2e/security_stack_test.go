@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,25 +14,6 @@ import (
 	"github.com/liftlabs/lift/services/identity/identitytest"
 	"github.com/liftlabs/lift/services/results/resultstest"
 )
-
-// logBuffer collects the log lines of every process of a stack; the
-// services log from many goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // tenant is an account with one of every resource, created over REST.
 type tenant struct {
@@ -66,7 +45,7 @@ func (tn *tenant) ids() map[string]string {
 type securityStack struct {
 	gw       *gatewaytest.Env
 	identity *identitytest.Env
-	logs     *logBuffer
+	logs     *gatewaytest.LogBuffer
 	a, b     *tenant
 	// secrets are every token secret the stack handed out: none may ever
 	// appear in the logs (checked when the test ends).
@@ -85,7 +64,7 @@ func newSecurityStack(t *testing.T, cfg ...stackConfig) *securityStack {
 	if len(cfg) > 0 {
 		c = cfg[0]
 	}
-	logs := &logBuffer{}
+	logs := &gatewaytest.LogBuffer{}
 	id := identitytest.Start(t, identitytest.WithLogWriter(logs))
 	exp := experimentstest.Start(t, id.Addr, experimentstest.Options{LogWriter: logs})
 	c.results.LogWriter = logs

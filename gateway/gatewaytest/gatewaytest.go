@@ -221,3 +221,23 @@ func (r *Response) Error(t testing.TB) *spb.Status {
 	}
 	return st
 }
+
+// LogBuffer is a log destination (WithLogWriter, the services' LogWriter
+// options) that the processes' many goroutines may write to at once;
+// String is what was logged so far.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

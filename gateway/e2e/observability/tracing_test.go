@@ -2,14 +2,12 @@ package observability
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +32,7 @@ var services = map[string]string{
 // and of the services results calls (experiments for the definition,
 // identity for the token), and SQL spans under each service.
 func TestTrace_ResultsRequestIsOneTraceAcrossServices(t *testing.T) {
-	var gwLogs, resultsLogs lockedBuffer
+	var gwLogs, resultsLogs gatewaytest.LogBuffer
 	s := stacktest.Start(t, stacktest.Options{
 		Gateway: []gatewaytest.Option{gatewaytest.WithLogWriter(&gwLogs)},
 		Results: resultstest.Options{LogWriter: &resultsLogs},
@@ -55,10 +53,10 @@ func TestTrace_ResultsRequestIsOneTraceAcrossServices(t *testing.T) {
 
 // checkLogLine finds the last line of logs that match selects and checks
 // it carries traceID and requestID.
-func checkLogLine(t *testing.T, logs *lockedBuffer, what string, traceID trace.TraceID, requestID string, match func(map[string]any) bool) {
+func checkLogLine(t *testing.T, logs *gatewaytest.LogBuffer, what string, traceID trace.TraceID, requestID string, match func(map[string]any) bool) {
 	t.Helper()
 	var found map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(logs.Bytes()))
+	sc := bufio.NewScanner(strings.NewReader(logs.String()))
 	for sc.Scan() {
 		var l map[string]any
 		if json.Unmarshal(sc.Bytes(), &l) == nil && match(l) {
@@ -199,24 +197,6 @@ func tree(root sdktrace.ReadOnlySpan, byID map[trace.SpanID]sdktrace.ReadOnlySpa
 	}
 	walk(root, 0)
 	return b.String()
-}
-
-// lockedBuffer is a log destination safe for the gateway's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return bytes.Clone(l.b.Bytes())
 }
 
 // TestTrace_V2ResultsRequestIsOneTraceAcrossServices does the same for the
