@@ -2,10 +2,10 @@ package sdk
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 
+	v4 "github.com/liftlabs/lift/pkg/datafile"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	"golang.org/x/sync/singleflight"
 )
@@ -30,40 +30,9 @@ type flagInfo struct {
 	variableTypes  map[string]string // variable key → Optimizely type
 }
 
-// datafile is the part of an Optimizely v4 datafile the gateway reads.
-type datafile struct {
-	AccountID    string `json:"accountId"`
-	ProjectID    string `json:"projectId"`
-	Revision     string `json:"revision"`
-	BotFiltering bool   `json:"botFiltering"`
-	Attributes   []struct {
-		ID  string `json:"id"`
-		Key string `json:"key"`
-	} `json:"attributes"`
-	Experiments []datafileExperiment `json:"experiments"`
-	Groups      []struct {
-		Experiments []datafileExperiment `json:"experiments"`
-	} `json:"groups"`
-	FeatureFlags []struct {
-		Key           string   `json:"key"`
-		ExperimentIDs []string `json:"experimentIds"`
-		Variables     []struct {
-			Key     string `json:"key"`
-			Type    string `json:"type"`
-			SubType string `json:"subType"`
-		} `json:"variables"`
-	} `json:"featureFlags"`
-}
-
-type datafileExperiment struct {
-	ID      string `json:"id"`
-	Key     string `json:"key"`
-	LayerID string `json:"layerId"`
-}
-
 func parseEnvironment(raw string) (*environment, error) {
-	var d datafile
-	if err := json.Unmarshal([]byte(raw), &d); err != nil {
+	d, err := v4.Parse([]byte(raw))
+	if err != nil {
 		return nil, fmt.Errorf("parse datafile: %w", err)
 	}
 	env := &environment{
@@ -74,11 +43,7 @@ func parseEnvironment(raw string) (*environment, error) {
 		env.attributes[a.Key] = a.ID
 	}
 	keyOf := map[string]string{}
-	experiments := d.Experiments
-	for _, g := range d.Groups {
-		experiments = append(experiments, g.Experiments...)
-	}
-	for _, e := range experiments {
+	for _, e := range d.AllExperiments() {
 		keyOf[e.ID] = e.Key
 		env.layerOf[e.ID] = e.LayerID
 	}

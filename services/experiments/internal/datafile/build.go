@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/liftlabs/lift/services/experiments/internal/bucketing"
+	"github.com/liftlabs/lift/pkg/datafile/bucketing"
 )
 
 // statusRunning is the only experiment status Lift emits: anything else is

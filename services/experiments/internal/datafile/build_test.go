@@ -9,7 +9,7 @@ import (
 	"github.com/optimizely/go-sdk/v2/pkg/config/datafileprojectconfig"
 	"github.com/optimizely/go-sdk/v2/pkg/logging"
 
-	"github.com/liftlabs/lift/services/experiments/internal/audience"
+	"github.com/liftlabs/lift/pkg/datafile/audience"
 	"github.com/liftlabs/lift/services/experiments/internal/datafile"
 )
 
@@ -89,7 +89,7 @@ func TestBuild_OnlyRunningExperimentsAndTheirReferences(t *testing.T) {
 		t.Errorf("group = %s/%s", g.ID, g.Policy)
 	}
 	// hero_b is paused: its buckets become a gap, and so does [7000,8000).
-	wantTA := []datafile.TrafficAllocation{{"64", 4000}, {"", 8000}, {"70", 10000}}
+	wantTA := []datafile.TrafficAllocation{{EntityID: "64", EndOfRange: 4000}, {EntityID: "", EndOfRange: 8000}, {EntityID: "70", EndOfRange: 10000}}
 	if !equalTA(g.TrafficAllocation, wantTA) {
 		t.Errorf("group traffic = %v, want %v", g.TrafficAllocation, wantTA)
 	}
@@ -103,7 +103,7 @@ func TestBuild_OnlyRunningExperimentsAndTheirReferences(t *testing.T) {
 		t.Errorf("signup experimentIds = %v", got)
 	}
 	// Traffic 50 % over two 50 % variations: [0,2500) and [2500,5000).
-	if got := d.Experiments[0].TrafficAllocation; !equalTA(got, []datafile.TrafficAllocation{{"62", 2500}, {"63", 5000}}) {
+	if got := d.Experiments[0].TrafficAllocation; !equalTA(got, []datafile.TrafficAllocation{{EntityID: "62", EndOfRange: 2500}, {EntityID: "63", EndOfRange: 5000}}) {
 		t.Errorf("experiment traffic = %v", got)
 	}
 	if v := d.Experiments[0].Variations[1].Variables; v[0].Value != "red" || v[1].Value != `{"cols":1}` {

@@ -8,7 +8,7 @@ import (
 	"github.com/optimizely/go-sdk/v2/pkg/config/datafileprojectconfig"
 	"github.com/optimizely/go-sdk/v2/pkg/logging"
 
-	"github.com/liftlabs/lift/services/experiments/internal/bucketing"
+	"github.com/liftlabs/lift/pkg/datafile/bucketing"
 	"github.com/liftlabs/lift/services/experiments/internal/datafile"
 	"github.com/liftlabs/lift/services/experiments/internal/datafile/datafiletest"
 )

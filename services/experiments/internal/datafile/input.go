@@ -1,6 +1,6 @@
 package datafile
 
-import "github.com/liftlabs/lift/services/experiments/internal/audience"
+import "github.com/liftlabs/lift/pkg/datafile/audience"
 
 // Input is everything one environment's datafile is built from: the
 // project's configuration as stored, plus the environment's identity.

@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	v4 "github.com/liftlabs/lift/pkg/datafile"
 	"github.com/liftlabs/lift/services/experiments/internal/datafile"
-	"github.com/liftlabs/lift/services/experiments/internal/decision"
 	"github.com/liftlabs/lift/services/experiments/internal/directory"
 	"github.com/liftlabs/lift/services/experiments/internal/store"
 	"golang.org/x/sync/singleflight"
@@ -35,7 +35,7 @@ type Entry struct {
 	// ETag is the quoted strong entity tag of this revision.
 	ETag         string
 	LastModified time.Time
-	Decider      *decision.Decider
+	Engine       *v4.Engine
 }
 
 // Cache holds the latest Entry of each environment. An entry is trusted for
@@ -139,7 +139,7 @@ func (c *Cache) build(ctx context.Context, env directory.Environment) (*Entry, e
 	if err != nil {
 		return nil, err
 	}
-	dec, err := decision.Compile(d)
+	engine, err := v4.Compile(d)
 	if err != nil {
 		return nil, fmt.Errorf("compile datafile of environment %d: %w", env.ID, err)
 	}
@@ -148,6 +148,6 @@ func (c *Cache) build(ctx context.Context, env directory.Environment) (*Entry, e
 		JSON:         string(raw),
 		ETag:         fmt.Sprintf(`"%d-%d"`, env.ID, snap.Revision.Number),
 		LastModified: snap.Revision.Time,
-		Decider:      dec,
+		Engine:       engine,
 	}, nil
 }

@@ -6,9 +6,9 @@ import (
 
 	"github.com/liftlabs/lift/pkg/apierr"
 	"github.com/liftlabs/lift/pkg/auth"
+	v4 "github.com/liftlabs/lift/pkg/datafile"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
-	"github.com/liftlabs/lift/services/experiments/internal/decision"
 	"github.com/liftlabs/lift/services/experiments/internal/delivery"
 	"github.com/liftlabs/lift/services/experiments/internal/store"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -65,26 +65,30 @@ func (s *Server) Decide(ctx context.Context, req *experimentsv1.DecideRequest) (
 	}
 	expKeys, flagKeys := req.GetExperimentKeys(), req.GetFlagKeys()
 	if len(expKeys) == 0 && len(flagKeys) == 0 {
-		expKeys, flagKeys = e.Decider.ExperimentKeys(), e.Decider.FlagKeys()
+		expKeys, flagKeys = e.Engine.ExperimentKeys(), e.Engine.FlagKeys()
 	}
 	resp := &experimentsv1.DecideResponse{Revision: itoa(e.Revision)}
 	for _, key := range flagKeys {
-		if !e.Decider.HasFlag(key) {
+		if !e.Engine.HasFlag(key) {
 			return nil, apierr.NotFound("FLAG_NOT_FOUND", "the environment's datafile has no flag %q", key).With("flag_key", key)
 		}
 	}
 	for _, key := range expKeys {
-		d := e.Decider.Decide(req.GetUserId(), attrs, key)
+		d := e.Engine.Decide(req.GetUserId(), attrs, key)
 		resp.Decisions = append(resp.Decisions, &experimentsv1.ExperimentDecision{
 			ExperimentKey: d.ExperimentKey, ExperimentId: d.ExperimentID,
 			VariationKey: d.VariationKey, VariationId: d.VariationID, Reason: reasons[d.Reason],
 		})
 	}
 	for _, key := range flagKeys {
-		fd, _ := e.Decider.DecideFlag(req.GetUserId(), attrs, key)
+		fd, _ := e.Engine.DecideFlag(req.GetUserId(), attrs, key)
+		vars := make(map[string]string, len(fd.Variables))
+		for i, v := range fd.Variables {
+			vars[v.Key] = fd.Values[i]
+		}
 		resp.Flags = append(resp.Flags, &experimentsv1.FlagDecision{
-			FlagKey: fd.FlagKey, Enabled: fd.Enabled, ExperimentKey: fd.ExperimentKey,
-			VariationKey: fd.VariationKey, Variables: fd.Variables,
+			FlagKey: fd.FlagKey, Enabled: fd.Enabled, ExperimentKey: fd.ExperimentKey(),
+			VariationKey: fd.VariationKey(), Variables: vars,
 		})
 	}
 	return resp, nil
@@ -121,12 +125,15 @@ func (s *Server) decider(ctx context.Context, req *experimentsv1.DecideRequest) 
 	return s.datafiles.Get(ctx, env)
 }
 
-var reasons = map[decision.Reason]experimentsv1.DecisionReason{
-	decision.Bucketed:      experimentsv1.DecisionReason_DECISION_REASON_BUCKETED,
-	decision.NotRunning:    experimentsv1.DecisionReason_DECISION_REASON_NOT_RUNNING,
-	decision.NotInAudience: experimentsv1.DecisionReason_DECISION_REASON_NOT_IN_AUDIENCE,
-	decision.NotInLayer:    experimentsv1.DecisionReason_DECISION_REASON_NOT_IN_LAYER,
-	decision.NotInTraffic:  experimentsv1.DecisionReason_DECISION_REASON_NOT_IN_TRAFFIC,
+// reasons maps the engine's reasons to the API's; a whitelisted user is
+// bucketed as far as the API tells.
+var reasons = map[v4.Reason]experimentsv1.DecisionReason{
+	v4.Bucketed:      experimentsv1.DecisionReason_DECISION_REASON_BUCKETED,
+	v4.Forced:        experimentsv1.DecisionReason_DECISION_REASON_BUCKETED,
+	v4.NotRunning:    experimentsv1.DecisionReason_DECISION_REASON_NOT_RUNNING,
+	v4.NotInAudience: experimentsv1.DecisionReason_DECISION_REASON_NOT_IN_AUDIENCE,
+	v4.NotInLayer:    experimentsv1.DecisionReason_DECISION_REASON_NOT_IN_LAYER,
+	v4.NotInTraffic:  experimentsv1.DecisionReason_DECISION_REASON_NOT_IN_TRAFFIC,
 }
 
 func itoa(n int64) string { return store.FormatID(n) }

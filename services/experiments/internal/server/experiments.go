@@ -5,9 +5,9 @@ import (
 	"github.com/liftlabs/lift/pkg/httpmeta"
 
 	"github.com/liftlabs/lift/pkg/apierr"
+	"github.com/liftlabs/lift/pkg/datafile/bucketing"
 	"github.com/liftlabs/lift/pkg/pagetoken"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
-	"github.com/liftlabs/lift/services/experiments/internal/bucketing"
 	"github.com/liftlabs/lift/services/experiments/internal/directory"
 	"github.com/liftlabs/lift/services/experiments/internal/lifecycle"
 	"github.com/liftlabs/lift/services/experiments/internal/store"

@@ -8,9 +8,9 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/liftlabs/lift/pkg/apierr"
+	"github.com/liftlabs/lift/pkg/datafile/audience"
+	"github.com/liftlabs/lift/pkg/datafile/bucketing"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
-	"github.com/liftlabs/lift/services/experiments/internal/audience"
-	"github.com/liftlabs/lift/services/experiments/internal/bucketing"
 	"github.com/liftlabs/lift/services/experiments/internal/datafile"
 	"github.com/liftlabs/lift/services/experiments/internal/store"
 )

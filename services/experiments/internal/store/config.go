@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/liftlabs/lift/services/experiments/internal/audience"
+	"github.com/liftlabs/lift/pkg/datafile/audience"
 	"github.com/liftlabs/lift/services/experiments/internal/datafile"
 )
 

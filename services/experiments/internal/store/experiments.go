@@ -7,9 +7,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/liftlabs/lift/pkg/apierr"
+	"github.com/liftlabs/lift/pkg/datafile/audience"
 	"github.com/liftlabs/lift/pkg/pg"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
-	"github.com/liftlabs/lift/services/experiments/internal/audience"
 	"github.com/liftlabs/lift/services/experiments/internal/lifecycle"
 	"google.golang.org/protobuf/proto"
 )

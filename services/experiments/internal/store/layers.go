@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/liftlabs/lift/pkg/datafile/bucketing"
 	"github.com/liftlabs/lift/pkg/pg"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
-	"github.com/liftlabs/lift/services/experiments/internal/bucketing"
 )
 
 const layerNotFound = "LAYER_NOT_FOUND"

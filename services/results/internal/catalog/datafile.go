@@ -2,10 +2,10 @@ package catalog
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 
 	"github.com/liftlabs/lift/pkg/apierr"
+	v4 "github.com/liftlabs/lift/pkg/datafile"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 )
 
@@ -18,25 +18,6 @@ type Datafile struct {
 }
 
 type datafileView = Datafile
-
-// datafileJSON is the part of the Optimizely v4 datafile read here.
-type datafileJSON struct {
-	ProjectID    string            `json:"projectId"`
-	BotFiltering bool              `json:"botFiltering"`
-	Experiments  []datafileExpJSON `json:"experiments"`
-	Groups       []struct {
-		Experiments []datafileExpJSON `json:"experiments"`
-	} `json:"groups"`
-}
-
-type datafileExpJSON struct {
-	ID         string `json:"id"`
-	Key        string `json:"key"`
-	Variations []struct {
-		ID  string `json:"id"`
-		Key string `json:"key"`
-	} `json:"variations"`
-}
 
 // Datafile returns the datafile of the environment whose SDK key this is
 // (GetDatafile is public: the SDK key is the credential, as for SDKs).
@@ -71,8 +52,8 @@ func (c *Catalog) DatafileExperiment(d *Datafile, id int64) (*Experiment, bool) 
 }
 
 func parseDatafile(b []byte) (*Datafile, error) {
-	var j datafileJSON
-	if err := json.Unmarshal(b, &j); err != nil {
+	j, err := v4.Parse(b)
+	if err != nil {
 		return nil, apierr.Internal("BAD_DATAFILE", "experiments service returned an unreadable datafile: %v", err)
 	}
 	project, err := strconv.ParseInt(j.ProjectID, 10, 64)
@@ -80,11 +61,7 @@ func parseDatafile(b []byte) (*Datafile, error) {
 		return nil, apierr.Internal("BAD_DATAFILE", "datafile has project id %q", j.ProjectID)
 	}
 	d := &Datafile{ProjectID: project, BotFiltering: j.BotFiltering, experiments: map[int64]*Experiment{}}
-	all := j.Experiments
-	for _, g := range j.Groups {
-		all = append(all, g.Experiments...)
-	}
-	for _, x := range all {
+	for _, x := range j.AllExperiments() {
 		id, err := strconv.ParseInt(x.ID, 10, 64)
 		if err != nil {
 			continue // not an experiment Lift made; events naming it are rejected

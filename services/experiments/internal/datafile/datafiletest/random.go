@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/liftlabs/lift/services/experiments/internal/audience"
-	"github.com/liftlabs/lift/services/experiments/internal/bucketing"
+	"github.com/liftlabs/lift/pkg/datafile/audience"
+	"github.com/liftlabs/lift/pkg/datafile/bucketing"
 	"github.com/liftlabs/lift/services/experiments/internal/datafile"
 )
 

@@ -1,4 +1,4 @@
-package decision
+package datafile_test
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"github.com/optimizely/go-sdk/v2/pkg/event"
 	"github.com/optimizely/go-sdk/v2/pkg/logging"
 
+	v4 "github.com/liftlabs/lift/pkg/datafile"
 	"github.com/liftlabs/lift/services/experiments/internal/datafile"
 	"github.com/liftlabs/lift/services/experiments/internal/datafile/datafiletest"
 )
@@ -35,7 +36,7 @@ func TestDecide_AgreesWithOptimizelyGoSDK(t *testing.T) {
 			t.Fatal(err)
 		}
 		raw, _ := d.Marshal()
-		lift, err := Compile(d)
+		lift, err := v4.Compile(d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,14 +65,15 @@ func TestDecide_AgreesWithOptimizelyGoSDK(t *testing.T) {
 			for _, key := range lift.FlagKeys() {
 				want := uc.Decide(key, []decide.OptimizelyDecideOptions{decide.DisableDecisionEvent})
 				got, _ := lift.DecideFlag(user, attrs, key)
-				if got.VariationKey != want.VariationKey || got.Enabled != want.Enabled || got.ExperimentKey != want.RuleKey {
+				if got.VariationKey() != want.VariationKey || got.Enabled != want.Enabled || got.ExperimentKey() != want.RuleKey {
 					t.Fatalf("round %d %s flag %s: Lift %+v, SDK %+v", round, user, key, got, want)
 				}
 				if want.Enabled {
 					enabled++
 				}
 				vars := want.Variables.ToMap()
-				for k, v := range got.Variables {
+				for i, variable := range got.Variables {
+					k, v := variable.Key, got.Values[i]
 					if fmt.Sprint(vars[k]) != v && !jsonEqual(vars[k], v) {
 						t.Fatalf("flag %s variable %s: Lift %q, SDK %v", key, k, v, vars[k])
 					}

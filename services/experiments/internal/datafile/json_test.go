@@ -1,4 +1,4 @@
-package decision
+package datafile_test
 
 import (
 	"encoding/json"

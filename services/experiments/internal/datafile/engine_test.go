@@ -1,23 +1,24 @@
-package decision
+package datafile_test
 
 import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/liftlabs/lift/services/experiments/internal/audience"
-	"github.com/liftlabs/lift/services/experiments/internal/bucketing"
+	v4 "github.com/liftlabs/lift/pkg/datafile"
+	"github.com/liftlabs/lift/pkg/datafile/audience"
+	"github.com/liftlabs/lift/pkg/datafile/bucketing"
 	"github.com/liftlabs/lift/services/experiments/internal/datafile"
 	"github.com/liftlabs/lift/services/experiments/internal/datafile/datafiletest"
 )
 
-func compile(t testing.TB, in *datafile.Input) *Decider {
+func compile(t testing.TB, in *datafile.Input) *v4.Engine {
 	t.Helper()
 	d, err := datafile.Build(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Compile(d)
+	c, err := v4.Compile(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,15 +34,15 @@ func TestDecide_Audience(t *testing.T) {
 	c := compile(t, &datafile.Input{Experiments: []datafile.ExperimentSpec{
 		{ID: "10", Key: "e", Running: true, Traffic: 10000, Variations: twoArms("10"), AudienceID: "5", Conditions: tree},
 	}})
-	if d := c.Decide("u1", map[string]any{"country": "US"}, "e"); d.Reason != Bucketed || d.VariationKey == "" {
+	if d := c.Decide("u1", map[string]any{"country": "US"}, "e"); d.Reason != v4.Bucketed || d.VariationKey == "" {
 		t.Errorf("matching user: %+v", d)
 	}
 	for _, attrs := range []map[string]any{{"country": "FR"}, {}, {"country": 1.0}} {
-		if d := c.Decide("u1", attrs, "e"); d.Reason != NotInAudience || d.VariationKey != "" {
+		if d := c.Decide("u1", attrs, "e"); d.Reason != v4.NotInAudience || d.VariationKey != "" {
 			t.Errorf("%v: %+v", attrs, d)
 		}
 	}
-	if d := c.Decide("u1", nil, "missing"); d.Reason != NotRunning {
+	if d := c.Decide("u1", nil, "missing"); d.Reason != v4.NotRunning {
 		t.Errorf("unknown key: %+v", d)
 	}
 }
@@ -56,10 +57,10 @@ func TestDecide_PartialTrafficAndBucketingID(t *testing.T) {
 		d := c.Decide(user, nil, "e")
 		b := bucketing.Bucket(user, "20")
 		switch {
-		case b < 1250 && d.VariationKey != "control", b >= 1250 && b < 2500 && d.VariationKey != "treatment", b >= 2500 && d.Reason != NotInTraffic:
+		case b < 1250 && d.VariationKey != "control", b >= 1250 && b < 2500 && d.VariationKey != "treatment", b >= 2500 && d.Reason != v4.NotInTraffic:
 			t.Fatalf("%s bucket %d: %+v", user, b, d)
 		}
-		if d.Reason == Bucketed {
+		if d.Reason == v4.Bucketed {
 			in++
 		}
 	}
@@ -85,17 +86,17 @@ func TestDecide_LayerIsMutuallyExclusive(t *testing.T) {
 	for i := range 10000 {
 		user := fmt.Sprint("user-", i)
 		a, b := c.Decide(user, nil, "a"), c.Decide(user, nil, "b")
-		if a.Reason == Bucketed && b.Reason == Bucketed {
+		if a.Reason == v4.Bucketed && b.Reason == v4.Bucketed {
 			t.Fatalf("%s is in both experiments of a layer", user)
 		}
-		if a.Reason != Bucketed && b.Reason != Bucketed {
+		if a.Reason != v4.Bucketed && b.Reason != v4.Bucketed {
 			t.Fatalf("%s is in neither though the layer is fully allocated", user)
 		}
-		if a.Reason == Bucketed {
+		if a.Reason == v4.Bucketed {
 			inA++
 		} else {
 			inB++
-			if a.Reason != NotInLayer {
+			if a.Reason != v4.NotInLayer {
 				t.Fatalf("reason %v", a.Reason)
 			}
 		}
@@ -117,11 +118,11 @@ func TestDecideFlag_FirstBucketingExperimentWinsAndVariables(t *testing.T) {
 		}}
 	c := compile(t, in)
 	fd, ok := c.DecideFlag("u", map[string]any{"beta": true}, "f")
-	if !ok || !fd.Enabled || fd.ExperimentKey != "beta_only" || fd.Variables["color"] != "red" {
+	if color, _ := fd.Value("color"); !ok || !fd.Enabled || fd.ExperimentKey() != "beta_only" || color != "red" {
 		t.Errorf("beta user: %+v", fd)
 	}
 	fd, _ = c.DecideFlag("u", nil, "f")
-	if fd.Enabled || fd.ExperimentKey != "everyone" || fd.VariationKey != "off" || fd.Variables["color"] != "blue" {
+	if color, _ := fd.Value("color"); fd.Enabled || fd.ExperimentKey() != "everyone" || fd.VariationKey() != "off" || color != "blue" {
 		t.Errorf("other user: %+v (a disabled variation keeps defaults)", fd)
 	}
 	if _, ok := c.DecideFlag("u", nil, "nope"); ok {

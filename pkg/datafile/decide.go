@@ -1,0 +1,217 @@
+package datafile
+
+import "github.com/liftlabs/lift/pkg/datafile/bucketing"
+
+// Reason says why a user got, or did not get, a variation.
+type Reason int
+
+const (
+	// Bucketed: the user is in the variation.
+	Bucketed Reason = iota + 1
+	// NotRunning: no running experiment with that key in the datafile.
+	NotRunning
+	// NotInAudience: the user's attributes do not match the audience
+	// (an unknown result counts as no match).
+	NotInAudience
+	// NotInLayer: the user's layer bucket belongs to another experiment.
+	NotInLayer
+	// NotInTraffic: the user falls outside the experiment's traffic
+	// allocation.
+	NotInTraffic
+	// Forced: the experiment's forcedVariations (whitelist) name the user.
+	Forced
+)
+
+// Rule types of a flag decision, as impression events and Agent name them.
+const (
+	RuleFeatureTest = "feature-test"
+	RuleRollout     = "rollout"
+)
+
+// Decision is one experiment's answer for one user.
+type Decision struct {
+	ExperimentKey string
+	ExperimentID  string
+	// LayerID is the experiment's layerId: impressions carry it as the
+	// campaign id.
+	LayerID string
+	// VariationKey and VariationID are empty unless Reason is Bucketed or
+	// Forced.
+	VariationKey string
+	VariationID  string
+	Reason       Reason
+}
+
+// InVariation reports whether the decision put the user in a variation.
+func (d Decision) InVariation() bool { return d.VariationID != "" }
+
+// FlagDecision is a flag's answer for one user, as the SDKs' decide gives
+// it: the first of the flag's experiments that puts the user in a
+// variation, else the first rollout rule that does.
+type FlagDecision struct {
+	FlagKey string
+	Enabled bool
+	// RuleType is RuleFeatureTest, RuleRollout, or "" when no rule
+	// decided. The rule's experiment and variation are in Rule.
+	RuleType string
+	Rule     Decision
+	// Variables are the flag's variables and Values their values for this
+	// user, index for index: the variation's when it enables the flag, the
+	// defaults otherwise. Both are shared and must not be modified.
+	Variables []FlagVariable
+	Values    []string
+}
+
+// ExperimentKey is the key of the rule that decided (Agent's ruleKey).
+func (fd *FlagDecision) ExperimentKey() string { return fd.Rule.ExperimentKey }
+
+// VariationKey is the variation the user got, or "".
+func (fd *FlagDecision) VariationKey() string { return fd.Rule.VariationKey }
+
+// Value is the value of the variable named key, and whether the flag has it.
+func (fd *FlagDecision) Value(key string) (string, bool) {
+	for i, v := range fd.Variables {
+		if v.Key == key {
+			return fd.Values[i], true
+		}
+	}
+	return "", false
+}
+
+// ExperimentKeys lists the datafile's experiments in datafile order.
+func (c *Engine) ExperimentKeys() []string {
+	keys := make([]string, len(c.experiments))
+	for i, e := range c.experiments {
+		keys[i] = e.key
+	}
+	return keys
+}
+
+// FlagKeys lists the datafile's flags in datafile order.
+func (c *Engine) FlagKeys() []string {
+	keys := make([]string, len(c.flags))
+	for i, f := range c.flags {
+		keys[i] = f.key
+	}
+	return keys
+}
+
+// HasFlag reports whether the datafile has a flag with that key.
+func (c *Engine) HasFlag(key string) bool { return c.flagsByKey[key] != nil }
+
+// FlagExperimentKeys lists the experiments that may decide a flag, in the
+// order they are tried.
+func (c *Engine) FlagExperimentKeys(flagKey string) []string {
+	f := c.flagsByKey[flagKey]
+	if f == nil {
+		return nil
+	}
+	keys := make([]string, len(f.experiments))
+	for i, e := range f.experiments {
+		keys[i] = e.key
+	}
+	return keys
+}
+
+// AttributeID is the id of the datafile attribute with that key.
+func (c *Engine) AttributeID(key string) (string, bool) {
+	id, ok := c.attributes[key]
+	return id, ok
+}
+
+// Decide decides one experiment by key for a user.
+func (c *Engine) Decide(userID string, attrs map[string]any, experimentKey string) Decision {
+	e := c.byKey[experimentKey]
+	if e == nil {
+		return Decision{ExperimentKey: experimentKey, Reason: NotRunning}
+	}
+	d, _ := c.decide(e, userID, bucketing.BucketingID(userID, attrs), attrs)
+	return d
+}
+
+// decide is the SDKs' experiment decision: whitelist, status, audience,
+// exclusion group, traffic allocation.
+func (c *Engine) decide(e *experiment, userID, bucketingID string, attrs map[string]any) (Decision, *variation) {
+	d := Decision{ExperimentKey: e.key, ExperimentID: e.id, LayerID: e.layerID}
+	if v := e.forced[userID]; v != nil {
+		d.VariationKey, d.VariationID, d.Reason = v.key, v.id, Forced
+		return d, v
+	}
+	switch {
+	case !e.running:
+		d.Reason = NotRunning
+		return d, nil
+	case !e.audience.Matches(attrs, c.audiences):
+		d.Reason = NotInAudience
+		return d, nil
+	}
+	return c.bucket(d, e, bucketingID)
+}
+
+func (c *Engine) bucket(d Decision, e *experiment, bucketingID string) (Decision, *variation) {
+	id, outcome := bucketing.Decide(bucketingID, &e.bucket, e.group)
+	switch outcome {
+	case bucketing.NotInGroupSlot:
+		d.Reason = NotInLayer
+		return d, nil
+	case bucketing.NotInTraffic:
+		d.Reason = NotInTraffic
+		return d, nil
+	}
+	v := e.byID[id]
+	if v == nil {
+		// A range naming a variation the experiment lacks: the SDKs give
+		// no variation.
+		d.Reason = NotInTraffic
+		return d, nil
+	}
+	d.VariationKey, d.VariationID, d.Reason = v.key, v.id, Bucketed
+	return d, v
+}
+
+// DecideFlag decides a flag by key; ok is false when the datafile has no
+// such flag. It allocates nothing.
+func (c *Engine) DecideFlag(userID string, attrs map[string]any, flagKey string) (fd FlagDecision, ok bool) {
+	f := c.flagsByKey[flagKey]
+	if f == nil {
+		return FlagDecision{FlagKey: flagKey}, false
+	}
+	fd = FlagDecision{FlagKey: flagKey, Variables: f.variables, Values: f.defaults}
+	bid := bucketing.BucketingID(userID, attrs)
+	for _, e := range f.experiments {
+		if d, v := c.decide(e, userID, bid, attrs); v != nil {
+			fd.RuleType, fd.Rule, fd.Enabled, fd.Values = RuleFeatureTest, d, v.featureEnabled, f.valuesOf[v]
+			return fd, true
+		}
+	}
+	if d, v := c.rollout(f, bid, attrs); v != nil {
+		fd.RuleType, fd.Rule, fd.Enabled, fd.Values = RuleRollout, d, v.featureEnabled, f.valuesOf[v]
+	}
+	return fd, true
+}
+
+// rollout is the SDKs' rollout decision: the targeted rules in order, a
+// user outside a rule's audience trying the next, a user in its audience
+// but outside its traffic going straight to the last rule ("everyone
+// else"). Rollout rules have no status and no whitelist.
+func (c *Engine) rollout(f *flag, bucketingID string, attrs map[string]any) (Decision, *variation) {
+	n := len(f.rollout)
+	if n == 0 {
+		return Decision{}, nil
+	}
+	for _, e := range f.rollout[:n-1] {
+		if !e.audience.Matches(attrs, c.audiences) {
+			continue
+		}
+		d, v := c.bucket(Decision{ExperimentKey: e.key, ExperimentID: e.id, LayerID: e.layerID}, e, bucketingID)
+		if v != nil {
+			return d, v
+		}
+		break
+	}
+	e := f.rollout[n-1]
+	if !e.audience.Matches(attrs, c.audiences) {
+		return Decision{}, nil
+	}
+	return c.bucket(Decision{ExperimentKey: e.key, ExperimentID: e.id, LayerID: e.layerID}, e, bucketingID)
+}
