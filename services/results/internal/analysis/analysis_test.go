@@ -86,6 +86,46 @@ func TestCompute_CumulativeSeriesAndSequentialLooks(t *testing.T) {
 	}
 }
 
+func TestCompute_LiftOverTimeIsEachDaysCumulativeLift(t *testing.T) {
+	looks := []stats.Look{
+		{Control: stats.Binary(1000, 100), Treatment: stats.Binary(500, 70)},
+		{Control: stats.Binary(2000, 100), Treatment: stats.Binary(1000, 70)},
+		{Control: stats.Binary(3000, 300), Treatment: stats.Binary(1500, 180)},
+	}
+	for _, method := range []stats.Method{stats.MethodSequential, stats.MethodFrequentist, stats.MethodBayesian} {
+		cfg := stats.Config{Method: method, Confidence: 0.9}
+		r := Compute(Input{Experiment: experiment(), Baseline: 50, Metrics: experiment().Metrics, Rollups: rollups(), Config: cfg, Now: d3})
+		want := stats.LiftOverTime(stats.KindBinary, cfg, looks)
+		b := r.GetMetrics()[0].GetResults()[1]
+		for i, p := range b.GetSeries() {
+			l, w := p.GetLift(), want[i]
+			if l.GetInsufficientData() || l.GetValue() != w.Relative || !l.GetRelativeAvailable() ||
+				l.GetInterval().GetLower() != w.RelativeInterval.Lower || l.GetInterval().GetUpper() != w.RelativeInterval.Upper ||
+				l.GetAbsoluteValue() != w.Diff || l.GetAbsoluteInterval().GetLower() != w.DiffInterval.Lower ||
+				l.GetAbsoluteInterval().GetUpper() != w.DiffInterval.Upper {
+				t.Errorf("method %d day %d: lift %v, want %+v", method, i, l, w)
+			}
+		}
+		if method != stats.MethodBayesian {
+			last := b.GetSeries()[2].GetLift()
+			if last.GetInterval().GetLower() != b.GetLift().GetConfidenceInterval().GetLower() {
+				t.Errorf("method %d: last day %v, lift %v", method, last, b.GetLift())
+			}
+		}
+		for _, p := range r.GetMetrics()[0].GetResults()[0].GetSeries() {
+			if p.GetLift() != nil {
+				t.Fatalf("the baseline has a daily lift: %v", p)
+			}
+		}
+		// "click" has no conversions in the baseline on day 1: its relative
+		// lift is unavailable that day, the absolute one is still given.
+		click := r.GetMetrics()[2].GetResults()[1].GetSeries()[0].GetLift()
+		if click.GetInsufficientData() || click.GetRelativeAvailable() || click.GetValue() != 0 {
+			t.Errorf("method %d: click day 1 %v", method, click)
+		}
+	}
+}
+
 func TestCompute_FalseDiscoveryRateAdjustsAcrossMetricsAndVariations(t *testing.T) {
 	in := Input{Experiment: experiment(), Baseline: 50, Metrics: experiment().Metrics, Rollups: rollups(),
 		Config: stats.Config{Method: stats.MethodFrequentist}, FDR: true, Now: d3}

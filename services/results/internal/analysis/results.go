@@ -161,6 +161,9 @@ func metricResults(in Input, t *timeline, cfg stats.Config, m catalog.Metric, ag
 			}
 		}
 		lifts = append(lifts, pendingLift{c: stats.Compare(agg.kind(), cfg, looks), into: vr})
+		for i, d := range stats.LiftOverTime(agg.kind(), cfg, looks) {
+			vr.Series[i].Lift = dailyLiftProto(d)
+		}
 	}
 	return mr, lifts
 }
@@ -188,10 +191,10 @@ func liftProto(c stats.Comparison) *resultsv1.Lift {
 	}
 	return &resultsv1.Lift{
 		Value:                      c.Relative,
-		ConfidenceInterval:         &resultsv1.Interval{Lower: c.RelativeInterval.Lower, Upper: c.RelativeInterval.Upper},
+		ConfidenceInterval:         intervalProto(c.RelativeInterval),
 		RelativeAvailable:          c.RelativeDefined,
 		AbsoluteValue:              c.Diff,
-		AbsoluteConfidenceInterval: &resultsv1.Interval{Lower: c.DiffInterval.Lower, Upper: c.DiffInterval.Upper},
+		AbsoluteConfidenceInterval: intervalProto(c.DiffInterval),
 		Significance:               c.Significance(),
 		PValue:                     c.PValue,
 		AdjustedPValue:             c.AdjustedPValue,
@@ -202,6 +205,23 @@ func liftProto(c stats.Comparison) *resultsv1.Lift {
 		VisitorsRemainingKnown:     c.Remaining.Known,
 		InsufficientData:           !c.Defined,
 	}
+}
+
+func dailyLiftProto(d stats.DailyLift) *resultsv1.DailyLift {
+	if !d.Defined {
+		return &resultsv1.DailyLift{InsufficientData: true}
+	}
+	return &resultsv1.DailyLift{
+		Value:             d.Relative,
+		Interval:          intervalProto(d.RelativeInterval),
+		RelativeAvailable: d.RelativeDefined,
+		AbsoluteValue:     d.Diff,
+		AbsoluteInterval:  intervalProto(d.DiffInterval),
+	}
+}
+
+func intervalProto(i stats.Interval) *resultsv1.Interval {
+	return &resultsv1.Interval{Lower: i.Lower, Upper: i.Upper}
 }
 
 func withDefaults(c stats.Config) stats.Config {

@@ -142,6 +142,13 @@ func TestGetExperimentResults_SequentialIsTheProjectDefault(t *testing.T) {
 		!near(l.GetAbsoluteConfidenceInterval().GetUpper(), ref.SequentialDiffCI[1]) {
 		t.Errorf("sequential lift %+v, want p %v CI %v", l, ref.SequentialP, ref.SequentialDiffCI)
 	}
+	// Every event is on one day: lift over time is one point, the same
+	// always-valid interval.
+	series := r.GetMetrics()[0].GetResults()[1].GetSeries()
+	if len(series) != 1 || !near(series[0].GetLift().GetAbsoluteInterval().GetLower(), ref.SequentialDiffCI[0]) ||
+		!near(series[0].GetLift().GetAbsoluteInterval().GetUpper(), ref.SequentialDiffCI[1]) {
+		t.Errorf("lift over time %v, want one day with CI %v", series, ref.SequentialDiffCI)
+	}
 	// The always-valid test is not yet convinced by what the fixed-horizon
 	// test calls significant; it says how much longer to run.
 	if l.GetIsSignificant() || !l.GetVisitorsRemainingKnown() || l.GetVisitorsRemaining() <= 0 {

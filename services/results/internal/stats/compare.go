@@ -187,29 +187,42 @@ func chanceToBeat(kind Kind, c, t Summary) float64 {
 	return ChanceToBeatNormal(c, t)
 }
 
-// sequential runs the mSPRT over every look with enough visitors, on the
-// absolute difference and (where the baseline mean is not 0) on the
-// relative lift, whose mixing variance is τ²/m_c² so that both tests put the
-// same prior on the effect.
+// sequential runs the mSPRT over every look with enough visitors (see
+// sequentialLooks) and records the always-valid results at the last one.
 func sequential(kind Kind, mix, alpha float64, looks []Look, r *Comparison) {
-	var diff, rel Sequence
+	var s sequentialLooks
 	for _, l := range looks {
-		c, t := l.Control, l.Treatment
-		if c.N < kind.minVisitors() || t.N < kind.minVisitors() {
-			continue
-		}
-		tau2 := mix * (kind.unitVariance(c) + kind.unitVariance(t)) / 2
-		v := kind.meanVariance(c) + kind.meanVariance(t)
-		diff.Observe(t.Mean()-c.Mean(), v, tau2, alpha)
-		r.Tau2 = tau2
-		if mc := c.Mean(); mc != 0 {
-			rel.Observe(t.Mean()/mc-1, relativeVariance(kind, c, t), tau2/(mc*mc), alpha)
-		}
+		s.observe(kind, mix, alpha, l)
 	}
-	r.PValue = diff.PValue()
-	r.DiffInterval = diff.Interval()
-	if r.RelativeDefined && rel.Looks() > 0 {
-		r.RelativeInterval = rel.Interval()
+	r.Tau2 = s.tau2
+	r.PValue = s.diff.PValue()
+	r.DiffInterval = s.diff.Interval()
+	if r.RelativeDefined && s.rel.Looks() > 0 {
+		r.RelativeInterval = s.rel.Interval()
+	}
+}
+
+// sequentialLooks is the mSPRT on the absolute difference and (where the
+// baseline mean is not 0) on the relative lift, whose mixing variance is
+// τ²/m_c² so that both tests put the same prior on the effect. Looks with
+// too few visitors are skipped.
+type sequentialLooks struct {
+	diff, rel Sequence
+	// tau2 is the absolute mixing variance of the last look used.
+	tau2 float64
+}
+
+func (s *sequentialLooks) observe(kind Kind, mix, alpha float64, l Look) {
+	c, t := l.Control, l.Treatment
+	if c.N < kind.minVisitors() || t.N < kind.minVisitors() {
+		return
+	}
+	tau2 := mix * (kind.unitVariance(c) + kind.unitVariance(t)) / 2
+	v := kind.meanVariance(c) + kind.meanVariance(t)
+	s.diff.Observe(t.Mean()-c.Mean(), v, tau2, alpha)
+	s.tau2 = tau2
+	if mc := c.Mean(); mc != 0 {
+		s.rel.Observe(t.Mean()/mc-1, relativeVariance(kind, c, t), tau2/(mc*mc), alpha)
 	}
 }
 

@@ -120,15 +120,22 @@ type reference struct {
 
 func loadReference(t *testing.T) reference {
 	t.Helper()
+	var r reference
+	loadJSON(t, &r)
+	return r
+}
+
+// loadJSON decodes testdata/reference.json into v (a struct naming the
+// sections a test reads).
+func loadJSON(t *testing.T, v any) {
+	t.Helper()
 	b, err := os.ReadFile("testdata/reference.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r reference
-	if err := json.Unmarshal(b, &r); err != nil {
+	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
 	}
-	return r
 }
 
 // worstRelErr is the largest relative error seen against the references,

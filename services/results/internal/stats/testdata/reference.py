@@ -338,6 +338,120 @@ REMAINING_FIXED = [
 ]
 
 
+# --------------------------------------------------------- lift over time ---
+# The lift and its interval at every cumulative look, per method: the
+# fixed-horizon intervals (statsmodels), the running intersection of mSPRT
+# intervals (half-widths by brentq, as above), and Bayesian credible
+# intervals from the flat-prior posteriors (scipy's Beta moments for rates,
+# N(m, s^2/n) for means) with a normal approximation of the difference and,
+# by the delta method on the posterior moments, of the relative lift.
+
+
+def look_stats(kind, c, t):
+    """n, mean, per-visitor variance of both arms; c/t are (n, x) or arrays."""
+    if kind == "binary":
+        (nc, xc), (nt, xt) = c, t
+        pc, pt = xc / nc if nc else 0.0, xt / nt if nt else 0.0
+        return nc, pc, pc * (1 - pc), nt, pt, pt * (1 - pt)
+    c, t = np.asarray(c, float), np.asarray(t, float)
+    vc = c.var(ddof=1) if c.size > 1 else 0.0
+    vt = t.var(ddof=1) if t.size > 1 else 0.0
+    return c.size, (c.mean() if c.size else 0.0), vc, t.size, (t.mean() if t.size else 0.0), vt
+
+
+def posterior(kind, arm):
+    if kind == "binary":
+        n, x = arm
+        b = st.beta(1 + x, 1 + n - x)
+        return b.mean(), b.var()
+    a = np.asarray(arm, float)
+    return a.mean(), a.var(ddof=1) / a.size
+
+
+def lift_over_time(kind, looks, conf, method):
+    alpha = 1 - conf
+    zc = st.norm.ppf(1 - alpha / 2)
+    need = 1 if kind == "binary" else 2
+    lo, hi, rlo, rhi = -math.inf, math.inf, -math.inf, math.inf
+    rel_looks = 0
+    out = []
+    for c, t in looks:
+        nc, mc, uc, nt, mt, ut = look_stats(kind, c, t)
+        if nc < need or nt < need:
+            out.append({"defined": False})
+            continue
+        p = {"defined": True, "diff": float(mt - mc), "relative_defined": bool(mc != 0)}
+        vc, vt = uc / nc, ut / nt
+        if mc != 0:
+            rel = mt / mc - 1
+            rv = vt / mc**2 + mt**2 * vc / mc**4
+            p["relative"] = rel
+            p["relative_ci"] = [rel - zc * math.sqrt(rv), rel + zc * math.sqrt(rv)]
+        if method == "frequentist":
+            if kind == "binary":
+                a, b = confint_proportions_2indep(t[1], nt, c[1], nc, method="wald", compare="diff", alpha=alpha)
+            elif vc + vt > 0:
+                a, b = CompareMeans(DescrStatsW(np.asarray(t, float)), DescrStatsW(np.asarray(c, float))).tconfint_diff(
+                    alpha=alpha, usevar="unequal")
+            else:
+                a = b = mt - mc
+            p["diff_ci"] = [finite(a), finite(b)]
+        elif method == "sequential":
+            tau2 = MIX * (uc + ut) / 2
+            h = msprt_half_width(vc + vt, tau2, alpha)
+            d = mt - mc
+            nlo, nhi = max(lo, d - h), min(hi, d + h)
+            lo, hi = (nlo, nhi) if nlo <= nhi else (d - h, d + h)
+            p["diff_ci"] = [lo, hi]
+            if mc != 0:
+                rh = msprt_half_width(rv, tau2 / mc**2, alpha)
+                nlo, nhi = max(rlo, rel - rh), min(rhi, rel + rh)
+                rlo, rhi = (nlo, nhi) if nlo <= nhi else (rel - rh, rel + rh)
+                p["relative_ci"] = [rlo, rhi]
+        else:
+            ec, sc2 = posterior(kind, c)
+            et, st2 = posterior(kind, t)
+            a, b = st.norm(loc=et - ec, scale=math.sqrt(sc2 + st2)).interval(conf)
+            p["diff_ci"] = [finite(a), finite(b)]
+            if mc != 0:
+                v = st2 / ec**2 + et**2 * sc2 / ec**4
+                a, b = st.norm(loc=et / ec - 1, scale=math.sqrt(v)).interval(conf)
+                p["relative_ci"] = [finite(a), finite(b)]
+        out.append(p)
+    return out
+
+
+def lift_over_time_cases():
+    rng = np.random.default_rng(20261204)
+    cases = []
+    binary = [
+        ([(0, 0), (1000, 100), (2000, 205), (3000, 300), (4000, 400)],
+         [(0, 0), (1000, 118), (2000, 240), (3000, 365), (4000, 490)], 0.95),
+        ([(100, 0), (300, 6), (900, 30)], [(120, 2), (330, 9), (950, 41)], 0.90),
+        ([(500, 50), (1000, 98), (5000, 500)], [(500, 50), (1000, 104), (5000, 512)], 0.99),
+    ]
+    for c, t, conf in binary:
+        looks = list(zip(c, t))
+        case = {"kind": "binary", "confidence": conf,
+                "looks": [{"control": {"n": a[0], "x": a[1]}, "treatment": {"n": b[0], "x": b[1]}} for a, b in looks]}
+        for m in ("frequentist", "sequential", "bayesian"):
+            case[m] = lift_over_time("binary", looks, conf, m)
+        cases.append(case)
+    numeric = [
+        (rng.normal(10, 2, 900), rng.normal(10.4, 2.5, 900), [1, 50, 300, 900], 0.95),
+        (np.where(rng.random(3000) < 0.1, np.round(rng.lognormal(7, 1, 3000)), 0.0),
+         np.where(rng.random(3000) < 0.12, np.round(rng.lognormal(7, 1, 3000)), 0.0), [200, 1000, 3000], 0.95),
+    ]
+    for c, t, cuts, conf in numeric:
+        looks = [(c[:k], t[:k]) for k in cuts]
+        case = {"kind": "numeric", "confidence": conf,
+                "looks": [{"control": summary(a), "treatment": summary(b)} for a, b in looks]}
+        for m in ("frequentist", "sequential", "bayesian"):
+            case[m] = lift_over_time("numeric", looks, conf, m)
+        cases.append(case)
+    return cases
+
+
 # ------------------------------------------------------------ end to end ---
 # The dataset services/results/internal/server tests send through the real
 # service (see e2e_test.go there): 1000 visitors per variation; control
@@ -396,6 +510,7 @@ def main():
         "sample_size": [sample_size_case(*c) for c in SAMPLE_SIZE],
         "remaining_fixed": [remaining_fixed_case(*c) for c in REMAINING_FIXED],
         "service": service_case(),
+        "lift_over_time": lift_over_time_cases(),
     }
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")

@@ -386,7 +386,11 @@ type DailyPoint struct {
 	// value, by aggregator).
 	Value float64 `protobuf:"fixed64,5,opt,name=value,proto3" json:"value,omitempty"`
 	// value / samples.
-	Rate          float64 `protobuf:"fixed64,6,opt,name=rate,proto3" json:"rate,omitempty"`
+	Rate float64 `protobuf:"fixed64,6,opt,name=rate,proto3" json:"rate,omitempty"`
+	// The lift over the baseline as it stood at the end of this day, from the
+	// cumulative numbers of both (the point of a "lift over time" chart);
+	// absent for the baseline itself.
+	Lift          *DailyLift `protobuf:"bytes,7,opt,name=lift,proto3" json:"lift,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -463,6 +467,109 @@ func (x *DailyPoint) GetRate() float64 {
 	return 0
 }
 
+func (x *DailyPoint) GetLift() *DailyLift {
+	if x != nil {
+		return x.Lift
+	}
+	return nil
+}
+
+// DailyLift is a variation's cumulative lift over the baseline at the end
+// of one day, with an interval of the project's method: always-valid for
+// sequential (the intersection of every day's interval so far, so it only
+// narrows), credible for Bayesian, confidence for frequentist.
+type DailyLift struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Relative lift, rate/baseline_rate − 1; 0 when relative_available is
+	// false.
+	Value float64 `protobuf:"fixed64,1,opt,name=value,proto3" json:"value,omitempty"`
+	// Interval of the relative lift.
+	Interval *Interval `protobuf:"bytes,2,opt,name=interval,proto3" json:"interval,omitempty"`
+	// False when the baseline's rate is 0 on that day.
+	RelativeAvailable bool `protobuf:"varint,3,opt,name=relative_available,json=relativeAvailable,proto3" json:"relative_available,omitempty"`
+	// Absolute difference, rate − baseline_rate.
+	AbsoluteValue float64 `protobuf:"fixed64,4,opt,name=absolute_value,json=absoluteValue,proto3" json:"absolute_value,omitempty"`
+	// Interval of the absolute difference.
+	AbsoluteInterval *Interval `protobuf:"bytes,5,opt,name=absolute_interval,json=absoluteInterval,proto3" json:"absolute_interval,omitempty"`
+	// True while a variation has too few visitors to compare (none, or fewer
+	// than two for revenue and value); the other fields are then 0.
+	InsufficientData bool `protobuf:"varint,6,opt,name=insufficient_data,json=insufficientData,proto3" json:"insufficient_data,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DailyLift) Reset() {
+	*x = DailyLift{}
+	mi := &file_lift_results_v1_results_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DailyLift) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DailyLift) ProtoMessage() {}
+
+func (x *DailyLift) ProtoReflect() protoreflect.Message {
+	mi := &file_lift_results_v1_results_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DailyLift.ProtoReflect.Descriptor instead.
+func (*DailyLift) Descriptor() ([]byte, []int) {
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DailyLift) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *DailyLift) GetInterval() *Interval {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+func (x *DailyLift) GetRelativeAvailable() bool {
+	if x != nil {
+		return x.RelativeAvailable
+	}
+	return false
+}
+
+func (x *DailyLift) GetAbsoluteValue() float64 {
+	if x != nil {
+		return x.AbsoluteValue
+	}
+	return 0
+}
+
+func (x *DailyLift) GetAbsoluteInterval() *Interval {
+	if x != nil {
+		return x.AbsoluteInterval
+	}
+	return nil
+}
+
+func (x *DailyLift) GetInsufficientData() bool {
+	if x != nil {
+		return x.InsufficientData
+	}
+	return false
+}
+
 // VariationResult is one variation's numbers on one metric.
 type VariationResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -495,7 +602,7 @@ type VariationResult struct {
 
 func (x *VariationResult) Reset() {
 	*x = VariationResult{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[3]
+	mi := &file_lift_results_v1_results_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -507,7 +614,7 @@ func (x *VariationResult) String() string {
 func (*VariationResult) ProtoMessage() {}
 
 func (x *VariationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[3]
+	mi := &file_lift_results_v1_results_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -520,7 +627,7 @@ func (x *VariationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VariationResult.ProtoReflect.Descriptor instead.
 func (*VariationResult) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{3}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *VariationResult) GetVariationId() string {
@@ -617,7 +724,7 @@ type MetricResults struct {
 
 func (x *MetricResults) Reset() {
 	*x = MetricResults{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[4]
+	mi := &file_lift_results_v1_results_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +736,7 @@ func (x *MetricResults) String() string {
 func (*MetricResults) ProtoMessage() {}
 
 func (x *MetricResults) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[4]
+	mi := &file_lift_results_v1_results_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +749,7 @@ func (x *MetricResults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricResults.ProtoReflect.Descriptor instead.
 func (*MetricResults) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{4}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *MetricResults) GetEventKey() string {
@@ -692,7 +799,7 @@ type VariationReach struct {
 
 func (x *VariationReach) Reset() {
 	*x = VariationReach{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[5]
+	mi := &file_lift_results_v1_results_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +811,7 @@ func (x *VariationReach) String() string {
 func (*VariationReach) ProtoMessage() {}
 
 func (x *VariationReach) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[5]
+	mi := &file_lift_results_v1_results_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +824,7 @@ func (x *VariationReach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VariationReach.ProtoReflect.Descriptor instead.
 func (*VariationReach) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{5}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *VariationReach) GetVariationId() string {
@@ -772,7 +879,7 @@ type Reach struct {
 
 func (x *Reach) Reset() {
 	*x = Reach{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[6]
+	mi := &file_lift_results_v1_results_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +891,7 @@ func (x *Reach) String() string {
 func (*Reach) ProtoMessage() {}
 
 func (x *Reach) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[6]
+	mi := &file_lift_results_v1_results_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +904,7 @@ func (x *Reach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reach.ProtoReflect.Descriptor instead.
 func (*Reach) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{6}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Reach) GetTotalCount() int64 {
@@ -852,7 +959,7 @@ type SampleRatioMismatch struct {
 
 func (x *SampleRatioMismatch) Reset() {
 	*x = SampleRatioMismatch{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[7]
+	mi := &file_lift_results_v1_results_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +971,7 @@ func (x *SampleRatioMismatch) String() string {
 func (*SampleRatioMismatch) ProtoMessage() {}
 
 func (x *SampleRatioMismatch) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[7]
+	mi := &file_lift_results_v1_results_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +984,7 @@ func (x *SampleRatioMismatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleRatioMismatch.ProtoReflect.Descriptor instead.
 func (*SampleRatioMismatch) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{7}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SampleRatioMismatch) GetTested() bool {
@@ -941,7 +1048,7 @@ type StatsConfig struct {
 
 func (x *StatsConfig) Reset() {
 	*x = StatsConfig{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[8]
+	mi := &file_lift_results_v1_results_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +1060,7 @@ func (x *StatsConfig) String() string {
 func (*StatsConfig) ProtoMessage() {}
 
 func (x *StatsConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[8]
+	mi := &file_lift_results_v1_results_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +1073,7 @@ func (x *StatsConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsConfig.ProtoReflect.Descriptor instead.
 func (*StatsConfig) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{8}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StatsConfig) GetStatsMethod() v1.StatsMethod {
@@ -1026,7 +1133,7 @@ type ExperimentResults struct {
 
 func (x *ExperimentResults) Reset() {
 	*x = ExperimentResults{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[9]
+	mi := &file_lift_results_v1_results_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1145,7 @@ func (x *ExperimentResults) String() string {
 func (*ExperimentResults) ProtoMessage() {}
 
 func (x *ExperimentResults) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[9]
+	mi := &file_lift_results_v1_results_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1158,7 @@ func (x *ExperimentResults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExperimentResults.ProtoReflect.Descriptor instead.
 func (*ExperimentResults) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{9}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ExperimentResults) GetExperimentId() string {
@@ -1140,7 +1247,7 @@ type GetExperimentResultsRequest struct {
 
 func (x *GetExperimentResultsRequest) Reset() {
 	*x = GetExperimentResultsRequest{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[10]
+	mi := &file_lift_results_v1_results_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1259,7 @@ func (x *GetExperimentResultsRequest) String() string {
 func (*GetExperimentResultsRequest) ProtoMessage() {}
 
 func (x *GetExperimentResultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[10]
+	mi := &file_lift_results_v1_results_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1272,7 @@ func (x *GetExperimentResultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExperimentResultsRequest.ProtoReflect.Descriptor instead.
 func (*GetExperimentResultsRequest) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{10}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetExperimentResultsRequest) GetExperimentId() string {
@@ -1214,7 +1321,7 @@ type GetExperimentResultsResponse struct {
 
 func (x *GetExperimentResultsResponse) Reset() {
 	*x = GetExperimentResultsResponse{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[11]
+	mi := &file_lift_results_v1_results_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1333,7 @@ func (x *GetExperimentResultsResponse) String() string {
 func (*GetExperimentResultsResponse) ProtoMessage() {}
 
 func (x *GetExperimentResultsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[11]
+	mi := &file_lift_results_v1_results_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1346,7 @@ func (x *GetExperimentResultsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExperimentResultsResponse.ProtoReflect.Descriptor instead.
 func (*GetExperimentResultsResponse) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{11}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetExperimentResultsResponse) GetResults() *ExperimentResults {
@@ -1273,7 +1380,7 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\x17chance_to_beat_baseline\x18\v \x01(\x01R\x14chanceToBeatBaseline\x12-\n" +
 	"\x12visitors_remaining\x18\f \x01(\x03R\x11visitorsRemaining\x128\n" +
 	"\x18visitors_remaining_known\x18\r \x01(\bR\x16visitorsRemainingKnown\x12+\n" +
-	"\x11insufficient_data\x18\x0e \x01(\bR\x10insufficientData\"\xc0\x01\n" +
+	"\x11insufficient_data\x18\x0e \x01(\bR\x10insufficientData\"\xf0\x01\n" +
 	"\n" +
 	"DailyPoint\x12,\n" +
 	"\x03day\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03day\x12\x18\n" +
@@ -1283,7 +1390,15 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"converters\x12 \n" +
 	"\vconversions\x18\x04 \x01(\x03R\vconversions\x12\x14\n" +
 	"\x05value\x18\x05 \x01(\x01R\x05value\x12\x12\n" +
-	"\x04rate\x18\x06 \x01(\x01R\x04rate\"\xfc\x02\n" +
+	"\x04rate\x18\x06 \x01(\x01R\x04rate\x12.\n" +
+	"\x04lift\x18\a \x01(\v2\x1a.lift.results.v1.DailyLiftR\x04lift\"\xa3\x02\n" +
+	"\tDailyLift\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\x01R\x05value\x125\n" +
+	"\binterval\x18\x02 \x01(\v2\x19.lift.results.v1.IntervalR\binterval\x12-\n" +
+	"\x12relative_available\x18\x03 \x01(\bR\x11relativeAvailable\x12%\n" +
+	"\x0eabsolute_value\x18\x04 \x01(\x01R\rabsoluteValue\x12F\n" +
+	"\x11absolute_interval\x18\x05 \x01(\v2\x19.lift.results.v1.IntervalR\x10absoluteInterval\x12+\n" +
+	"\x11insufficient_data\x18\x06 \x01(\bR\x10insufficientData\"\xfc\x02\n" +
 	"\x0fVariationResult\x12!\n" +
 	"\fvariation_id\x18\x01 \x01(\tR\vvariationId\x12#\n" +
 	"\rvariation_key\x18\x02 \x01(\tR\fvariationKey\x12\x1f\n" +
@@ -1382,51 +1497,55 @@ func file_lift_results_v1_results_proto_rawDescGZIP() []byte {
 }
 
 var file_lift_results_v1_results_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_lift_results_v1_results_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_lift_results_v1_results_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_lift_results_v1_results_proto_goTypes = []any{
 	(Aggregator)(0),                      // 0: lift.results.v1.Aggregator
 	(LiftStatus)(0),                      // 1: lift.results.v1.LiftStatus
 	(*Interval)(nil),                     // 2: lift.results.v1.Interval
 	(*Lift)(nil),                         // 3: lift.results.v1.Lift
 	(*DailyPoint)(nil),                   // 4: lift.results.v1.DailyPoint
-	(*VariationResult)(nil),              // 5: lift.results.v1.VariationResult
-	(*MetricResults)(nil),                // 6: lift.results.v1.MetricResults
-	(*VariationReach)(nil),               // 7: lift.results.v1.VariationReach
-	(*Reach)(nil),                        // 8: lift.results.v1.Reach
-	(*SampleRatioMismatch)(nil),          // 9: lift.results.v1.SampleRatioMismatch
-	(*StatsConfig)(nil),                  // 10: lift.results.v1.StatsConfig
-	(*ExperimentResults)(nil),            // 11: lift.results.v1.ExperimentResults
-	(*GetExperimentResultsRequest)(nil),  // 12: lift.results.v1.GetExperimentResultsRequest
-	(*GetExperimentResultsResponse)(nil), // 13: lift.results.v1.GetExperimentResultsResponse
-	(*timestamppb.Timestamp)(nil),        // 14: google.protobuf.Timestamp
-	(v1.StatsMethod)(0),                  // 15: lift.identity.v1.StatsMethod
+	(*DailyLift)(nil),                    // 5: lift.results.v1.DailyLift
+	(*VariationResult)(nil),              // 6: lift.results.v1.VariationResult
+	(*MetricResults)(nil),                // 7: lift.results.v1.MetricResults
+	(*VariationReach)(nil),               // 8: lift.results.v1.VariationReach
+	(*Reach)(nil),                        // 9: lift.results.v1.Reach
+	(*SampleRatioMismatch)(nil),          // 10: lift.results.v1.SampleRatioMismatch
+	(*StatsConfig)(nil),                  // 11: lift.results.v1.StatsConfig
+	(*ExperimentResults)(nil),            // 12: lift.results.v1.ExperimentResults
+	(*GetExperimentResultsRequest)(nil),  // 13: lift.results.v1.GetExperimentResultsRequest
+	(*GetExperimentResultsResponse)(nil), // 14: lift.results.v1.GetExperimentResultsResponse
+	(*timestamppb.Timestamp)(nil),        // 15: google.protobuf.Timestamp
+	(v1.StatsMethod)(0),                  // 16: lift.identity.v1.StatsMethod
 }
 var file_lift_results_v1_results_proto_depIdxs = []int32{
 	2,  // 0: lift.results.v1.Lift.confidence_interval:type_name -> lift.results.v1.Interval
 	2,  // 1: lift.results.v1.Lift.absolute_confidence_interval:type_name -> lift.results.v1.Interval
 	1,  // 2: lift.results.v1.Lift.lift_status:type_name -> lift.results.v1.LiftStatus
-	14, // 3: lift.results.v1.DailyPoint.day:type_name -> google.protobuf.Timestamp
-	3,  // 4: lift.results.v1.VariationResult.lift:type_name -> lift.results.v1.Lift
-	4,  // 5: lift.results.v1.VariationResult.series:type_name -> lift.results.v1.DailyPoint
-	0,  // 6: lift.results.v1.MetricResults.aggregator:type_name -> lift.results.v1.Aggregator
-	5,  // 7: lift.results.v1.MetricResults.results:type_name -> lift.results.v1.VariationResult
-	7,  // 8: lift.results.v1.Reach.variations:type_name -> lift.results.v1.VariationReach
-	15, // 9: lift.results.v1.StatsConfig.stats_method:type_name -> lift.identity.v1.StatsMethod
-	14, // 10: lift.results.v1.ExperimentResults.start_time:type_name -> google.protobuf.Timestamp
-	14, // 11: lift.results.v1.ExperimentResults.end_time:type_name -> google.protobuf.Timestamp
-	8,  // 12: lift.results.v1.ExperimentResults.reach:type_name -> lift.results.v1.Reach
-	9,  // 13: lift.results.v1.ExperimentResults.sample_ratio_mismatch:type_name -> lift.results.v1.SampleRatioMismatch
-	10, // 14: lift.results.v1.ExperimentResults.stats_config:type_name -> lift.results.v1.StatsConfig
-	6,  // 15: lift.results.v1.ExperimentResults.metrics:type_name -> lift.results.v1.MetricResults
-	14, // 16: lift.results.v1.ExperimentResults.compute_time:type_name -> google.protobuf.Timestamp
-	14, // 17: lift.results.v1.GetExperimentResultsRequest.start_time:type_name -> google.protobuf.Timestamp
-	14, // 18: lift.results.v1.GetExperimentResultsRequest.end_time:type_name -> google.protobuf.Timestamp
-	11, // 19: lift.results.v1.GetExperimentResultsResponse.results:type_name -> lift.results.v1.ExperimentResults
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	15, // 3: lift.results.v1.DailyPoint.day:type_name -> google.protobuf.Timestamp
+	5,  // 4: lift.results.v1.DailyPoint.lift:type_name -> lift.results.v1.DailyLift
+	2,  // 5: lift.results.v1.DailyLift.interval:type_name -> lift.results.v1.Interval
+	2,  // 6: lift.results.v1.DailyLift.absolute_interval:type_name -> lift.results.v1.Interval
+	3,  // 7: lift.results.v1.VariationResult.lift:type_name -> lift.results.v1.Lift
+	4,  // 8: lift.results.v1.VariationResult.series:type_name -> lift.results.v1.DailyPoint
+	0,  // 9: lift.results.v1.MetricResults.aggregator:type_name -> lift.results.v1.Aggregator
+	6,  // 10: lift.results.v1.MetricResults.results:type_name -> lift.results.v1.VariationResult
+	8,  // 11: lift.results.v1.Reach.variations:type_name -> lift.results.v1.VariationReach
+	16, // 12: lift.results.v1.StatsConfig.stats_method:type_name -> lift.identity.v1.StatsMethod
+	15, // 13: lift.results.v1.ExperimentResults.start_time:type_name -> google.protobuf.Timestamp
+	15, // 14: lift.results.v1.ExperimentResults.end_time:type_name -> google.protobuf.Timestamp
+	9,  // 15: lift.results.v1.ExperimentResults.reach:type_name -> lift.results.v1.Reach
+	10, // 16: lift.results.v1.ExperimentResults.sample_ratio_mismatch:type_name -> lift.results.v1.SampleRatioMismatch
+	11, // 17: lift.results.v1.ExperimentResults.stats_config:type_name -> lift.results.v1.StatsConfig
+	7,  // 18: lift.results.v1.ExperimentResults.metrics:type_name -> lift.results.v1.MetricResults
+	15, // 19: lift.results.v1.ExperimentResults.compute_time:type_name -> google.protobuf.Timestamp
+	15, // 20: lift.results.v1.GetExperimentResultsRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 21: lift.results.v1.GetExperimentResultsRequest.end_time:type_name -> google.protobuf.Timestamp
+	12, // 22: lift.results.v1.GetExperimentResultsResponse.results:type_name -> lift.results.v1.ExperimentResults
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_lift_results_v1_results_proto_init() }
@@ -1440,7 +1559,7 @@ func file_lift_results_v1_results_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lift_results_v1_results_proto_rawDesc), len(file_lift_results_v1_results_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
