@@ -14,10 +14,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// Route is an operator endpoint a binary adds to the admin mux (e.g.
+// results' listing of set-aside events).
+type Route struct {
+	Pattern string
+	Handler http.Handler
+}
+
 // Handler returns the admin mux. It is kept off the public ports because
 // pprof and metrics reveal internals.
-func Handler() http.Handler {
+func Handler(routes ...Route) http.Handler {
 	mux := http.NewServeMux()
+	for _, r := range routes {
+		mux.Handle(r.Pattern, r.Handler)
+	}
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -31,7 +41,7 @@ func Handler() http.Handler {
 // Serve listens on addr until ctx ends. An empty addr disables the admin
 // server. Errors are logged, not returned: metrics must not take the
 // service down.
-func Serve(ctx context.Context, addr string, logger *slog.Logger) {
+func Serve(ctx context.Context, addr string, logger *slog.Logger, routes ...Route) {
 	if addr == "" {
 		return
 	}
@@ -40,7 +50,7 @@ func Serve(ctx context.Context, addr string, logger *slog.Logger) {
 		logger.Error("admin server", "addr", addr, "error", err.Error())
 		return
 	}
-	srv := &http.Server{Handler: Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: Handler(routes...), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

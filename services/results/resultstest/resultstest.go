@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/liftlabs/lift/pkg/eventlog"
 	"github.com/liftlabs/lift/pkg/grpctest"
 	"github.com/liftlabs/lift/pkg/pg"
 	"github.com/liftlabs/lift/pkg/pgtest"
@@ -18,6 +19,7 @@ import (
 	"github.com/liftlabs/lift/services/results/internal/ingest"
 	"github.com/liftlabs/lift/services/results/internal/server"
 	"github.com/liftlabs/lift/services/results/migrations"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 )
@@ -34,6 +36,11 @@ type Env struct {
 	DatabaseURL string
 	// Pool is the pool the service itself uses.
 	Pool *pgxpool.Pool
+
+	// NATS is the in-process JetStream server of an Env started with
+	// Options.EventLog (nil otherwise); EventLog the service's connection.
+	NATS     *natsserver.Server
+	EventLog *eventlog.Log
 
 	srv       *grpc.Server
 	newServer func() *grpc.Server
@@ -72,6 +79,9 @@ type Options struct {
 	// fresh one on the shared server, e.g. one on a pgtest.NewCluster the
 	// test stops and starts.
 	DatabaseURL string
+	// EventLog runs the service on an event log: an in-process JetStream
+	// server with its store in a temporary directory.
+	EventLog bool
 }
 
 // Start runs results against the identity and experiments services at
@@ -90,6 +100,7 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 		o.LogWriter = opts[0].LogWriter
 		o.Unary = opts[0].Unary
 		o.DatabaseURL = opts[0].DatabaseURL
+		o.EventLog = opts[0].EventLog
 	}
 	url := o.DatabaseURL
 	if url == "" {
@@ -109,8 +120,11 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 	identity := grpctest.Dial(t, identityAddr)
 	experiments := grpctest.Dial(t, experimentsAddr)
 	env := &Env{DatabaseURL: url, Pool: pool}
+	if o.EventLog {
+		env.NATS, env.EventLog = startEventLog(t)
+	}
 	env.newServer = func() *grpc.Server {
-		srv, rollups := server.NewGRPCServer(server.Config{
+		srv, workers, err := server.NewGRPCServer(server.Config{
 			Pool:         pool,
 			Identity:     identityv1.NewIdentityServiceClient(identity),
 			Experiments:  experimentsv1.NewExperimentsServiceClient(experiments),
@@ -118,10 +132,14 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 			Limits:     ingest.Limits{MaxEvents: o.MaxBatchEvents, MaxFutureSkew: time.Hour},
 			Logger:     logger,
 			ExtraUnary: o.Unary,
+			EventLog:   env.EventLog,
 		})
+		if err != nil {
+			t.Fatalf("resultstest: %v", err)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { defer close(done); rollups.Run(ctx) }()
+		go func() { defer close(done); workers.Run(ctx) }()
 		env.stopRollups = func() { cancel(); <-done }
 		return srv
 	}
@@ -132,6 +150,25 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 	env.Conn = grpctest.Dial(t, env.Addr)
 	env.Client = resultsv1.NewResultsServiceClient(env.Conn)
 	return env
+}
+
+// startEventLog runs an in-process JetStream server until the test ends
+// and connects to it.
+func startEventLog(t testing.TB) (*natsserver.Server, *eventlog.Log) {
+	t.Helper()
+	ns, err := eventlog.RunEmbedded(eventlog.EmbeddedOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("resultstest: %v", err)
+	}
+	t.Cleanup(ns.Shutdown)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := eventlog.Open(ctx, eventlog.Options{URL: ns.ClientURL(), Name: "results"})
+	if err != nil {
+		t.Fatalf("resultstest: %v", err)
+	}
+	t.Cleanup(l.Close)
+	return ns, l
 }
 
 // WithToken returns ctx carrying token as the request's credential.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/liftlabs/lift/pkg/admin"
 	"github.com/liftlabs/lift/pkg/config"
+	"github.com/liftlabs/lift/pkg/eventlog"
 	"github.com/liftlabs/lift/pkg/grpcclient"
 	"github.com/liftlabs/lift/pkg/grpcserver"
 	"github.com/liftlabs/lift/pkg/logging"
@@ -32,6 +33,10 @@ type settings struct {
 	grpcAddr, adminAddr, dbURL, identityAddr, experimentsAddr string
 	authTTL, catalogTTL                                       time.Duration
 	limits                                                    ingest.Limits
+	// natsURL names the event log's servers; empty stores batches before
+	// answering, without a log.
+	natsURL      string
+	natsReplicas int
 }
 
 func main() {
@@ -50,6 +55,9 @@ func main() {
 			MaxFutureSkew: cfg.Duration("LIFT_RESULTS_MAX_FUTURE_SKEW", time.Hour),
 		},
 	}
+	s.natsURL = cfg.String("LIFT_NATS_URL", "")
+	// 3 on a 3-node JetStream cluster.
+	s.natsReplicas = cfg.IntAtLeast("LIFT_NATS_STREAM_REPLICAS", 1, 1)
 	s.trace = tracing.Load(cfg)
 	log := logging.New("results", cfg.LogLevel())
 	cfg.ExitOnError()
@@ -87,17 +95,31 @@ func run(ctx context.Context, log *slog.Logger, s settings) error {
 		return err
 	}
 	defer experiments.Close()
-	srv, rollups := server.NewGRPCServer(server.Config{
+	var events *eventlog.Log
+	if s.natsURL != "" {
+		octx, cancel := context.WithTimeout(ctx, time.Minute)
+		events, err = eventlog.Open(octx, eventlog.Options{URL: s.natsURL, Replicas: s.natsReplicas, Name: "results"})
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer events.Close()
+	}
+	srv, workers, err := server.NewGRPCServer(server.Config{
 		Pool:         pool,
 		Identity:     identityv1.NewIdentityServiceClient(identity),
 		Experiments:  experimentsv1.NewExperimentsServiceClient(experiments),
 		AuthCacheTTL: s.authTTL, CatalogTTL: s.catalogTTL, Limits: s.limits, Logger: log,
+		EventLog: events,
 	})
+	if err != nil {
+		return err
+	}
 	lis, err := net.Listen("tcp", s.grpcAddr)
 	if err != nil {
 		return err
 	}
-	go admin.Serve(ctx, s.adminAddr, log)
-	go rollups.Run(ctx)
+	go admin.Serve(ctx, s.adminAddr, log, admin.Route{Pattern: "GET /set-aside", Handler: server.SetAsideHandler(workers.Store)})
+	go workers.Run(ctx)
 	return grpcserver.Serve(ctx, srv, lis, log)
 }

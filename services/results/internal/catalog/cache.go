@@ -50,6 +50,30 @@ func (c *cache[K, V]) put(k K, v V) {
 	c.entries[k] = entry[V]{value: v, expires: time.Now().Add(c.ttl)}
 }
 
+// refresh loads k again unless its entry was loaded after the given time.
+// Refreshes of one key share one load (separately from get's misses, so a
+// refresh is never answered with the stale entry it was asked to replace).
+func (c *cache[K, V]) refresh(ctx context.Context, k K, after time.Time, load func(context.Context) (V, error)) (V, error) {
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if ok && e.expires.Add(-c.ttl).After(after) {
+		return e.value, nil
+	}
+	v, err, _ := c.group.Do("refresh:"+fmt.Sprint(k), func() (any, error) {
+		v, err := load(ctx)
+		if err == nil {
+			c.put(k, v)
+		}
+		return v, err
+	})
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	return v.(V), nil
+}
+
 // get returns the cached value or loads it. Errors are not cached.
 func (c *cache[K, V]) get(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
 	if v, ok := c.lookup(k); ok {

@@ -52,6 +52,15 @@ func (e *Experiment) Variation(id int64) (Variation, bool) {
 	return Variation{}, false
 }
 
+// VariationIDs is the set of the experiment's variation ids.
+func (e *Experiment) VariationIDs() map[int64]bool {
+	m := make(map[int64]bool, len(e.Variations))
+	for _, v := range e.Variations {
+		m[v.ID] = true
+	}
+	return m
+}
+
 // Baseline returns the baseline variation (the first one if none is
 // marked, as Optimizely does).
 func (e *Experiment) Baseline() Variation {
@@ -73,7 +82,7 @@ type Catalog struct {
 	byAccount   *cache[string, *Experiment]
 	projects    *cache[string, *identityv1.Project]
 	datafiles   *cache[string, *Datafile]
-	seen        *cache[int64, *Experiment]
+	seen        *cache[string, *Experiment] // by SDK key and experiment id
 }
 
 // seenRetention is how long an experiment learned from a datafile stays
@@ -90,7 +99,7 @@ func New(experiments experimentsv1.ExperimentsServiceClient, identity identityv1
 		byAccount:   newCache[string, *Experiment](ttl),
 		projects:    newCache[string, *identityv1.Project](ttl),
 		datafiles:   newCache[string, *Datafile](ttl),
-		seen:        newCache[int64, *Experiment](seenRetention),
+		seen:        newCache[string, *Experiment](seenRetention),
 	}
 }
 

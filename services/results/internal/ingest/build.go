@@ -89,11 +89,9 @@ func Build(req *resultsv1.IngestEventsRequest, known Known, lim Limits, botFilte
 	if err != nil {
 		return nil, apierr.InvalidArgument("INVALID_PROJECT_ID", "project_id %q is not a numeric id", req.GetProjectId())
 	}
-	now := time.Now
-	if lim.Now != nil {
-		now = lim.Now
+	if err := CheckTimestamps(req, lim); err != nil {
+		return nil, err
 	}
-	latest := now().Add(lim.MaxFutureSkew)
 	b := &Batch{ProjectID: project}
 	seen := map[string]bool{}
 	for vi, v := range req.GetVisitors() {
@@ -110,11 +108,6 @@ func Build(req *resultsv1.IngestEventsRequest, known Known, lim Limits, botFilte
 			}
 			for _, e := range s.GetEvents() {
 				at := time.UnixMilli(e.GetTimestamp()).UTC()
-				if at.After(latest) {
-					return nil, apierr.InvalidArgument("TIMESTAMP_IN_FUTURE",
-						"event %q of visitor %d has timestamp %d (%s), more than %s ahead of the server's clock",
-						e.GetUuid(), vi, e.GetTimestamp(), at.Format(time.RFC3339), lim.MaxFutureSkew).With("uuid", e.GetUuid())
-				}
 				if seen[e.GetUuid()] {
 					continue // the same event twice in one batch is stored once
 				}
@@ -133,6 +126,31 @@ func Build(req *resultsv1.IngestEventsRequest, known Known, lim Limits, botFilte
 		}
 	}
 	return b, nil
+}
+
+// CheckTimestamps rejects a batch holding an event dated further in the
+// future than the limit allows. It is checked before a batch is
+// acknowledged, so that the event log never holds a batch the consumer
+// would refuse (time only makes the check easier to pass later).
+func CheckTimestamps(req *resultsv1.IngestEventsRequest, lim Limits) error {
+	now := time.Now
+	if lim.Now != nil {
+		now = lim.Now
+	}
+	latest := now().Add(lim.MaxFutureSkew).UnixMilli()
+	for vi, v := range req.GetVisitors() {
+		for _, s := range v.GetSnapshots() {
+			for _, e := range s.GetEvents() {
+				if e.GetTimestamp() > latest {
+					at := time.UnixMilli(e.GetTimestamp()).UTC()
+					return apierr.InvalidArgument("TIMESTAMP_IN_FUTURE",
+						"event %q of visitor %d has timestamp %d (%s), more than %s ahead of the server's clock",
+						e.GetUuid(), vi, e.GetTimestamp(), at.Format(time.RFC3339), lim.MaxFutureSkew).With("uuid", e.GetUuid())
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // snapshotExposures checks an impression snapshot's decisions against the

@@ -93,6 +93,9 @@ func (s *Server) ingestWithToken(ctx context.Context, req *resultsv1.IngestEvent
 	if err := ingest.CheckSize(req, s.limits); err != nil {
 		return counts{}, err
 	}
+	if err := ingest.CheckTimestamps(req, s.limits); err != nil {
+		return counts{}, err
+	}
 	project, err := s.projectOf(ctx, req.GetProjectId())
 	if err != nil {
 		return counts{}, err
@@ -106,7 +109,11 @@ func (s *Server) ingestWithToken(ctx context.Context, req *resultsv1.IngestEvent
 		if err != nil {
 			return counts{}, err
 		}
-		known[id] = variationSet(e)
+		known[id] = e.VariationIDs()
+	}
+	if s.log != nil {
+		// Unknown experiments are set aside by the consumer, not refused.
+		return s.appendToLog(ctx, &ingest.Envelope{Known: known, Ignored: ignored, Request: req}, "api")
 	}
 	return s.storeBatch(ctx, req, known, false, ignored)
 }
@@ -124,10 +131,17 @@ func (s *Server) ingestWithSDKKey(ctx context.Context, req *resultsv1.IngestEven
 		return counts{}, apierr.InvalidArgument("PROJECT_MISMATCH",
 			"the batch is for project %s but the SDK key belongs to project %d", req.GetProjectId(), d.ProjectID)
 	}
+	if s.log != nil {
+		if err := ingest.CheckTimestamps(req, s.limits); err != nil {
+			return counts{}, err
+		}
+		// Attributed by the consumer, against the datafile at that time.
+		return s.appendToLog(ctx, &ingest.Envelope{SDKKey: sdkKey, Ignored: ignored, Request: req}, d.EnvironmentKey)
+	}
 	known := ingest.Known{}
 	for _, id := range ingest.ExperimentIDs(req) {
 		if e, ok := s.catalog.DatafileExperiment(d, id); ok {
-			known[id] = variationSet(e)
+			known[id] = e.VariationIDs()
 		}
 	}
 	return s.storeBatch(ctx, req, known, d.BotFiltering, ignored)
@@ -166,12 +180,4 @@ func (s *Server) projectOf(ctx context.Context, id string) (int64, error) {
 		return 0, err
 	}
 	return project, nil
-}
-
-func variationSet(e *catalog.Experiment) map[int64]bool {
-	m := make(map[int64]bool, len(e.Variations))
-	for _, v := range e.Variations {
-		m[v.ID] = true
-	}
-	return m
 }

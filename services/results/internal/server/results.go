@@ -39,6 +39,7 @@ func (s *Server) GetExperimentResults(ctx context.Context, req *resultsv1.GetExp
 	for i, m := range metrics {
 		keys[i] = m.EventKey
 	}
+	s.caughtUp(ctx)
 	rollups, err := s.store.Rollups(ctx, exp.ProjectID, id, keys, window)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/liftlabs/lift/pkg/eventlog"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"github.com/liftlabs/lift/services/results/internal/catalog"
@@ -41,10 +42,21 @@ type Server struct {
 	// stored is called with the project of a batch that stored new
 	// events (the rollup worker's Notify).
 	stored func(projectID int64)
+	// log, when set, is where batches are appended (and acknowledged);
+	// caughtUp then makes reads wait for the consumer (read-your-writes).
+	log      *eventlog.Log
+	caughtUp func(context.Context)
 }
 
 // New returns a Server; stored is called after each batch that stored new
 // events.
 func New(s Store, c Catalog, limits ingest.Limits, stored func(projectID int64)) *Server {
-	return &Server{store: s, catalog: c, limits: limits, now: time.Now, stored: stored}
+	return &Server{store: s, catalog: c, limits: limits, now: time.Now, stored: stored, caughtUp: func(context.Context) {}}
+}
+
+// WithEventLog makes the ingest RPCs append batches to l and answer once
+// it has them; caughtUp (the consumer's WaitCaughtUp) runs before reads.
+func (s *Server) WithEventLog(l *eventlog.Log, caughtUp func(context.Context)) *Server {
+	s.log, s.caughtUp = l, caughtUp
+	return s
 }

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,16 +66,26 @@ type IngestResult struct {
 // transaction. It returns only after the commit: a nil error means the
 // events are durable. CatchUp folds them into the rollups afterwards.
 func (s *Store) Ingest(ctx context.Context, b *ingest.Batch) (IngestResult, error) {
+	return s.IngestGroup(ctx, []*ingest.Batch{b}, nil)
+}
+
+// IngestGroup stores many batches, and the events set aside from them, in
+// one transaction (group commit: the event-log consumer hands it every
+// batch of one fetch). Batches of one project are merged into one, so the
+// transaction takes each project's lock once, in project order (two
+// consumers' transactions never wait on each other in a cycle).
+func (s *Store) IngestGroup(ctx context.Context, bs []*ingest.Batch, aside []ingest.SetAside) (IngestResult, error) {
+	merged := mergeByProject(bs)
 	// The first attempt assumes every event is new and inserts them
 	// without looking; a duplicate (a resent batch) fails the insert on the
 	// primary key, and the next attempt looks first. So does any retry, since a
 	// failed attempt may have committed.
-	res, err := s.ingestOnce(ctx, b, false)
+	res, err := s.ingestOnce(ctx, merged, aside, false)
 	for attempt := 2; attempt <= maxAttempts && err != nil && ctx.Err() == nil; attempt++ {
 		if !retryable(err) && !isDuplicate(err) {
 			break
 		}
-		res, err = s.ingestOnce(ctx, b, true)
+		res, err = s.ingestOnce(ctx, merged, aside, true)
 	}
 	if err != nil && retryable(err) {
 		return IngestResult{}, apierr.Unavailable("EVENTS_NOT_STORED", "the events could not be stored, retry the batch: %v", err)
@@ -81,55 +93,124 @@ func (s *Store) Ingest(ctx context.Context, b *ingest.Batch) (IngestResult, erro
 	return res, err
 }
 
+// mergeByProject returns one batch per project, in project order.
+func mergeByProject(bs []*ingest.Batch) []*ingest.Batch {
+	if len(bs) == 1 {
+		return bs
+	}
+	by := map[int64]*ingest.Batch{}
+	var out []*ingest.Batch
+	for _, b := range bs {
+		m, ok := by[b.ProjectID]
+		if !ok {
+			m = &ingest.Batch{ProjectID: b.ProjectID}
+			by[b.ProjectID] = m
+			out = append(out, m)
+		}
+		m.Events = append(m.Events, b.Events...)
+		m.Exposures = append(m.Exposures, b.Exposures...)
+	}
+	slices.SortFunc(out, func(a, b *ingest.Batch) int { return cmp.Compare(a.ProjectID, b.ProjectID) })
+	return out
+}
+
+// setAsideSQL keeps events the consumer could not attribute; a redelivered
+// batch sets each aside once.
+const setAsideSQL = `
+INSERT INTO set_aside_events (project_id, uuid, visitor_id, key, occurred_at, experiment_id, variation_id, reason)
+SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::text[])
+ON CONFLICT DO NOTHING`
+
 // ingestOnce runs one transaction; with look it first finds the events
 // already stored and skips them.
-func (s *Store) ingestOnce(ctx context.Context, b *ingest.Batch, look bool) (IngestResult, error) {
+func (s *Store) ingestOnce(ctx context.Context, bs []*ingest.Batch, aside []ingest.SetAside, look bool) (IngestResult, error) {
 	if !look {
-		// The batch as it is: a uuid twice in it (ingest.Build sends each
-		// once) fails the insert like a resent one, and the retry skips it.
-		fresh := b
-		if len(fresh.Events) == 0 {
-			return IngestResult{}, nil
-		}
+		// The batches as they are: a uuid twice in one (ingest.Build sends
+		// each once) fails the insert like a resent one, and the retry
+		// skips it.
+		var res IngestResult
 		// One round trip: outside BEGIN, the statements of a pipelined
 		// batch run in one implicit transaction that the closing Sync
 		// commits (or rolls back at the first error, skipping the rest),
 		// and Close returns only after that commit.
 		batch := &pgx.Batch{}
-		batch.Queue(lockProjectSQL, b.ProjectID)
-		queueWrites(batch, fresh)
+		for _, b := range bs {
+			if len(b.Events) == 0 {
+				continue
+			}
+			batch.Queue(lockProjectSQL, b.ProjectID)
+			queueWrites(batch, b)
+			res.Inserted += len(b.Events)
+		}
+		queueAside(batch, aside)
+		if batch.Len() == 0 {
+			return res, nil
+		}
 		if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
 			return IngestResult{}, err
 		}
-		return IngestResult{Inserted: len(fresh.Events)}, nil
+		return res, nil
 	}
 	var res IngestResult
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		stored := map[string]bool{}
-		uuids := make([]string, len(b.Events))
-		for i, e := range b.Events {
-			uuids[i] = e.UUID
-		}
+		res = IngestResult{}
+		stored := make([]map[string]bool, len(bs))
 		batch := &pgx.Batch{}
-		batch.Queue(lockProjectSQL, b.ProjectID)
-		batch.Queue(storedUUIDsSQL, b.ProjectID, uuids).Query(func(rows pgx.Rows) error {
-			var u string
-			_, err := pgx.ForEachRow(rows, []any{&u}, func() error { stored[u] = true; return nil })
-			return err
-		})
-		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-			return err
+		for i, b := range bs {
+			stored[i] = map[string]bool{}
+			if len(b.Events) == 0 {
+				continue
+			}
+			uuids := make([]string, len(b.Events))
+			for j, e := range b.Events {
+				uuids[j] = e.UUID
+			}
+			batch.Queue(lockProjectSQL, b.ProjectID)
+			batch.Queue(storedUUIDsSQL, b.ProjectID, uuids).Query(func(rows pgx.Rows) error {
+				var u string
+				_, err := pgx.ForEachRow(rows, []any{&u}, func() error { stored[i][u] = true; return nil })
+				return err
+			})
 		}
-		fresh := newOnly(b, stored)
-		res.Inserted = len(fresh.Events)
-		if len(fresh.Events) == 0 {
-			return nil
+		if batch.Len() > 0 {
+			if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+				return err
+			}
 		}
 		batch = &pgx.Batch{}
-		queueWrites(batch, fresh)
+		for i, b := range bs {
+			fresh := newOnly(b, stored[i])
+			res.Inserted += len(fresh.Events)
+			if len(fresh.Events) > 0 {
+				queueWrites(batch, fresh)
+			}
+		}
+		queueAside(batch, aside)
+		if batch.Len() == 0 {
+			return nil
+		}
 		return tx.SendBatch(ctx, batch).Close()
 	})
 	return res, err
+}
+
+// queueAside queues the insert of the events set aside, one statement per
+// project.
+func queueAside(batch *pgx.Batch, aside []ingest.SetAside) {
+	by := map[int64][]ingest.SetAside{}
+	for _, a := range aside {
+		by[a.ProjectID] = append(by[a.ProjectID], a)
+	}
+	for project, as := range by {
+		n := len(as)
+		uuids, visitors, keys, times := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+		experiments, variations, reasons := make([]string, n), make([]string, n), make([]string, n)
+		for i, a := range as {
+			uuids[i], visitors[i], keys[i], times[i] = a.UUID, a.VisitorID, a.Key, a.At
+			experiments[i], variations[i], reasons[i] = a.ExperimentID, a.VariationID, a.Reason
+		}
+		batch.Queue(setAsideSQL, project, uuids, visitors, keys, times, experiments, variations, reasons)
+	}
 }
 
 // queueWrites queues the insert of b's events and of its pending rollup.
