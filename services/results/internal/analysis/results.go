@@ -101,7 +101,7 @@ func Compute(in Input) *resultsv1.ExperimentResults {
 		stats.AdjustFDR(cs, cfg.Confidence)
 	}
 	for _, p := range pending {
-		p.into.Lift = liftProto(p.c)
+		p.into.Lift = liftProto(p.c, cfg.Method)
 	}
 	return out
 }
@@ -181,7 +181,7 @@ func series(t *timeline, key string, variation int64, agg aggregator) []*results
 	return out
 }
 
-func liftProto(c stats.Comparison) *resultsv1.Lift {
+func liftProto(c stats.Comparison, method stats.Method) *resultsv1.Lift {
 	status := resultsv1.LiftStatus_LIFT_STATUS_INCONCLUSIVE
 	switch c.Status {
 	case stats.StatusBetter:
@@ -204,7 +204,17 @@ func liftProto(c stats.Comparison) *resultsv1.Lift {
 		VisitorsRemaining:          c.Remaining.Visitors,
 		VisitorsRemainingKnown:     c.Remaining.Known,
 		InsufficientData:           !c.Defined,
+		ExpectedLoss:               c.Loss.Treatment,
+		BaselineExpectedLoss:       c.Loss.Control,
+		CredibleInterval:           credibleProto(c, method),
 	}
+}
+
+func credibleProto(c stats.Comparison, method stats.Method) *resultsv1.Interval {
+	if method != stats.MethodBayesian || !c.RelativeDefined {
+		return nil
+	}
+	return intervalProto(c.CredibleInterval)
 }
 
 func dailyLiftProto(d stats.DailyLift) *resultsv1.DailyLift {

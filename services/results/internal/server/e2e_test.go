@@ -126,6 +126,35 @@ func TestIngestEvents_ResultsMatchReferenceCountsAndStatistics(t *testing.T) {
 	}
 }
 
+func TestGetExperimentResults_BayesianReportsRiskAndCredibleIntervals(t *testing.T) {
+	s := newStack(t)
+	s.setStats(t, identityv1.StatsMethod_STATS_METHOD_BAYESIAN, 0.95, false)
+	for _, b := range s.referenceData() {
+		s.ingest(t, b...)
+	}
+	rateRef, revenueRef := loadBayesReference(t)
+	r := s.results(t, &resultsv1.GetExperimentResultsRequest{MetricKeys: []string{"purchase"}})
+	for i, ref := range []bayesReference{rateRef, revenueRef} {
+		trt := r.GetMetrics()[i].GetResults()[1]
+		l := trt.GetLift()
+		for _, c := range []struct {
+			name      string
+			got, want float64
+		}{
+			{"expected loss", l.GetExpectedLoss(), ref.LossTreatment},
+			{"baseline expected loss", l.GetBaselineExpectedLoss(), ref.LossControl},
+			{"credible lower", l.GetCredibleInterval().GetLower(), ref.CredibleRelative[0]},
+			{"credible upper", l.GetCredibleInterval().GetUpper(), ref.CredibleRelative[1]},
+			// One day of data: the lift over time is that day's credible interval.
+			{"day 1 credible lower", trt.GetSeries()[0].GetLift().GetInterval().GetLower(), ref.CredibleRelative[0]},
+		} {
+			if !near(c.got, c.want) {
+				t.Errorf("metric %d %s = %.15g, want %.15g", i, c.name, c.got, c.want)
+			}
+		}
+	}
+}
+
 func TestGetExperimentResults_SequentialIsTheProjectDefault(t *testing.T) {
 	s := newStack(t)
 	ref := loadReference(t)

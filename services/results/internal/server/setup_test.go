@@ -210,6 +210,32 @@ type reference struct {
 	TreatmentConversions int64 `json:"treatment_conversions"`
 }
 
+// bayesReference is one metric's Bayesian decision numbers on the same
+// dataset ("service_bayes" in reference.json).
+type bayesReference struct {
+	LossTreatment    float64    `json:"loss_treatment"`
+	LossControl      float64    `json:"loss_control"`
+	CredibleRelative [2]float64 `json:"credible_relative"`
+}
+
+func loadBayesReference(t testing.TB) (rate, revenue bayesReference) {
+	t.Helper()
+	b, err := os.ReadFile("../stats/testdata/reference.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all struct {
+		ServiceBayes struct {
+			Rate    bayesReference `json:"rate"`
+			Revenue bayesReference `json:"revenue"`
+		} `json:"service_bayes"`
+	}
+	if err := json.Unmarshal(b, &all); err != nil {
+		t.Fatal(err)
+	}
+	return all.ServiceBayes.Rate, all.ServiceBayes.Revenue
+}
+
 func loadReference(t testing.TB) reference {
 	t.Helper()
 	b, err := os.ReadFile("../stats/testdata/reference.json")

@@ -60,7 +60,11 @@ func (p betaPosterior) window() (lo, hi float64) {
 // of the integration and adaptive Gauss–Kronrod converges quickly even with
 // millions of visitors.
 func ChanceToBeatBinary(control, treatment Summary) float64 {
-	pc, pt := posterior(control), posterior(treatment)
+	return chanceBeta(posterior(control), posterior(treatment))
+}
+
+// chanceBeta is P(p_t > p_c) for independent Beta posteriors.
+func chanceBeta(pc, pt betaPosterior) float64 {
 	var p float64
 	if pc.sd() <= pt.sd() {
 		lo, hi := pc.window()

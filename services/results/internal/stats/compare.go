@@ -94,6 +94,12 @@ type Comparison struct {
 	// ChanceToBeatBaseline is P(m_t > m_c) under flat priors (Beta(1,1)
 	// for binary metrics, normal approximation for numeric ones).
 	ChanceToBeatBaseline float64
+	// Loss is the expected loss of choosing the variation or keeping the
+	// baseline (Bayesian method only; zero otherwise).
+	Loss Loss
+	// CredibleInterval is the credible interval of Relative (Bayesian
+	// method only; zero otherwise or when RelativeDefined is false).
+	CredibleInterval Interval
 	// Remaining is the visitors still needed to reach significance if the
 	// observed effect persists.
 	Remaining Remaining
@@ -133,6 +139,10 @@ func Compare(kind Kind, cfg Config, looks []Look) Comparison {
 		r.Remaining = remaining(k, ok, c, t)
 	case MethodBayesian:
 		r.PValue = 1 - math.Max(r.ChanceToBeatBaseline, 1-r.ChanceToBeatBaseline)
+		// Two more posterior integrals for rates (about twice chance to
+		// beat's cost), so only where the method asks for them.
+		r.Loss = ExpectedLoss(kind, c, t)
+		r.CredibleInterval, _ = CredibleLift(kind, c, t, cfg.Confidence)
 		k, ok := scaleFixed(r.Diff, v, zOneSided(alpha))
 		r.Remaining = remaining(k, ok, c, t)
 	default:

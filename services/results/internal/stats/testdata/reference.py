@@ -452,6 +452,77 @@ def lift_over_time_cases():
     return cases
 
 
+# ---------------------------------------------------- bayesian decisions ---
+# Expected loss (risk) of choosing either side and the credible intervals,
+# next to chance to beat. Rates: the loss of choosing t is
+# E[(p_c - p_t)+] = integral over t's Beta density of E[(p_c - x)+], with
+# E[(p_c - x)+] = integral_x^1 S_c(y) dy = E(p_c) S_{c+}(x) - x S_c(x)
+# (integration by parts; c+ is Beta(a+1, b)), checked against a Monte Carlo
+# estimate. Means: D ~ N(d, s^2), the loss integrated by scipy.integrate.quad.
+
+
+def beta_loss(nc, xc, nt, xt):
+    """E[(p_c - p_t)+]: the risk of choosing t."""
+    ac, bc = 1 + xc, 1 + nc - xc
+    c, cup, t = st.beta(ac, bc), st.beta(ac + 1, bc), st.beta(1 + xt, 1 + nt - xt)
+    inner = lambda x: c.mean() * cup.sf(x) - x * c.sf(x)
+    m, s = t.mean(), t.std()
+    lo, hi = max(0.0, m - 50 * s), min(1.0, m + 50 * s)
+    pts = [m] + [p for p in (c.mean(),) if lo < p < hi]
+    val, _ = scipy.integrate.quad(lambda x: t.pdf(x) * inner(x), lo, hi, points=pts,
+                                  epsabs=1e-17, epsrel=1e-12, limit=1000)
+    rng = np.random.default_rng(7)
+    mc = np.maximum(rng.beta(ac, bc, 400000) - rng.beta(1 + xt, 1 + nt - xt, 400000), 0)
+    assert abs(mc.mean() - val) <= 6 * mc.std() / math.sqrt(mc.size) + 1e-12, (nc, xc, nt, xt, val, mc.mean())
+    return max(val, 0.0)
+
+
+def normal_loss(d, sd):
+    """E[(-D)+] and E[D+] for D ~ N(d, sd^2), by quadrature."""
+    f = st.norm(loc=d, scale=sd).pdf
+    lt, _ = scipy.integrate.quad(lambda x: -x * f(x), d - 60 * sd, 0.0, epsabs=1e-300, epsrel=1e-13, limit=500) \
+        if d - 60 * sd < 0 else (0.0, 0)
+    lc, _ = scipy.integrate.quad(lambda x: x * f(x), 0.0, d + 60 * sd, epsabs=1e-300, epsrel=1e-13, limit=500) \
+        if d + 60 * sd > 0 else (0.0, 0)
+    return lt, lc
+
+
+def credible(kind, c, t, conf):
+    ec, vc = posterior(kind, c)
+    et, vt = posterior(kind, t)
+    out = {"credible_diff": [finite(x) for x in st.norm(loc=et - ec, scale=math.sqrt(vc + vt)).interval(conf)]}
+    mean_c = (c[1] / c[0]) if kind == "binary" else float(np.mean(c))
+    if mean_c != 0:
+        v = vt / ec**2 + et**2 * vc / ec**4
+        out["credible_relative"] = [finite(x) for x in st.norm(loc=et / ec - 1, scale=math.sqrt(v)).interval(conf)]
+    return out
+
+
+def decision_cases():
+    cases = []
+    for nc, xc, nt, xt in [(1000, 100, 1000, 120), (1000000, 50000, 1000000, 50500), (100, 10, 1000000, 100000),
+                           (1000000, 100000, 100, 12), (10, 10, 10, 9), (20000, 0, 20000, 3),
+                           (1000, 500, 1000, 400), (50, 3, 60, 9), (5000, 4990, 5000, 5000)]:
+        case = {"kind": "binary", "control": {"n": nc, "x": xc}, "treatment": {"n": nt, "x": xt}, "confidence": 0.95,
+                "loss_treatment": beta_loss(nc, xc, nt, xt), "loss_control": beta_loss(nt, xt, nc, xc)}
+        case.update(credible("binary", (nc, xc), (nt, xt), 0.95))
+        cases.append(case)
+    rng = np.random.default_rng(20261205)
+    for c, t, conf in [(rng.normal(10, 2, 500), rng.normal(10.3, 2.5, 520), 0.95),
+                       (rng.normal(10, 2, 500), rng.normal(9.2, 2.5, 520), 0.90),
+                       (np.where(rng.random(4000) < 0.1, np.round(rng.lognormal(7, 1, 4000)), 0.0),
+                        np.where(rng.random(4000) < 0.1, np.round(rng.lognormal(7, 1, 4000)), 0.0), 0.95),
+                       (rng.poisson(3, 800).astype(float), rng.poisson(3.4, 700).astype(float), 0.99)]:
+        d = t.mean() - c.mean()
+        sd = math.sqrt(c.var(ddof=1) / c.size + t.var(ddof=1) / t.size)
+        lt, lc = normal_loss(d, sd)
+        case = {"kind": "numeric", "control": summary(c), "treatment": summary(t), "confidence": conf,
+                "loss_treatment": finite(lt), "loss_control": finite(lc)}
+        case.update(credible("numeric", c, t, conf))
+        cases.append(case)
+    return cases
+
+
 # ------------------------------------------------------------ end to end ---
 # The dataset services/results/internal/server tests send through the real
 # service (see e2e_test.go there): 1000 visitors per variation; control
@@ -486,6 +557,22 @@ def service_case():
     }
 
 
+def service_bayes_case():
+    """The same dataset under the Bayesian method: risks and credible intervals."""
+    n = 1000
+    c = np.zeros(n)
+    c[:100] = 1000 + 37 * np.arange(100)
+    t = np.zeros(n)
+    t[:130] = 1100 + 41 * np.arange(130)
+    t[:130:10] += 500
+    rate = {"loss_treatment": beta_loss(n, 100, n, 130), "loss_control": beta_loss(n, 130, n, 100)}
+    rate.update(credible("binary", (n, 100), (n, 130), 0.95))
+    lt, lc = normal_loss(t.mean() - c.mean(), math.sqrt(c.var(ddof=1) / n + t.var(ddof=1) / n))
+    revenue = {"loss_treatment": finite(lt), "loss_control": finite(lc)}
+    revenue.update(credible("numeric", c, t, 0.95))
+    return {"rate": rate, "revenue": revenue}
+
+
 def main():
     out = {
         "generated_by": "testdata/reference.py",
@@ -511,6 +598,8 @@ def main():
         "remaining_fixed": [remaining_fixed_case(*c) for c in REMAINING_FIXED],
         "service": service_case(),
         "lift_over_time": lift_over_time_cases(),
+        "bayes_decisions": decision_cases(),
+        "service_bayes": service_bayes_case(),
     }
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")

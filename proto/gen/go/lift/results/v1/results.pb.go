@@ -239,6 +239,20 @@ type Lift struct {
 	// True when a variation has too few visitors to compare (none, or fewer
 	// than two for revenue and value); the statistics are then neutral.
 	InsufficientData bool `protobuf:"varint,14,opt,name=insufficient_data,json=insufficientData,proto3" json:"insufficient_data,omitempty"`
+	// Expected loss (risk) of choosing this variation: the posterior mean of
+	// max(baseline_rate − rate, 0), in the metric's units (a conversion rate,
+	// cents or value per visitor), under the posteriors of
+	// chance_to_beat_baseline. Bayesian method only (0 under the others, and
+	// with insufficient_data).
+	ExpectedLoss float64 `protobuf:"fixed64,15,opt,name=expected_loss,json=expectedLoss,proto3" json:"expected_loss,omitempty"`
+	// Expected loss of keeping the baseline instead: the posterior mean of
+	// max(rate − baseline_rate, 0). Bayesian method only.
+	BaselineExpectedLoss float64 `protobuf:"fixed64,16,opt,name=baseline_expected_loss,json=baselineExpectedLoss,proto3" json:"baseline_expected_loss,omitempty"`
+	// Credible interval of the relative lift at the confidence level: the
+	// posterior of rate/baseline_rate − 1 by the delta method on the
+	// posterior means and variances. Bayesian method only; unset when
+	// relative_available is false.
+	CredibleInterval *Interval `protobuf:"bytes,17,opt,name=credible_interval,json=credibleInterval,proto3" json:"credible_interval,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -369,6 +383,27 @@ func (x *Lift) GetInsufficientData() bool {
 		return x.InsufficientData
 	}
 	return false
+}
+
+func (x *Lift) GetExpectedLoss() float64 {
+	if x != nil {
+		return x.ExpectedLoss
+	}
+	return 0
+}
+
+func (x *Lift) GetBaselineExpectedLoss() float64 {
+	if x != nil {
+		return x.BaselineExpectedLoss
+	}
+	return 0
+}
+
+func (x *Lift) GetCredibleInterval() *Interval {
+	if x != nil {
+		return x.CredibleInterval
+	}
+	return nil
 }
 
 // DailyPoint is the cumulative state of a variation at the end of a UTC day.
@@ -1363,7 +1398,7 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\x1dlift/results/v1/results.proto\x12\x0flift.results.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1flift/identity/v1/identity.proto\"6\n" +
 	"\bInterval\x12\x14\n" +
 	"\x05lower\x18\x01 \x01(\x01R\x05lower\x12\x14\n" +
-	"\x05upper\x18\x02 \x01(\x01R\x05upper\"\xb4\x05\n" +
+	"\x05upper\x18\x02 \x01(\x01R\x05upper\"\xd7\x06\n" +
 	"\x04Lift\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\x01R\x05value\x12J\n" +
 	"\x13confidence_interval\x18\x02 \x01(\v2\x19.lift.results.v1.IntervalR\x12confidenceInterval\x12-\n" +
@@ -1380,7 +1415,10 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\x17chance_to_beat_baseline\x18\v \x01(\x01R\x14chanceToBeatBaseline\x12-\n" +
 	"\x12visitors_remaining\x18\f \x01(\x03R\x11visitorsRemaining\x128\n" +
 	"\x18visitors_remaining_known\x18\r \x01(\bR\x16visitorsRemainingKnown\x12+\n" +
-	"\x11insufficient_data\x18\x0e \x01(\bR\x10insufficientData\"\xf0\x01\n" +
+	"\x11insufficient_data\x18\x0e \x01(\bR\x10insufficientData\x12#\n" +
+	"\rexpected_loss\x18\x0f \x01(\x01R\fexpectedLoss\x124\n" +
+	"\x16baseline_expected_loss\x18\x10 \x01(\x01R\x14baselineExpectedLoss\x12F\n" +
+	"\x11credible_interval\x18\x11 \x01(\v2\x19.lift.results.v1.IntervalR\x10credibleInterval\"\xf0\x01\n" +
 	"\n" +
 	"DailyPoint\x12,\n" +
 	"\x03day\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03day\x12\x18\n" +
@@ -1521,31 +1559,32 @@ var file_lift_results_v1_results_proto_depIdxs = []int32{
 	2,  // 0: lift.results.v1.Lift.confidence_interval:type_name -> lift.results.v1.Interval
 	2,  // 1: lift.results.v1.Lift.absolute_confidence_interval:type_name -> lift.results.v1.Interval
 	1,  // 2: lift.results.v1.Lift.lift_status:type_name -> lift.results.v1.LiftStatus
-	15, // 3: lift.results.v1.DailyPoint.day:type_name -> google.protobuf.Timestamp
-	5,  // 4: lift.results.v1.DailyPoint.lift:type_name -> lift.results.v1.DailyLift
-	2,  // 5: lift.results.v1.DailyLift.interval:type_name -> lift.results.v1.Interval
-	2,  // 6: lift.results.v1.DailyLift.absolute_interval:type_name -> lift.results.v1.Interval
-	3,  // 7: lift.results.v1.VariationResult.lift:type_name -> lift.results.v1.Lift
-	4,  // 8: lift.results.v1.VariationResult.series:type_name -> lift.results.v1.DailyPoint
-	0,  // 9: lift.results.v1.MetricResults.aggregator:type_name -> lift.results.v1.Aggregator
-	6,  // 10: lift.results.v1.MetricResults.results:type_name -> lift.results.v1.VariationResult
-	8,  // 11: lift.results.v1.Reach.variations:type_name -> lift.results.v1.VariationReach
-	16, // 12: lift.results.v1.StatsConfig.stats_method:type_name -> lift.identity.v1.StatsMethod
-	15, // 13: lift.results.v1.ExperimentResults.start_time:type_name -> google.protobuf.Timestamp
-	15, // 14: lift.results.v1.ExperimentResults.end_time:type_name -> google.protobuf.Timestamp
-	9,  // 15: lift.results.v1.ExperimentResults.reach:type_name -> lift.results.v1.Reach
-	10, // 16: lift.results.v1.ExperimentResults.sample_ratio_mismatch:type_name -> lift.results.v1.SampleRatioMismatch
-	11, // 17: lift.results.v1.ExperimentResults.stats_config:type_name -> lift.results.v1.StatsConfig
-	7,  // 18: lift.results.v1.ExperimentResults.metrics:type_name -> lift.results.v1.MetricResults
-	15, // 19: lift.results.v1.ExperimentResults.compute_time:type_name -> google.protobuf.Timestamp
-	15, // 20: lift.results.v1.GetExperimentResultsRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 21: lift.results.v1.GetExperimentResultsRequest.end_time:type_name -> google.protobuf.Timestamp
-	12, // 22: lift.results.v1.GetExperimentResultsResponse.results:type_name -> lift.results.v1.ExperimentResults
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	2,  // 3: lift.results.v1.Lift.credible_interval:type_name -> lift.results.v1.Interval
+	15, // 4: lift.results.v1.DailyPoint.day:type_name -> google.protobuf.Timestamp
+	5,  // 5: lift.results.v1.DailyPoint.lift:type_name -> lift.results.v1.DailyLift
+	2,  // 6: lift.results.v1.DailyLift.interval:type_name -> lift.results.v1.Interval
+	2,  // 7: lift.results.v1.DailyLift.absolute_interval:type_name -> lift.results.v1.Interval
+	3,  // 8: lift.results.v1.VariationResult.lift:type_name -> lift.results.v1.Lift
+	4,  // 9: lift.results.v1.VariationResult.series:type_name -> lift.results.v1.DailyPoint
+	0,  // 10: lift.results.v1.MetricResults.aggregator:type_name -> lift.results.v1.Aggregator
+	6,  // 11: lift.results.v1.MetricResults.results:type_name -> lift.results.v1.VariationResult
+	8,  // 12: lift.results.v1.Reach.variations:type_name -> lift.results.v1.VariationReach
+	16, // 13: lift.results.v1.StatsConfig.stats_method:type_name -> lift.identity.v1.StatsMethod
+	15, // 14: lift.results.v1.ExperimentResults.start_time:type_name -> google.protobuf.Timestamp
+	15, // 15: lift.results.v1.ExperimentResults.end_time:type_name -> google.protobuf.Timestamp
+	9,  // 16: lift.results.v1.ExperimentResults.reach:type_name -> lift.results.v1.Reach
+	10, // 17: lift.results.v1.ExperimentResults.sample_ratio_mismatch:type_name -> lift.results.v1.SampleRatioMismatch
+	11, // 18: lift.results.v1.ExperimentResults.stats_config:type_name -> lift.results.v1.StatsConfig
+	7,  // 19: lift.results.v1.ExperimentResults.metrics:type_name -> lift.results.v1.MetricResults
+	15, // 20: lift.results.v1.ExperimentResults.compute_time:type_name -> google.protobuf.Timestamp
+	15, // 21: lift.results.v1.GetExperimentResultsRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 22: lift.results.v1.GetExperimentResultsRequest.end_time:type_name -> google.protobuf.Timestamp
+	12, // 23: lift.results.v1.GetExperimentResultsResponse.results:type_name -> lift.results.v1.ExperimentResults
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_lift_results_v1_results_proto_init() }
