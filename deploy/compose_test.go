@@ -51,7 +51,7 @@ func env(s types.ServiceConfig, name string) string {
 
 func TestCompose_DefaultProfileIsTheStack(t *testing.T) {
 	p := loadCompose(t, nil)
-	var want []string
+	want := []string{"nats"} // the event log
 	for _, b := range binaries {
 		want = append(want, b.name)
 		if b.database {
@@ -324,5 +324,35 @@ func TestCompose_GatewayPublishedWhereAsked(t *testing.T) {
 		if len(gw.Ports) != 1 || gw.Ports[0].Published != wantPort || gw.Ports[0].HostIP != wantIP {
 			t.Errorf("%s: gateway ports %+v, want %s:%s", envName, gw.Ports, wantIP, wantPort)
 		}
+	}
+}
+
+// TestCompose_EventLog: the nats service runs JetStream on a volume, and
+// results names it and waits for it to be healthy.
+func TestCompose_EventLog(t *testing.T) {
+	p := loadCompose(t, nil)
+	n, err := p.GetService("nats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(n.Image, "nats:") || !slices.Contains(n.Command, "--jetstream") {
+		t.Errorf("nats runs %q %q, want the official image with JetStream on", n.Image, n.Command)
+	}
+	i := slices.Index(n.Command, "--store_dir")
+	if i < 0 || i+1 >= len(n.Command) || len(n.Volumes) != 1 || n.Volumes[0].Target != n.Command[i+1] || n.Volumes[0].Type != types.VolumeTypeVolume {
+		t.Errorf("the JetStream store is not on a volume: command %q volumes %+v", n.Command, n.Volumes)
+	}
+	if n.HealthCheck == nil || n.HealthCheck.Disable {
+		t.Error("nats has no health check")
+	}
+	r, err := p.GetService("results")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := url.Parse(env(r, "LIFT_NATS_URL")); err != nil || u.Scheme != "nats" || u.Hostname() != "nats" || u.Port() != "4222" {
+		t.Errorf("results LIFT_NATS_URL=%q, want nats://nats:4222", env(r, "LIFT_NATS_URL"))
+	}
+	if r.DependsOn["nats"].Condition != types.ServiceConditionHealthy {
+		t.Error("results does not wait for nats to be healthy")
 	}
 }

@@ -64,7 +64,10 @@ var binaries = []binary{
 		name: "results", dir: "services/results/cmd/results",
 		grpcPort: 9103, adminPort: 9203, database: true,
 		required: []string{"LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_DATABASE_URL", "LIFT_IDENTITY_ADDR", "LIFT_EXPERIMENTS_ADDR"},
-		optional: []string{"LIFT_LOG_LEVEL", "LIFT_AUTH_CACHE_TTL", "LIFT_RESULTS_CATALOG_TTL", "LIFT_RESULTS_MAX_BATCH_EVENTS", "LIFT_RESULTS_MAX_FUTURE_SKEW"},
+		optional: []string{"LIFT_LOG_LEVEL", "LIFT_AUTH_CACHE_TTL", "LIFT_RESULTS_CATALOG_TTL", "LIFT_RESULTS_MAX_BATCH_EVENTS", "LIFT_RESULTS_MAX_FUTURE_SKEW",
+			// Unset stores batches before answering, without an event log
+			// (the deployment files all set it).
+			"LIFT_NATS_URL", "LIFT_NATS_STREAM_REPLICAS"},
 	},
 	{
 		name: "gateway", dir: "gateway/cmd/gateway",

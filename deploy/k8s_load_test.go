@@ -29,11 +29,12 @@ const (
 
 // manifests is every object under deploy/k8s, by kind and name.
 type manifests struct {
-	deployments map[string]*appsv1.Deployment
-	services    map[string]*corev1.Service
-	pdbs        map[string]*policyv1.PodDisruptionBudget
-	configMaps  map[string]*corev1.ConfigMap
-	secrets     map[string]*corev1.Secret
+	deployments  map[string]*appsv1.Deployment
+	statefulSets map[string]*appsv1.StatefulSet
+	services     map[string]*corev1.Service
+	pdbs         map[string]*policyv1.PodDisruptionBudget
+	configMaps   map[string]*corev1.ConfigMap
+	secrets      map[string]*corev1.Secret
 }
 
 // newObject returns an empty object of the type a document declares; only
@@ -42,6 +43,8 @@ func newObject(tm metav1.TypeMeta) (metav1.Object, error) {
 	switch tm.APIVersion + "/" + tm.Kind {
 	case "apps/v1/Deployment":
 		return &appsv1.Deployment{}, nil
+	case "apps/v1/StatefulSet":
+		return &appsv1.StatefulSet{}, nil
 	case "v1/Service":
 		return &corev1.Service{}, nil
 	case "policy/v1/PodDisruptionBudget":
@@ -97,11 +100,12 @@ func loadManifests(t *testing.T) *manifests {
 		t.Fatal(err)
 	}
 	m := &manifests{
-		deployments: map[string]*appsv1.Deployment{},
-		services:    map[string]*corev1.Service{},
-		pdbs:        map[string]*policyv1.PodDisruptionBudget{},
-		configMaps:  map[string]*corev1.ConfigMap{},
-		secrets:     map[string]*corev1.Secret{},
+		deployments:  map[string]*appsv1.Deployment{},
+		statefulSets: map[string]*appsv1.StatefulSet{},
+		services:     map[string]*corev1.Service{},
+		pdbs:         map[string]*policyv1.PodDisruptionBudget{},
+		configMaps:   map[string]*corev1.ConfigMap{},
+		secrets:      map[string]*corev1.Secret{},
 	}
 	for _, e := range entries {
 		name := e.Name()
@@ -151,6 +155,9 @@ func (m *manifests) add(t *testing.T, file string, obj metav1.Object) {
 	case *appsv1.Deployment:
 		_, dup = m.deployments[o.Name]
 		m.deployments[o.Name] = o
+	case *appsv1.StatefulSet:
+		_, dup = m.statefulSets[o.Name]
+		m.statefulSets[o.Name] = o
 	case *corev1.Service:
 		_, dup = m.services[o.Name]
 		m.services[o.Name] = o

@@ -431,6 +431,18 @@ func TestK8s_EveryConfigKeyIsUsed(t *testing.T) {
 			}
 		}
 	}
+	// A ConfigMap mounted whole as a volume (the NATS configuration) uses
+	// every key.
+	for _, ss := range m.statefulSets {
+		for _, v := range ss.Spec.Template.Spec.Volumes {
+			if v.ConfigMap == nil {
+				continue
+			}
+			for k := range m.configMaps[v.ConfigMap.Name].Data {
+				used["ConfigMap "+v.ConfigMap.Name+" "+k] = true
+			}
+		}
+	}
 	for _, cm := range m.configMaps {
 		for k := range cm.Data {
 			if !used["ConfigMap "+cm.Name+" "+k] {
@@ -444,5 +456,43 @@ func TestK8s_EveryConfigKeyIsUsed(t *testing.T) {
 				t.Errorf("Secret %s key %s is not used", s.Name, k)
 			}
 		}
+	}
+}
+
+// TestK8s_EventLog: a 3-node JetStream StatefulSet, each node with its own
+// volume, behind the Service results names, and results creating its stream
+// with 3 replicas.
+func TestK8s_EventLog(t *testing.T) {
+	m := loadManifests(t)
+	ss := m.statefulSets["nats"]
+	if ss == nil {
+		t.Fatal("no StatefulSet nats")
+	}
+	if ss.Spec.Replicas == nil || *ss.Spec.Replicas != 3 {
+		t.Errorf("nats replicas %v, want 3", ss.Spec.Replicas)
+	}
+	if len(ss.Spec.VolumeClaimTemplates) != 1 {
+		t.Errorf("nats has %d volume claim templates, want one for the JetStream store", len(ss.Spec.VolumeClaimTemplates))
+	}
+	if svc := m.services[ss.Spec.ServiceName]; svc == nil || svc.Spec.ClusterIP != corev1.ClusterIPNone {
+		t.Errorf("serviceName %q is no headless Service", ss.Spec.ServiceName)
+	}
+	conf := m.configMaps["nats-config"].Data["nats.conf"]
+	for _, want := range []string{"jetstream", "store_dir: /data", "cluster", "nats-2." + ss.Spec.ServiceName} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("nats.conf lacks %q", want)
+		}
+	}
+	env := m.resolveEnv(t, m.deployments["results"].Spec.Template.Spec.Containers[0])
+	u, err := url.Parse(env["LIFT_NATS_URL"])
+	if err != nil || u.Scheme != "nats" {
+		t.Fatalf("results LIFT_NATS_URL %q", env["LIFT_NATS_URL"])
+	}
+	port, _ := strconv.Atoi(u.Port())
+	if svc := m.services[u.Hostname()]; svc == nil || !hasServicePort(svc, port) {
+		t.Errorf("LIFT_NATS_URL %q: no Service %s with port %d", env["LIFT_NATS_URL"], u.Hostname(), port)
+	}
+	if env["LIFT_NATS_STREAM_REPLICAS"] != "3" {
+		t.Errorf("LIFT_NATS_STREAM_REPLICAS %q, want 3", env["LIFT_NATS_STREAM_REPLICAS"])
 	}
 }

@@ -1,7 +1,8 @@
 // Command liftrun runs the whole Lift stack on this machine without Docker
 // (`make run`): the three services and the gateway against the local
-// Postgres, a demo account and project seeded once, prefixed logs, and a
-// clean stop of everything on Ctrl-C.
+// Postgres, an embedded NATS JetStream server for the event log (unless
+// LIFT_NATS_URL names one), a demo account and project seeded once,
+// prefixed logs, and a clean stop of everything on Ctrl-C.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"github.com/liftlabs/lift/deploy/internal/demo"
 	"github.com/liftlabs/lift/deploy/internal/supervisor"
 	"github.com/liftlabs/lift/pkg/config"
+	"github.com/liftlabs/lift/pkg/eventlog"
 )
 
 const readyWait = 60 * time.Second
@@ -37,6 +39,7 @@ func run() error {
 	// A port offset and a database prefix let a second stack (the runner's
 	// own test) run beside a developer's without touching its data.
 	l := layout{offset: cfg.Int("LIFT_RUN_PORT_OFFSET", 0), dbPrefix: cfg.String("LIFT_RUN_DB_PREFIX", "lift_")}
+	natsURL := cfg.String("LIFT_NATS_URL", "")
 	if err := cfg.Err(); err != nil {
 		return err
 	}
@@ -48,9 +51,23 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if natsURL == "" {
+		// The event log's store lives with the rest of the run's state:
+		// batches acknowledged and not yet stored survive a restart.
+		ns, err := eventlog.RunEmbedded(eventlog.EmbeddedOptions{Dir: filepath.Join(stateDir, "nats")})
+		if err != nil {
+			return err
+		}
+		// Stopped after the services (deferred first, runs last).
+		defer ns.WaitForShutdown()
+		defer ns.Shutdown()
+		natsURL = ns.ClientURL()
+		fmt.Println("liftrun: embedded NATS JetStream at", natsURL, "store", filepath.Join(stateDir, "nats"))
+	}
+
 	g := supervisor.New(os.Stdout)
 	defer g.Stop(15 * time.Second)
-	for _, p := range l.processes(binDir, pgURL, st.BootstrapSecret) {
+	for _, p := range l.processes(binDir, pgURL, st.BootstrapSecret, natsURL) {
 		if err := g.Start(p); err != nil {
 			return err
 		}
@@ -75,7 +92,7 @@ func (l layout) addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port+
 
 // processes lists the binaries in start order with the environment each
 // reads (see docs/ARCHITECTURE.md for every variable).
-func (l layout) processes(bin, pgURL, secret string) []supervisor.Process {
+func (l layout) processes(bin, pgURL, secret, natsURL string) []supervisor.Process {
 	db := func(name string) string { return "LIFT_DATABASE_URL=" + withDatabase(pgURL, l.dbPrefix+name) }
 	backends := []string{
 		"LIFT_IDENTITY_ADDR=dns:///" + l.addr(9101),
@@ -89,7 +106,7 @@ func (l layout) processes(bin, pgURL, secret string) []supervisor.Process {
 	return []supervisor.Process{
 		service("identity", 9101, 9201, "LIFT_BOOTSTRAP_SECRET="+secret),
 		service("experiments", 9102, 9202),
-		service("results", 9103, 9203),
+		service("results", 9103, 9203, "LIFT_NATS_URL="+natsURL),
 		{Name: "gateway", Path: filepath.Join(bin, "gateway"), Env: append([]string{"LIFT_HTTP_ADDR=" + l.addr(8080), "LIFT_GRPC_ADDR=" + l.addr(9104), "LIFT_ADMIN_ADDR=" + l.addr(9204)}, backends...)},
 	}
 }

@@ -220,8 +220,8 @@ func isProbe(r *http.Request) bool {
 	return r.URL.Path == "/healthz" || r.URL.Path == "/readyz"
 }
 
-// impressionFlushTimeout bounds how long Close waits for queued
-// impressions to reach results.
+// impressionFlushTimeout bounds how long Close waits for the impression
+// batches being recorded (their decides are waiting for them).
 const impressionFlushTimeout = 10 * time.Second
 
 // serveV2 builds the gateway's gRPC server with the GatewayService on
@@ -273,7 +273,8 @@ func (g *Gateway) ServeGRPC(ctx context.Context) error {
 }
 
 // Close stops the gRPC server (at once; ServeGRPC is the graceful way),
-// sends the queued impressions, then closes the backend connections.
+// waits for the impression batches being recorded, then closes the
+// backend connections.
 func (g *Gateway) Close() error {
 	if g.grpc != nil {
 		g.grpc.Stop()

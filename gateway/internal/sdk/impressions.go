@@ -5,45 +5,59 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"github.com/optimizely/go-sdk/v2/pkg/event"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
-// Impression dispatch: the decide endpoint answers at once and hands its
-// impressions to a queue; one goroutine sends them to results as
-// Optimizely event batches (the SDKs' own format, checked against the SDK
-// key's datafile), per SDK key, when a batch is full or a second has passed.
-// A failed send is retried with backoff while results is unavailable, and
-// every impression has a fixed uuid, so a retried batch is counted once.
-// Close sends what is queued. What is lost: impressions queued when the
-// process dies without Close (at most about a second's worth), and those
-// refused because the queue is full or results stayed down through the
-// retries (both logged with counts). The same trade-off the SDKs' own event
-// processors make.
+// Impression dispatch: the decide endpoint's impressions are recorded
+// before it answers, never queued in memory past the answer. An impression
+// joins the batch being gathered for its SDK key, and its decide waits
+// until that batch is recorded: sent to results as an Optimizely event
+// batch, which results appends to the event log and acknowledges once the
+// log has it (see the README's event path). Batching concurrent decides
+// costs each at most impressionGather; a failed send is retried while
+// results or the log is unavailable, for up to about impressionRetryFor.
+// What can be lost: an impression whose batch still failed then (logged,
+// and counted in lift_gateway_impressions_lost_total); the decision itself
+// is answered either way, as Agent does. Nothing is dropped for load: a
+// burst makes decides wait, not impressions disappear.
 const (
-	impressionQueue     = 10_000
 	impressionBatch     = 500
-	impressionFlush     = time.Second
-	impressionAttempts  = 6
-	impressionBackoff   = 200 * time.Millisecond
+	impressionGather    = 2 * time.Millisecond
+	impressionAttempts  = 5
+	impressionBackoff   = 100 * time.Millisecond // doubled per retry: ≈ 1.5 s in all
 	impressionCallLimit = 10 * time.Second
 )
 
-// Impressions sends decide's impressions to results in the background.
+var impressionsLost = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "lift_gateway_impressions_lost_total",
+	Help: "Decide impressions not recorded: results or the event log stayed unavailable through the retries.",
+})
+
+func init() { prometheus.MustRegister(impressionsLost) }
+
+// Impressions records decide's impressions with results.
 type Impressions struct {
 	client resultsv1.ResultsServiceClient
 	logger *slog.Logger
-	queue  chan impression
 
-	mu      sync.RWMutex // guards closed against sends on the closed queue
-	closed  bool
-	dropped atomic.Int64
-	done    chan struct{}
+	mu       sync.Mutex
+	gather   map[string]*impressionBatchInFlight // by SDK key
+	inflight sync.WaitGroup
+}
+
+// impressionBatchInFlight is the batch one SDK key's impressions are
+// gathered into; done closes once it is recorded (or given up on).
+type impressionBatchInFlight struct {
+	sdkKey string
+	is     []impression
+	sent   bool
+	done   chan struct{}
 }
 
 // impression is one visitor entry of an Optimizely event batch: one
@@ -53,75 +67,61 @@ type impression struct {
 	visitor                      event.Visitor
 }
 
-// NewImpressions starts the dispatcher; Close stops it.
+// NewImpressions returns the sink; Close waits for batches being sent.
 func NewImpressions(client resultsv1.ResultsServiceClient, logger *slog.Logger) *Impressions {
-	im := &Impressions{client: client, logger: logger, queue: make(chan impression, impressionQueue), done: make(chan struct{})}
-	go im.run()
-	return im
+	return &Impressions{client: client, logger: logger, gather: map[string]*impressionBatchInFlight{}}
 }
 
-// add queues an impression without ever blocking the decision.
+// add records an impression, returning once its batch is recorded.
 func (im *Impressions) add(i impression) {
-	im.mu.RLock()
-	defer im.mu.RUnlock()
-	if im.closed {
+	im.mu.Lock()
+	b := im.gather[i.sdkKey]
+	if b == nil {
+		b = &impressionBatchInFlight{sdkKey: i.sdkKey, done: make(chan struct{})}
+		im.gather[i.sdkKey] = b
+		im.inflight.Add(1)
+		time.AfterFunc(impressionGather, func() { im.flush(b) })
+	}
+	b.is = append(b.is, i)
+	full := len(b.is) >= impressionBatch
+	im.mu.Unlock()
+	if full {
+		im.flush(b)
+	}
+	<-b.done
+}
+
+// flush sends b unless it has been sent already.
+func (im *Impressions) flush(b *impressionBatchInFlight) {
+	im.mu.Lock()
+	if b.sent {
+		im.mu.Unlock()
 		return
 	}
-	select {
-	case im.queue <- i:
-	default:
-		if n := im.dropped.Add(1); n == 1 || n%1000 == 0 {
-			im.logger.Warn("impression queue full; impressions dropped", "dropped_total", n)
-		}
-	}
-}
-
-// Close sends what is queued, waiting at most until ctx ends.
-func (im *Impressions) Close(ctx context.Context) error {
-	im.mu.Lock()
-	if !im.closed {
-		im.closed = true
-		close(im.queue)
+	b.sent = true
+	if im.gather[b.sdkKey] == b {
+		delete(im.gather, b.sdkKey)
 	}
 	im.mu.Unlock()
+	defer im.inflight.Done()
+	defer close(b.done)
+	im.send(b.sdkKey, b.is)
+}
+
+// Close waits, at most until ctx ends, for the batches being recorded
+// (their decides are still waiting for them).
+func (im *Impressions) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { im.inflight.Wait(); close(done) }()
 	select {
-	case <-im.done:
+	case <-done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (im *Impressions) run() {
-	defer close(im.done)
-	pending := map[string][]impression{} // by SDK key
-	tick := time.NewTicker(impressionFlush)
-	defer tick.Stop()
-	flushAll := func() {
-		for key, is := range pending {
-			im.send(key, is)
-			delete(pending, key)
-		}
-	}
-	for {
-		select {
-		case i, ok := <-im.queue:
-			if !ok {
-				flushAll()
-				return
-			}
-			pending[i.sdkKey] = append(pending[i.sdkKey], i)
-			if len(pending[i.sdkKey]) >= impressionBatch {
-				im.send(i.sdkKey, pending[i.sdkKey])
-				delete(pending, i.sdkKey)
-			}
-		case <-tick.C:
-			flushAll()
-		}
-	}
-}
-
-// send posts one batch, retrying while results is unreachable.
+// send posts one batch, retrying while results or its log is unavailable.
 func (im *Impressions) send(sdkKey string, is []impression) {
 	b := event.Batch{
 		AccountID: is[0].accountID, ProjectID: is[0].projectID,
@@ -132,7 +132,7 @@ func (im *Impressions) send(sdkKey string, is []impression) {
 	}
 	body, err := json.Marshal(b)
 	if err != nil {
-		im.logger.Error("encode impressions", "error", err.Error())
+		im.lost(is, 0, err)
 		return
 	}
 	wait := impressionBackoff
@@ -151,7 +151,12 @@ func (im *Impressions) send(sdkKey string, is []impression) {
 				continue
 			}
 		}
-		im.logger.Error("impressions not recorded", "impressions", len(is), "attempts", attempt, "error", err.Error())
+		im.lost(is, attempt, err)
 		return
 	}
+}
+
+func (im *Impressions) lost(is []impression, attempts int, err error) {
+	impressionsLost.Add(float64(len(is)))
+	im.logger.Error("impressions not recorded", "impressions", len(is), "attempts", attempts, "error", err.Error())
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/liftlabs/lift/pkg/apierr"
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -221,9 +223,10 @@ func TestParseOptimizely_LenientAsEncodingJSON(t *testing.T) {
 			t.Errorf("%s: read as %v", body, e)
 		}
 	}
-	// Invalid UTF-8 is replaced, not rejected.
-	req, _, err := ParseOptimizely([]byte("{\"project_id\": \"7\", \"visitors\": [{\"visitor_id\": \"u\xff\"}]}"))
-	if err != nil || req.GetVisitors()[0].GetVisitorId() != "u\uFFFD" {
-		t.Errorf("invalid UTF-8: %v, %v", req, err)
+	// Invalid UTF-8 is refused, naming the field: replaced, it made two
+	// visitors one.
+	_, _, err := ParseOptimizely([]byte("{\"project_id\": \"7\", \"visitors\": [{\"visitor_id\": \"u\xff\"}]}"))
+	if st := status.Convert(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "/visitors/0/visitor_id") {
+		t.Errorf("invalid UTF-8: %v", err)
 	}
 }
