@@ -103,7 +103,7 @@ func TestIdempotent_Rule(t *testing.T) {
 	sd := identityv1.File_lift_identity_v1_identity_proto.Services().ByName("IdentityService")
 	want := map[protoreflect.Name]bool{
 		"GetProject": true, "ListProjects": true, "ListEnvironments": true, "ListTokens": true,
-		"AuthenticateToken": true, "ResolveSdkKey": true,
+		"AuthenticateToken": true, "ResolveSdkKey": true, "GetCaller": true,
 		"BootstrapAccount": false, "CreateProject": false, "UpdateProject": false, "DeleteProject": false,
 		"CreateToken": false, "RevokeToken": false, "CreateEnvironment": false,
 	}

@@ -1433,6 +1433,89 @@ func (x *ListTokensResponse) GetNextPageToken() string {
 	return ""
 }
 
+// GetCallerRequest asks who the request's token acts for.
+type GetCallerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCallerRequest) Reset() {
+	*x = GetCallerRequest{}
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCallerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCallerRequest) ProtoMessage() {}
+
+func (x *GetCallerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCallerRequest.ProtoReflect.Descriptor instead.
+func (*GetCallerRequest) Descriptor() ([]byte, []int) {
+	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{21}
+}
+
+// GetCallerResponse is the caller's principal.
+type GetCallerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account, token and scopes of the request's API token.
+	Principal     *Principal `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCallerResponse) Reset() {
+	*x = GetCallerResponse{}
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCallerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCallerResponse) ProtoMessage() {}
+
+func (x *GetCallerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCallerResponse.ProtoReflect.Descriptor instead.
+func (*GetCallerResponse) Descriptor() ([]byte, []int) {
+	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetCallerResponse) GetPrincipal() *Principal {
+	if x != nil {
+		return x.Principal
+	}
+	return nil
+}
+
 // RevokeTokenRequest names a token to revoke.
 type RevokeTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1444,7 +1527,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[21]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1456,7 +1539,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[21]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1469,7 +1552,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{21}
+	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RevokeTokenRequest) GetTokenId() string {
@@ -1490,7 +1573,7 @@ type AuthenticateTokenRequest struct {
 
 func (x *AuthenticateTokenRequest) Reset() {
 	*x = AuthenticateTokenRequest{}
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[22]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +1585,7 @@ func (x *AuthenticateTokenRequest) String() string {
 func (*AuthenticateTokenRequest) ProtoMessage() {}
 
 func (x *AuthenticateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[22]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,7 +1598,7 @@ func (x *AuthenticateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateTokenRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{22}
+	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AuthenticateTokenRequest) GetToken() string {
@@ -1536,7 +1619,7 @@ type AuthenticateTokenResponse struct {
 
 func (x *AuthenticateTokenResponse) Reset() {
 	*x = AuthenticateTokenResponse{}
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[23]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1548,7 +1631,7 @@ func (x *AuthenticateTokenResponse) String() string {
 func (*AuthenticateTokenResponse) ProtoMessage() {}
 
 func (x *AuthenticateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[23]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1561,7 +1644,7 @@ func (x *AuthenticateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateTokenResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{23}
+	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AuthenticateTokenResponse) GetPrincipal() *Principal {
@@ -1582,7 +1665,7 @@ type ResolveSdkKeyRequest struct {
 
 func (x *ResolveSdkKeyRequest) Reset() {
 	*x = ResolveSdkKeyRequest{}
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[24]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1594,7 +1677,7 @@ func (x *ResolveSdkKeyRequest) String() string {
 func (*ResolveSdkKeyRequest) ProtoMessage() {}
 
 func (x *ResolveSdkKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[24]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1607,7 +1690,7 @@ func (x *ResolveSdkKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSdkKeyRequest.ProtoReflect.Descriptor instead.
 func (*ResolveSdkKeyRequest) Descriptor() ([]byte, []int) {
-	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{24}
+	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ResolveSdkKeyRequest) GetSdkKey() string {
@@ -1630,7 +1713,7 @@ type ResolveSdkKeyResponse struct {
 
 func (x *ResolveSdkKeyResponse) Reset() {
 	*x = ResolveSdkKeyResponse{}
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[25]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +1725,7 @@ func (x *ResolveSdkKeyResponse) String() string {
 func (*ResolveSdkKeyResponse) ProtoMessage() {}
 
 func (x *ResolveSdkKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[25]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +1738,7 @@ func (x *ResolveSdkKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSdkKeyResponse.ProtoReflect.Descriptor instead.
 func (*ResolveSdkKeyResponse) Descriptor() ([]byte, []int) {
-	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{25}
+	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ResolveSdkKeyResponse) GetEnvironment() *Environment {
@@ -1683,7 +1766,7 @@ type CreateProjectResponse struct {
 
 func (x *CreateProjectResponse) Reset() {
 	*x = CreateProjectResponse{}
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[26]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1695,7 +1778,7 @@ func (x *CreateProjectResponse) String() string {
 func (*CreateProjectResponse) ProtoMessage() {}
 
 func (x *CreateProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[26]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1708,7 +1791,7 @@ func (x *CreateProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProjectResponse.ProtoReflect.Descriptor instead.
 func (*CreateProjectResponse) Descriptor() ([]byte, []int) {
-	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{26}
+	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateProjectResponse) GetProject() *Project {
@@ -1729,7 +1812,7 @@ type GetProjectResponse struct {
 
 func (x *GetProjectResponse) Reset() {
 	*x = GetProjectResponse{}
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[27]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1741,7 +1824,7 @@ func (x *GetProjectResponse) String() string {
 func (*GetProjectResponse) ProtoMessage() {}
 
 func (x *GetProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[27]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1754,7 +1837,7 @@ func (x *GetProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProjectResponse.ProtoReflect.Descriptor instead.
 func (*GetProjectResponse) Descriptor() ([]byte, []int) {
-	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{27}
+	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetProjectResponse) GetProject() *Project {
@@ -1775,7 +1858,7 @@ type UpdateProjectResponse struct {
 
 func (x *UpdateProjectResponse) Reset() {
 	*x = UpdateProjectResponse{}
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[28]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1787,7 +1870,7 @@ func (x *UpdateProjectResponse) String() string {
 func (*UpdateProjectResponse) ProtoMessage() {}
 
 func (x *UpdateProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[28]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1800,7 +1883,7 @@ func (x *UpdateProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProjectResponse.ProtoReflect.Descriptor instead.
 func (*UpdateProjectResponse) Descriptor() ([]byte, []int) {
-	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{28}
+	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *UpdateProjectResponse) GetProject() *Project {
@@ -1821,7 +1904,7 @@ type CreateEnvironmentResponse struct {
 
 func (x *CreateEnvironmentResponse) Reset() {
 	*x = CreateEnvironmentResponse{}
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[29]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1833,7 +1916,7 @@ func (x *CreateEnvironmentResponse) String() string {
 func (*CreateEnvironmentResponse) ProtoMessage() {}
 
 func (x *CreateEnvironmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[29]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1846,7 +1929,7 @@ func (x *CreateEnvironmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEnvironmentResponse.ProtoReflect.Descriptor instead.
 func (*CreateEnvironmentResponse) Descriptor() ([]byte, []int) {
-	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{29}
+	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CreateEnvironmentResponse) GetEnvironment() *Environment {
@@ -1867,7 +1950,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[30]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1879,7 +1962,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_identity_v1_identity_proto_msgTypes[30]
+	mi := &file_lift_identity_v1_identity_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1892,7 +1975,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{30}
+	return file_lift_identity_v1_identity_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RevokeTokenResponse) GetToken() *Token {
@@ -2007,7 +2090,10 @@ const file_lift_identity_v1_identity_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"m\n" +
 	"\x12ListTokensResponse\x12/\n" +
 	"\x06tokens\x18\x01 \x03(\v2\x17.lift.identity.v1.TokenR\x06tokens\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"H\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x12\n" +
+	"\x10GetCallerRequest\"N\n" +
+	"\x11GetCallerResponse\x129\n" +
+	"\tprincipal\x18\x01 \x01(\v2\x1b.lift.identity.v1.PrincipalR\tprincipal\"H\n" +
 	"\x12RevokeTokenRequest\x122\n" +
 	"\btoken_id\x18\x01 \x01(\tB\x17\xe0A\x02\xbaH\x11r\x0f2\r^[0-9]{1,19}$R\atokenId\"?\n" +
 	"\x18AuthenticateTokenRequest\x12#\n" +
@@ -2040,7 +2126,7 @@ const file_lift_identity_v1_identity_proto_rawDesc = "" +
 	"\n" +
 	"SCOPE_READ\x10\x01\x12\x0f\n" +
 	"\vSCOPE_WRITE\x10\x02\x12\x0f\n" +
-	"\vSCOPE_ADMIN\x10\x032\xe3\r\n" +
+	"\vSCOPE_ADMIN\x10\x032\xd1\x0e\n" +
 	"\x0fIdentityService\x12\x95\x01\n" +
 	"\x10BootstrapAccount\x12).lift.identity.v1.BootstrapAccountRequest\x1a*.lift.identity.v1.BootstrapAccountResponse\"*\x92A\x02b\x00\x88\xb5\x18\x01\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/accounts:bootstrap\x12\x83\x01\n" +
 	"\rCreateProject\x12&.lift.identity.v1.CreateProjectRequest\x1a'.lift.identity.v1.CreateProjectResponse\"!\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x17:\aproject\"\f/v1/projects\x12~\n" +
@@ -2056,7 +2142,9 @@ const file_lift_identity_v1_identity_proto_rawDesc = "" +
 	"\n" +
 	"ListTokens\x12#.lift.identity.v1.ListTokensRequest\x1a$.lift.identity.v1.ListTokensResponse\"\x16\x88\xb5\x18\x04\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/tokens\x12\x87\x01\n" +
-	"\vRevokeToken\x12$.lift.identity.v1.RevokeTokenRequest\x1a%.lift.identity.v1.RevokeTokenResponse\"+\x88\xb5\x18\x04\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/tokens/{token_id}:revoke\x12r\n" +
+	"\vRevokeToken\x12$.lift.identity.v1.RevokeTokenRequest\x1a%.lift.identity.v1.RevokeTokenResponse\"+\x88\xb5\x18\x04\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/tokens/{token_id}:revoke\x12l\n" +
+	"\tGetCaller\x12\".lift.identity.v1.GetCallerRequest\x1a#.lift.identity.v1.GetCallerResponse\"\x16\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/caller\x12r\n" +
 	"\x11AuthenticateToken\x12*.lift.identity.v1.AuthenticateTokenRequest\x1a+.lift.identity.v1.AuthenticateTokenResponse\"\x04\x88\xb5\x18\x01\x12f\n" +
 	"\rResolveSdkKey\x12&.lift.identity.v1.ResolveSdkKeyRequest\x1a'.lift.identity.v1.ResolveSdkKeyResponse\"\x04\x88\xb5\x18\x01B\xd9\x0e\x92A\x8b\r\x12\xbc\x01\n" +
 	"\bLift API\x12\xaa\x01Lift is a self-hostable experimentation platform that speaks Optimizely's wire formats. /v1 endpoints are stable; endpoints marked x-release-state: beta may still change.2\x031.0R\xa0\x01\n" +
@@ -2111,7 +2199,7 @@ func file_lift_identity_v1_identity_proto_rawDescGZIP() []byte {
 }
 
 var file_lift_identity_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_lift_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_lift_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_lift_identity_v1_identity_proto_goTypes = []any{
 	(StatsMethod)(0),                  // 0: lift.identity.v1.StatsMethod
 	(Scope)(0),                        // 1: lift.identity.v1.Scope
@@ -2136,79 +2224,84 @@ var file_lift_identity_v1_identity_proto_goTypes = []any{
 	(*CreateTokenResponse)(nil),       // 20: lift.identity.v1.CreateTokenResponse
 	(*ListTokensRequest)(nil),         // 21: lift.identity.v1.ListTokensRequest
 	(*ListTokensResponse)(nil),        // 22: lift.identity.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),        // 23: lift.identity.v1.RevokeTokenRequest
-	(*AuthenticateTokenRequest)(nil),  // 24: lift.identity.v1.AuthenticateTokenRequest
-	(*AuthenticateTokenResponse)(nil), // 25: lift.identity.v1.AuthenticateTokenResponse
-	(*ResolveSdkKeyRequest)(nil),      // 26: lift.identity.v1.ResolveSdkKeyRequest
-	(*ResolveSdkKeyResponse)(nil),     // 27: lift.identity.v1.ResolveSdkKeyResponse
-	(*CreateProjectResponse)(nil),     // 28: lift.identity.v1.CreateProjectResponse
-	(*GetProjectResponse)(nil),        // 29: lift.identity.v1.GetProjectResponse
-	(*UpdateProjectResponse)(nil),     // 30: lift.identity.v1.UpdateProjectResponse
-	(*CreateEnvironmentResponse)(nil), // 31: lift.identity.v1.CreateEnvironmentResponse
-	(*RevokeTokenResponse)(nil),       // 32: lift.identity.v1.RevokeTokenResponse
-	(*timestamppb.Timestamp)(nil),     // 33: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 34: google.protobuf.FieldMask
+	(*GetCallerRequest)(nil),          // 23: lift.identity.v1.GetCallerRequest
+	(*GetCallerResponse)(nil),         // 24: lift.identity.v1.GetCallerResponse
+	(*RevokeTokenRequest)(nil),        // 25: lift.identity.v1.RevokeTokenRequest
+	(*AuthenticateTokenRequest)(nil),  // 26: lift.identity.v1.AuthenticateTokenRequest
+	(*AuthenticateTokenResponse)(nil), // 27: lift.identity.v1.AuthenticateTokenResponse
+	(*ResolveSdkKeyRequest)(nil),      // 28: lift.identity.v1.ResolveSdkKeyRequest
+	(*ResolveSdkKeyResponse)(nil),     // 29: lift.identity.v1.ResolveSdkKeyResponse
+	(*CreateProjectResponse)(nil),     // 30: lift.identity.v1.CreateProjectResponse
+	(*GetProjectResponse)(nil),        // 31: lift.identity.v1.GetProjectResponse
+	(*UpdateProjectResponse)(nil),     // 32: lift.identity.v1.UpdateProjectResponse
+	(*CreateEnvironmentResponse)(nil), // 33: lift.identity.v1.CreateEnvironmentResponse
+	(*RevokeTokenResponse)(nil),       // 34: lift.identity.v1.RevokeTokenResponse
+	(*timestamppb.Timestamp)(nil),     // 35: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 36: google.protobuf.FieldMask
 }
 var file_lift_identity_v1_identity_proto_depIdxs = []int32{
 	0,  // 0: lift.identity.v1.ProjectSettings.stats_method:type_name -> lift.identity.v1.StatsMethod
 	2,  // 1: lift.identity.v1.Project.settings:type_name -> lift.identity.v1.ProjectSettings
-	33, // 2: lift.identity.v1.Project.create_time:type_name -> google.protobuf.Timestamp
-	33, // 3: lift.identity.v1.Project.update_time:type_name -> google.protobuf.Timestamp
-	33, // 4: lift.identity.v1.Environment.create_time:type_name -> google.protobuf.Timestamp
+	35, // 2: lift.identity.v1.Project.create_time:type_name -> google.protobuf.Timestamp
+	35, // 3: lift.identity.v1.Project.update_time:type_name -> google.protobuf.Timestamp
+	35, // 4: lift.identity.v1.Environment.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 5: lift.identity.v1.Token.scopes:type_name -> lift.identity.v1.Scope
-	33, // 6: lift.identity.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	33, // 7: lift.identity.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	33, // 8: lift.identity.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	35, // 6: lift.identity.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	35, // 7: lift.identity.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	35, // 8: lift.identity.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
 	1,  // 9: lift.identity.v1.Principal.scopes:type_name -> lift.identity.v1.Scope
 	5,  // 10: lift.identity.v1.BootstrapAccountResponse.token:type_name -> lift.identity.v1.Token
 	3,  // 11: lift.identity.v1.CreateProjectRequest.project:type_name -> lift.identity.v1.Project
 	3,  // 12: lift.identity.v1.ListProjectsResponse.projects:type_name -> lift.identity.v1.Project
 	3,  // 13: lift.identity.v1.UpdateProjectRequest.project:type_name -> lift.identity.v1.Project
-	34, // 14: lift.identity.v1.UpdateProjectRequest.update_mask:type_name -> google.protobuf.FieldMask
+	36, // 14: lift.identity.v1.UpdateProjectRequest.update_mask:type_name -> google.protobuf.FieldMask
 	4,  // 15: lift.identity.v1.CreateEnvironmentRequest.environment:type_name -> lift.identity.v1.Environment
 	4,  // 16: lift.identity.v1.ListEnvironmentsResponse.environments:type_name -> lift.identity.v1.Environment
 	1,  // 17: lift.identity.v1.CreateTokenRequest.scopes:type_name -> lift.identity.v1.Scope
-	33, // 18: lift.identity.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
+	35, // 18: lift.identity.v1.CreateTokenRequest.expire_time:type_name -> google.protobuf.Timestamp
 	5,  // 19: lift.identity.v1.CreateTokenResponse.token:type_name -> lift.identity.v1.Token
 	5,  // 20: lift.identity.v1.ListTokensResponse.tokens:type_name -> lift.identity.v1.Token
-	6,  // 21: lift.identity.v1.AuthenticateTokenResponse.principal:type_name -> lift.identity.v1.Principal
-	4,  // 22: lift.identity.v1.ResolveSdkKeyResponse.environment:type_name -> lift.identity.v1.Environment
-	3,  // 23: lift.identity.v1.CreateProjectResponse.project:type_name -> lift.identity.v1.Project
-	3,  // 24: lift.identity.v1.GetProjectResponse.project:type_name -> lift.identity.v1.Project
-	3,  // 25: lift.identity.v1.UpdateProjectResponse.project:type_name -> lift.identity.v1.Project
-	4,  // 26: lift.identity.v1.CreateEnvironmentResponse.environment:type_name -> lift.identity.v1.Environment
-	5,  // 27: lift.identity.v1.RevokeTokenResponse.token:type_name -> lift.identity.v1.Token
-	7,  // 28: lift.identity.v1.IdentityService.BootstrapAccount:input_type -> lift.identity.v1.BootstrapAccountRequest
-	9,  // 29: lift.identity.v1.IdentityService.CreateProject:input_type -> lift.identity.v1.CreateProjectRequest
-	10, // 30: lift.identity.v1.IdentityService.GetProject:input_type -> lift.identity.v1.GetProjectRequest
-	11, // 31: lift.identity.v1.IdentityService.ListProjects:input_type -> lift.identity.v1.ListProjectsRequest
-	13, // 32: lift.identity.v1.IdentityService.UpdateProject:input_type -> lift.identity.v1.UpdateProjectRequest
-	14, // 33: lift.identity.v1.IdentityService.DeleteProject:input_type -> lift.identity.v1.DeleteProjectRequest
-	16, // 34: lift.identity.v1.IdentityService.CreateEnvironment:input_type -> lift.identity.v1.CreateEnvironmentRequest
-	17, // 35: lift.identity.v1.IdentityService.ListEnvironments:input_type -> lift.identity.v1.ListEnvironmentsRequest
-	19, // 36: lift.identity.v1.IdentityService.CreateToken:input_type -> lift.identity.v1.CreateTokenRequest
-	21, // 37: lift.identity.v1.IdentityService.ListTokens:input_type -> lift.identity.v1.ListTokensRequest
-	23, // 38: lift.identity.v1.IdentityService.RevokeToken:input_type -> lift.identity.v1.RevokeTokenRequest
-	24, // 39: lift.identity.v1.IdentityService.AuthenticateToken:input_type -> lift.identity.v1.AuthenticateTokenRequest
-	26, // 40: lift.identity.v1.IdentityService.ResolveSdkKey:input_type -> lift.identity.v1.ResolveSdkKeyRequest
-	8,  // 41: lift.identity.v1.IdentityService.BootstrapAccount:output_type -> lift.identity.v1.BootstrapAccountResponse
-	28, // 42: lift.identity.v1.IdentityService.CreateProject:output_type -> lift.identity.v1.CreateProjectResponse
-	29, // 43: lift.identity.v1.IdentityService.GetProject:output_type -> lift.identity.v1.GetProjectResponse
-	12, // 44: lift.identity.v1.IdentityService.ListProjects:output_type -> lift.identity.v1.ListProjectsResponse
-	30, // 45: lift.identity.v1.IdentityService.UpdateProject:output_type -> lift.identity.v1.UpdateProjectResponse
-	15, // 46: lift.identity.v1.IdentityService.DeleteProject:output_type -> lift.identity.v1.DeleteProjectResponse
-	31, // 47: lift.identity.v1.IdentityService.CreateEnvironment:output_type -> lift.identity.v1.CreateEnvironmentResponse
-	18, // 48: lift.identity.v1.IdentityService.ListEnvironments:output_type -> lift.identity.v1.ListEnvironmentsResponse
-	20, // 49: lift.identity.v1.IdentityService.CreateToken:output_type -> lift.identity.v1.CreateTokenResponse
-	22, // 50: lift.identity.v1.IdentityService.ListTokens:output_type -> lift.identity.v1.ListTokensResponse
-	32, // 51: lift.identity.v1.IdentityService.RevokeToken:output_type -> lift.identity.v1.RevokeTokenResponse
-	25, // 52: lift.identity.v1.IdentityService.AuthenticateToken:output_type -> lift.identity.v1.AuthenticateTokenResponse
-	27, // 53: lift.identity.v1.IdentityService.ResolveSdkKey:output_type -> lift.identity.v1.ResolveSdkKeyResponse
-	41, // [41:54] is the sub-list for method output_type
-	28, // [28:41] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	6,  // 21: lift.identity.v1.GetCallerResponse.principal:type_name -> lift.identity.v1.Principal
+	6,  // 22: lift.identity.v1.AuthenticateTokenResponse.principal:type_name -> lift.identity.v1.Principal
+	4,  // 23: lift.identity.v1.ResolveSdkKeyResponse.environment:type_name -> lift.identity.v1.Environment
+	3,  // 24: lift.identity.v1.CreateProjectResponse.project:type_name -> lift.identity.v1.Project
+	3,  // 25: lift.identity.v1.GetProjectResponse.project:type_name -> lift.identity.v1.Project
+	3,  // 26: lift.identity.v1.UpdateProjectResponse.project:type_name -> lift.identity.v1.Project
+	4,  // 27: lift.identity.v1.CreateEnvironmentResponse.environment:type_name -> lift.identity.v1.Environment
+	5,  // 28: lift.identity.v1.RevokeTokenResponse.token:type_name -> lift.identity.v1.Token
+	7,  // 29: lift.identity.v1.IdentityService.BootstrapAccount:input_type -> lift.identity.v1.BootstrapAccountRequest
+	9,  // 30: lift.identity.v1.IdentityService.CreateProject:input_type -> lift.identity.v1.CreateProjectRequest
+	10, // 31: lift.identity.v1.IdentityService.GetProject:input_type -> lift.identity.v1.GetProjectRequest
+	11, // 32: lift.identity.v1.IdentityService.ListProjects:input_type -> lift.identity.v1.ListProjectsRequest
+	13, // 33: lift.identity.v1.IdentityService.UpdateProject:input_type -> lift.identity.v1.UpdateProjectRequest
+	14, // 34: lift.identity.v1.IdentityService.DeleteProject:input_type -> lift.identity.v1.DeleteProjectRequest
+	16, // 35: lift.identity.v1.IdentityService.CreateEnvironment:input_type -> lift.identity.v1.CreateEnvironmentRequest
+	17, // 36: lift.identity.v1.IdentityService.ListEnvironments:input_type -> lift.identity.v1.ListEnvironmentsRequest
+	19, // 37: lift.identity.v1.IdentityService.CreateToken:input_type -> lift.identity.v1.CreateTokenRequest
+	21, // 38: lift.identity.v1.IdentityService.ListTokens:input_type -> lift.identity.v1.ListTokensRequest
+	25, // 39: lift.identity.v1.IdentityService.RevokeToken:input_type -> lift.identity.v1.RevokeTokenRequest
+	23, // 40: lift.identity.v1.IdentityService.GetCaller:input_type -> lift.identity.v1.GetCallerRequest
+	26, // 41: lift.identity.v1.IdentityService.AuthenticateToken:input_type -> lift.identity.v1.AuthenticateTokenRequest
+	28, // 42: lift.identity.v1.IdentityService.ResolveSdkKey:input_type -> lift.identity.v1.ResolveSdkKeyRequest
+	8,  // 43: lift.identity.v1.IdentityService.BootstrapAccount:output_type -> lift.identity.v1.BootstrapAccountResponse
+	30, // 44: lift.identity.v1.IdentityService.CreateProject:output_type -> lift.identity.v1.CreateProjectResponse
+	31, // 45: lift.identity.v1.IdentityService.GetProject:output_type -> lift.identity.v1.GetProjectResponse
+	12, // 46: lift.identity.v1.IdentityService.ListProjects:output_type -> lift.identity.v1.ListProjectsResponse
+	32, // 47: lift.identity.v1.IdentityService.UpdateProject:output_type -> lift.identity.v1.UpdateProjectResponse
+	15, // 48: lift.identity.v1.IdentityService.DeleteProject:output_type -> lift.identity.v1.DeleteProjectResponse
+	33, // 49: lift.identity.v1.IdentityService.CreateEnvironment:output_type -> lift.identity.v1.CreateEnvironmentResponse
+	18, // 50: lift.identity.v1.IdentityService.ListEnvironments:output_type -> lift.identity.v1.ListEnvironmentsResponse
+	20, // 51: lift.identity.v1.IdentityService.CreateToken:output_type -> lift.identity.v1.CreateTokenResponse
+	22, // 52: lift.identity.v1.IdentityService.ListTokens:output_type -> lift.identity.v1.ListTokensResponse
+	34, // 53: lift.identity.v1.IdentityService.RevokeToken:output_type -> lift.identity.v1.RevokeTokenResponse
+	24, // 54: lift.identity.v1.IdentityService.GetCaller:output_type -> lift.identity.v1.GetCallerResponse
+	27, // 55: lift.identity.v1.IdentityService.AuthenticateToken:output_type -> lift.identity.v1.AuthenticateTokenResponse
+	29, // 56: lift.identity.v1.IdentityService.ResolveSdkKey:output_type -> lift.identity.v1.ResolveSdkKeyResponse
+	43, // [43:57] is the sub-list for method output_type
+	29, // [29:43] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_lift_identity_v1_identity_proto_init() }
@@ -2222,7 +2315,7 @@ func file_lift_identity_v1_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lift_identity_v1_identity_proto_rawDesc), len(file_lift_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   31,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

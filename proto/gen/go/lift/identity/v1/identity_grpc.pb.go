@@ -30,6 +30,7 @@ const (
 	IdentityService_CreateToken_FullMethodName       = "/lift.identity.v1.IdentityService/CreateToken"
 	IdentityService_ListTokens_FullMethodName        = "/lift.identity.v1.IdentityService/ListTokens"
 	IdentityService_RevokeToken_FullMethodName       = "/lift.identity.v1.IdentityService/RevokeToken"
+	IdentityService_GetCaller_FullMethodName         = "/lift.identity.v1.IdentityService/GetCaller"
 	IdentityService_AuthenticateToken_FullMethodName = "/lift.identity.v1.IdentityService/AuthenticateToken"
 	IdentityService_ResolveSdkKey_FullMethodName     = "/lift.identity.v1.IdentityService/ResolveSdkKey"
 )
@@ -103,6 +104,13 @@ type IdentityServiceClient interface {
 	// (LIFT_AUTH_CACHE_TTL, 10 s by default). Needs a token with the admin
 	// scope.
 	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*RevokeTokenResponse, error)
+	// Returns who the request's API token acts for: its account, token id and
+	// scopes.
+	//
+	// Clients such as the web console ask it once after sign-in to know what
+	// they may offer (a read-only token gets no edit controls). Any valid
+	// token may call it.
+	GetCaller(ctx context.Context, in *GetCallerRequest, opts ...grpc.CallOption) (*GetCallerResponse, error)
 	// Internal: turns an API token into the principal it stands for. Called by
 	// every Lift service's auth interceptor; not exposed over REST.
 	AuthenticateToken(ctx context.Context, in *AuthenticateTokenRequest, opts ...grpc.CallOption) (*AuthenticateTokenResponse, error)
@@ -229,6 +237,16 @@ func (c *identityServiceClient) RevokeToken(ctx context.Context, in *RevokeToken
 	return out, nil
 }
 
+func (c *identityServiceClient) GetCaller(ctx context.Context, in *GetCallerRequest, opts ...grpc.CallOption) (*GetCallerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCallerResponse)
+	err := c.cc.Invoke(ctx, IdentityService_GetCaller_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *identityServiceClient) AuthenticateToken(ctx context.Context, in *AuthenticateTokenRequest, opts ...grpc.CallOption) (*AuthenticateTokenResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AuthenticateTokenResponse)
@@ -318,6 +336,13 @@ type IdentityServiceServer interface {
 	// (LIFT_AUTH_CACHE_TTL, 10 s by default). Needs a token with the admin
 	// scope.
 	RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error)
+	// Returns who the request's API token acts for: its account, token id and
+	// scopes.
+	//
+	// Clients such as the web console ask it once after sign-in to know what
+	// they may offer (a read-only token gets no edit controls). Any valid
+	// token may call it.
+	GetCaller(context.Context, *GetCallerRequest) (*GetCallerResponse, error)
 	// Internal: turns an API token into the principal it stands for. Called by
 	// every Lift service's auth interceptor; not exposed over REST.
 	AuthenticateToken(context.Context, *AuthenticateTokenRequest) (*AuthenticateTokenResponse, error)
@@ -366,6 +391,9 @@ func (UnimplementedIdentityServiceServer) ListTokens(context.Context, *ListToken
 }
 func (UnimplementedIdentityServiceServer) RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeToken not implemented")
+}
+func (UnimplementedIdentityServiceServer) GetCaller(context.Context, *GetCallerRequest) (*GetCallerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCaller not implemented")
 }
 func (UnimplementedIdentityServiceServer) AuthenticateToken(context.Context, *AuthenticateTokenRequest) (*AuthenticateTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AuthenticateToken not implemented")
@@ -592,6 +620,24 @@ func _IdentityService_RevokeToken_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_GetCaller_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCallerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).GetCaller(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_GetCaller_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).GetCaller(ctx, req.(*GetCallerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IdentityService_AuthenticateToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AuthenticateTokenRequest)
 	if err := dec(in); err != nil {
@@ -678,6 +724,10 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeToken",
 			Handler:    _IdentityService_RevokeToken_Handler,
+		},
+		{
+			MethodName: "GetCaller",
+			Handler:    _IdentityService_GetCaller_Handler,
 		},
 		{
 			MethodName: "AuthenticateToken",
