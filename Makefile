@@ -7,7 +7,7 @@ PKGS := github.com/liftlabs/lift/...
 LIFT_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export LIFT_PG_URL
 
-.PHONY: help generate lint check test test-faults bench build run smoke
+.PHONY: help generate ui lint check test test-faults bench build run smoke
 
 # Show this help.
 help:
@@ -18,6 +18,10 @@ generate:
 	$(BUF) format -w --path proto/lift
 	$(BUF) generate
 	cd proto && $(GO) mod tidy
+
+# Rebuild the web console (gateway/ui, pinned by its package-lock.json) into gateway/internal/console/dist (committed).
+ui:
+	cd gateway/ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
 # buf lint (STANDARD), buf format check, go vet, gofmt, and every go.mod tidy.
 lint:
@@ -34,8 +38,10 @@ check: lint
 	@if git rev-parse -q --verify HEAD~1 >/dev/null && git cat-file -e HEAD~1:buf.yaml 2>/dev/null; then \
 		$(BUF) breaking --against '.git#ref=HEAD~1' --exclude-imports; \
 	else echo "buf breaking: no previous commit with buf.yaml, skipped"; fi
+	@$(MAKE) --no-print-directory ui >/dev/null
+	@if [ -n "$$(git status --porcelain -- gateway/internal/console/dist)" ]; then git status --porcelain -- gateway/internal/console/dist; echo "the web console's build output is stale: run make ui and commit"; exit 1; fi
 
-# Run every test (needs Postgres at LIFT_PG_URL).
+# Run every test (needs Postgres at LIFT_PG_URL; the console's browser test needs chromium and `make ui`).
 test:
 	$(GO) test -count=1 $(PKGS)
 

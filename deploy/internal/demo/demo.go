@@ -121,6 +121,7 @@ func (s *State) Banner(baseURL string) string {
 	return fmt.Sprintf(`
 Lift is running.
   gateway:   %[1]s
+  console:   %[1]s/ui/   (sign in with the token below)
   API docs:  %[1]s/docs
   OpenAPI:   %[1]s/openapi.json
   token:     %[2]s

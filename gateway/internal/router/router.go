@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/liftlabs/lift/gateway/internal/console"
 	"github.com/liftlabs/lift/gateway/internal/docs"
 	"github.com/liftlabs/lift/gateway/internal/health"
 	"github.com/liftlabs/lift/gateway/internal/httperr"
@@ -168,6 +170,8 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	routes.Handle("/openapi.v3.json", readOnly(docsJSON.V3()))
 	routes.Handle("/docs", readOnly(docs.Page()))
 	routes.Handle(docs.AssetPath, readOnly(docs.Asset()))
+	routes.Handle(console.Prefix, readOnly(console.Handler()))
+	routes.Handle(strings.TrimSuffix(console.Prefix, "/"), readOnly(http.RedirectHandler(console.Prefix, http.StatusMovedPermanently)))
 	routes.HandleFunc("/", notFound)
 
 	apiLimit := ratelimit.New(cfg.APIRateLimit, 0)

@@ -1,0 +1,142 @@
+import { enc, get } from "../api";
+import { h, replace } from "../dom";
+import type { Ctx } from "../main";
+import type { Experiment, MetricResults, Results, VariationResult } from "../types";
+import { liftChart, timeChart, type Series } from "../charts";
+import { empty, heading, link, loading, num, pct, signedPct, statusLabel } from "../ui";
+
+const bayesian = "STATS_METHOD_BAYESIAN";
+
+/** resultsPage reads GET /v1/experiments/{id}/results and shows it the way
+ * the project's statistics method judges: significance for sequential and
+ * frequentist, chance to beat baseline for Bayesian. */
+export async function resultsPage(ctx: Ctx): Promise<void> {
+  const xid = ctx.params.experimentId;
+  replace(ctx.main, heading("Results"), loading("results"));
+  const [{ experiment: x }, { results: r }] = await Promise.all([
+    get<{ experiment: Experiment & { projectId: string } }>(`/v1/experiments/${enc(xid)}`),
+    get<{ results: Results }>(`/v1/experiments/${enc(xid)}/results`),
+  ]);
+  ctx.setProject(x.projectId);
+  const method = r.statsConfig?.statsMethod ?? "STATS_METHOD_SEQUENTIAL";
+  const names = new Map((x.variations ?? []).map((v) => [v.key, v.name || v.key]));
+  const total = Number(r.reach?.totalCount ?? 0);
+  const srm = r.sampleRatioMismatch;
+  replace(
+    ctx.main,
+    heading(`Results: ${x.name || x.key}`, link(`experiments/${x.id}`, "Experiment", { class: "button secondary" })),
+    h(
+      "p",
+      { class: "meta" },
+      h("span", { class: `status status-${statusLabel(x.status)}` }, statusLabel(x.status)),
+      ` · ${method.replace("STATS_METHOD_", "").toLowerCase()} statistics`,
+      r.statsConfig?.confidenceLevel ? ` at ${pct(r.statsConfig.confidenceLevel, 0)} confidence` : "",
+      " · ",
+      h("span", { "data-testid": "total-visitors" }, num(total)),
+      " visitors",
+      r.computeTime ? ` · computed ${new Date(r.computeTime).toLocaleString("en-US")}` : "",
+    ),
+    srm?.mismatch &&
+      h(
+        "div",
+        { class: "warning", role: "alert", "data-testid": "srm" },
+        h("strong", null, "Sample ratio mismatch. "),
+        `The traffic split differs from the configured weights (p = ${(srm.pValue ?? 0).toPrecision(2)}): visitors may be assigned or counted unevenly, so these results may not be trustworthy.`,
+      ),
+    total === 0
+      ? empty("No visitors yet. Results appear once SDKs send impressions and conversions for a running experiment.")
+      : (r.metrics ?? []).map((m) => metricSection(m, method, names)),
+  );
+}
+
+function valueColumns(m: MetricResults): { count: string; rate: string; count_: (v: VariationResult) => string; rate_: (v: VariationResult) => string } {
+  if (m.aggregator === "AGGREGATOR_REVENUE" || m.aggregator === "AGGREGATOR_VALUE") {
+    return {
+      count: m.aggregator === "AGGREGATOR_REVENUE" ? "Revenue" : "Value",
+      rate: "Per visitor",
+      count_: (v) => (v.value ?? 0).toLocaleString("en-US", { maximumFractionDigits: 2 }),
+      rate_: (v) => (v.rate ?? 0).toLocaleString("en-US", { maximumFractionDigits: 4 }),
+    };
+  }
+  return { count: "Conversions", rate: "Conversion rate", count_: (v) => num(v.converters), rate_: (v) => pct(v.rate) };
+}
+
+function metricSection(m: MetricResults, method: string, names: Map<string, string>): HTMLElement {
+  const cols = valueColumns(m);
+  const judged = method === bayesian ? "Chance to beat baseline" : "Significance";
+  const rows = m.results ?? [];
+  const title = `Metric ${m.eventKey}${m.primary ? " (primary)" : ""}`;
+  const table = h(
+    "table",
+    { class: "results", "data-metric": m.eventKey },
+    h("caption", null, title),
+    h(
+      "thead",
+      null,
+      h("tr", null, ["Variation", "Visitors", cols.count, cols.rate, "Lift (interval)", judged, "Visitors remaining"].map((c) => h("th", { scope: "col" }, c))),
+    ),
+    h(
+      "tbody",
+      null,
+      rows.map((v) => {
+        const l = v.lift ?? {};
+        const ci = l.confidenceInterval ?? {};
+        const cell = (col: string, text: string) => h("td", { "data-col": col }, text);
+        return h(
+          "tr",
+          { "data-variation": v.variationKey },
+          h("th", { scope: "row" }, names.get(v.variationKey) ?? v.variationKey, v.isBaseline ? h("span", { class: "badge" }, "baseline") : null),
+          cell("samples", num(v.samples)),
+          cell("count", cols.count_(v)),
+          cell("rate", cols.rate_(v)),
+          v.isBaseline
+            ? cell("lift", "—")
+            : l.insufficientData || !l.relativeAvailable
+              ? cell("lift", "not enough data")
+              : cell("lift", `${signedPct(l.value)} (${signedPct(ci.lower)} to ${signedPct(ci.upper)})`),
+          v.isBaseline ? cell("judged", "—") : cell("judged", method === bayesian ? pct(l.chanceToBeatBaseline) : pct(l.significance)),
+          v.isBaseline ? cell("remaining", "—") : cell("remaining", l.visitorsRemainingKnown ? num(l.visitorsRemaining) : "unknown"),
+        );
+      }),
+    ),
+  );
+  const treatments = rows.filter((v) => !v.isBaseline && v.lift?.relativeAvailable && !v.lift.insufficientData);
+  const charts: HTMLElement[] = [];
+  if (treatments.length > 0) {
+    charts.push(
+      liftChart(
+        `Lift of each variation on ${m.eventKey}`,
+        treatments.map((v) => ({
+          label: names.get(v.variationKey) ?? v.variationKey,
+          value: v.lift!.value ?? 0,
+          lower: v.lift!.confidenceInterval?.lower ?? 0,
+          upper: v.lift!.confidenceInterval?.upper ?? 0,
+        })),
+      ),
+    );
+  }
+  charts.push(overTime(m, rows, names));
+  return h("section", { class: "metric", "aria-label": title }, table, h("div", { class: "charts" }, charts));
+}
+
+/** overTime is the cumulative lift by day with its band, where the API gives
+ * lift per day; otherwise the cumulative rate by day of every variation. */
+function overTime(m: MetricResults, rows: VariationResult[], names: Map<string, string>): HTMLElement {
+  const hasLift = rows.some((v) => !v.isBaseline && (v.series ?? []).some((p) => p.lift?.confidenceInterval));
+  if (hasLift) {
+    const series: Series[] = rows
+      .filter((v) => !v.isBaseline)
+      .map((v) => ({
+        label: names.get(v.variationKey) ?? v.variationKey,
+        points: (v.series ?? [])
+          .filter((p) => p.lift?.relativeAvailable && p.lift.confidenceInterval)
+          .map((p) => ({ day: new Date(p.day), value: p.lift!.value ?? 0, lower: p.lift!.confidenceInterval!.lower ?? 0, upper: p.lift!.confidenceInterval!.upper ?? 0 })),
+      }));
+    return timeChart(`Cumulative lift over time on ${m.eventKey}`, series, "cumulative lift");
+  }
+  const series: Series[] = rows.map((v) => ({
+    label: names.get(v.variationKey) ?? v.variationKey,
+    points: (v.series ?? []).map((p) => ({ day: new Date(p.day), value: p.rate ?? 0 })),
+  }));
+  return timeChart(`Cumulative ${m.aggregator === "AGGREGATOR_UNIQUE_CONVERSIONS" || !m.aggregator ? "conversion rate" : "value per visitor"} over time on ${m.eventKey}`, series, "cumulative rate", 0);
+}

@@ -1,0 +1,270 @@
+// The console in a real browser against a real stack. The tests run in
+// order and share one browser: each step builds on what the previous made.
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { api, axe, cfg, launch, shot } from "./harness.mjs";
+
+const ui = (p = "") => `${cfg.base}/ui/${p}`;
+let browser;
+let page;
+const made = {}; // what the steps created: flag, experiment
+const shots = [];
+
+/** look checks the page with axe-core (0 serious or critical violations)
+ * and writes its screenshot. */
+async function look(p, name) {
+  const violations = await axe(p);
+  shots.push(await shot(p, name));
+  assert.deepEqual(violations, [], `${name}: axe-core serious/critical violations:\n${JSON.stringify(violations, null, 1)}`);
+}
+
+const fmt = {
+  num: (x) => Number(x ?? 0).toLocaleString("en-US"),
+  pct: (x) => `${((x ?? 0) * 100).toFixed(2)} %`,
+  signed: (x) => `${x > 0 ? "+" : ""}${(x * 100).toFixed(2)} %`,
+};
+
+async function datafile() {
+  const r = await fetch(`${cfg.base}/datafiles/${cfg.sdkKey}.json`);
+  assert.equal(r.status, 200);
+  return { etag: r.headers.get("etag"), json: await r.json() };
+}
+
+async function alertText(p) {
+  const alert = p.getByRole("alert").first();
+  await alert.waitFor();
+  return (await alert.textContent()).replace(/\s+/g, " ");
+}
+
+before(async () => {
+  browser = await launch();
+  page = await browser.context.newPage();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test("a wrong token is refused with the API's message; the right one signs in, by keyboard", async () => {
+  const res = await page.goto(ui());
+  assert.equal(res.status(), 200);
+  assert.match(res.headers()["content-security-policy"] ?? "", /default-src 'self'/);
+  await page.getByRole("heading", { name: "Sign in to Lift" }).waitFor();
+  await look(page, "signin");
+
+  const refused = await api("GET", "/v1/caller", "lift_pat_wrong");
+  assert.equal(refused.status, 401);
+  const tabTo = async (selector) => {
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press("Tab");
+      if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return;
+    }
+    assert.fail(`Tab never reached ${selector}`);
+  };
+  await tabTo("#token");
+  await page.keyboard.type("lift_pat_wrong");
+  await page.keyboard.press("Enter");
+  assert.ok((await alertText(page)).includes(refused.json.message), "the 401 message is shown as the API wrote it");
+  shots.push(await shot(page, "signin-error"));
+
+  await page.getByLabel("API token").fill("");
+  await tabTo("#token");
+  await page.keyboard.type(cfg.admin);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Projects" }).waitFor();
+  assert.ok(!page.url().includes(cfg.admin), "the token is never in a URL");
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("lift.token")), cfg.admin);
+  assert.equal(await page.getByTestId("access").textContent(), "read and write");
+});
+
+test("projects and the /v2 overview show environments with SDK keys", async () => {
+  const projects = await api("GET", "/v1/projects", cfg.admin);
+  for (const p of projects.json.projects) await page.getByRole("link", { name: p.name, exact: true }).waitFor();
+  await look(page, "projects");
+
+  await page.getByRole("link", { name: "web", exact: true }).focus();
+  await page.keyboard.press("Enter");
+  const overview = await api("GET", `/v2/projects/${cfg.projectId}/overview`, cfg.admin);
+  await page.getByRole("heading", { name: overview.json.project.name, level: 1 }).waitFor();
+  for (const e of overview.json.environments) {
+    await page.locator("code.sdk-key", { hasText: e.sdkKey }).waitFor();
+    await page.getByRole("button", { name: `Copy the SDK key of ${e.name}` }).waitFor();
+  }
+  await page.getByText("No experiment is running.").waitFor();
+  await look(page, "overview");
+});
+
+test("a flag is created from the form; the API's validation message is shown", async () => {
+  await page.getByRole("link", { name: "Flags" }).click();
+  await page.getByText("No flags yet.").waitFor();
+  await look(page, "flags-empty");
+
+  const bad = { key: "not a key!", name: "Checkout flow", description: "" };
+  const refused = await api("POST", `/v1/projects/${cfg.projectId}/flags`, cfg.admin, bad);
+  assert.equal(refused.status, 400);
+  await page.getByLabel("Key").fill(bad.key);
+  await page.getByLabel("Name").fill(bad.name);
+  await page.getByRole("button", { name: "Create flag" }).click();
+  assert.ok((await alertText(page)).includes(refused.json.message), `alert shows ${refused.json.message}`);
+
+  await page.getByLabel("Key").fill("checkout_flow");
+  await page.getByRole("button", { name: "Create flag" }).click();
+  await page.locator('[data-flag="checkout_flow"]').waitFor();
+  const flags = await api("GET", `/v1/projects/${cfg.projectId}/flags`, cfg.admin);
+  made.flag = flags.json.flags.find((f) => f.key === "checkout_flow");
+  assert.ok(made.flag, "the flag exists in the API");
+});
+
+test("an experiment is created (after the API refuses bad weights), then started", async () => {
+  await page.getByRole("link", { name: "Experiments" }).click();
+  await page.getByText("No experiments yet.").waitFor();
+  await look(page, "experiments-empty");
+  await page.getByRole("link", { name: "New experiment" }).click();
+  await page.getByLabel("Key", { exact: true }).fill("checkout_test");
+  await page.getByLabel("Name", { exact: true }).fill("Checkout test");
+  await page.getByLabel("Flag").selectOption(made.flag.id);
+  await page.getByLabel("Metrics").fill("purchase");
+  await page.getByLabel("Variation 2 weight (%)").fill("40");
+  await look(page, "experiment-form");
+  await page.getByRole("button", { name: "Create experiment" }).click();
+  const shown = await alertText(page);
+  const body = {
+    key: "checkout_test", name: "Checkout test", description: "", flagId: made.flag.id, trafficAllocation: 10000, environmentKeys: ["production"],
+    variations: [
+      { key: "control", name: "Control", weight: 5000, baseline: true, featureEnabled: false },
+      { key: "treatment", name: "Treatment", weight: 4000, baseline: false, featureEnabled: true },
+    ],
+    metrics: [{ eventKey: "purchase", primary: true }],
+  };
+  const refused = await api("POST", `/v1/projects/${cfg.projectId}/experiments`, cfg.admin, body);
+  assert.equal(refused.status, 400);
+  assert.ok(shown.includes(refused.json.message), `alert "${shown}" shows the API's "${refused.json.message}"`);
+  shots.push(await shot(page, "experiment-form-error"));
+
+  await page.getByLabel("Variation 2 weight (%)").fill("50");
+  await page.getByRole("button", { name: "Create experiment" }).click();
+  await page.getByRole("heading", { name: "Checkout test", level: 1 }).waitFor();
+  assert.equal(await page.getByTestId("status").textContent(), "draft");
+  await look(page, "experiment-draft");
+
+  await page.getByRole("button", { name: "Start Checkout test" }).click();
+  await page.getByTestId("status").filter({ hasText: "running" }).waitFor();
+  const list = await api("GET", `/v1/projects/${cfg.projectId}/experiments`, cfg.admin);
+  made.experiment = list.json.experiments.find((x) => x.key === "checkout_test");
+  assert.equal(made.experiment.status, "EXPERIMENT_STATUS_RUNNING");
+  assert.equal(made.experiment.flagId, made.flag.id);
+  await look(page, "experiment-running");
+});
+
+test("toggling the flag's experiment off and on changes the datafile", async () => {
+  const running = await datafile();
+  assert.ok(running.json.experiments.some((x) => x.key === "checkout_test" && x.status === "Running"), "running experiment in the datafile");
+
+  await page.getByRole("link", { name: "Flags" }).click();
+  const card = page.locator('[data-flag="checkout_flow"]');
+  await card.getByRole("button", { name: "Pause Checkout test" }).click();
+  await card.getByText("paused").waitFor();
+  const paused = await datafile();
+  assert.notEqual(paused.etag, running.etag, "the datafile's revision changed");
+  assert.ok(!paused.json.experiments.some((x) => x.key === "checkout_test" && x.status === "Running"), "paused experiment is not running in the datafile");
+  await look(page, "flags");
+
+  await card.getByRole("button", { name: "Resume Checkout test" }).click();
+  await card.getByText("running").waitFor();
+  const resumed = await datafile();
+  assert.notEqual(resumed.etag, paused.etag);
+  assert.ok(resumed.json.experiments.some((x) => x.key === "checkout_test" && x.status === "Running"));
+});
+
+test("SDK events sent through the API show on the results page with the API's numbers", async () => {
+  const x = (await api("GET", `/v1/experiments/${made.experiment.id}`, cfg.admin)).json.experiment;
+  const [control, treatment] = x.variations;
+  const at = Date.now() - 3_600_000;
+  const visitors = [];
+  const add = (v, n, converting, prefix) => {
+    for (let i = 0; i < n; i++) {
+      const id = `${prefix}${i}`;
+      const events = [{ entity_id: x.layerId, key: "campaign_activated", timestamp: at, uuid: `imp-${id}` }];
+      if (i < converting) events.push({ key: "purchase", timestamp: at + 1000, uuid: `conv-${id}` });
+      visitors.push({ visitor_id: id, attributes: [], snapshots: [{ decisions: [{ campaign_id: x.layerId, experiment_id: x.id, variation_id: v.id }], events }] });
+    }
+  };
+  add(control, 200, 40, "c");
+  add(treatment, 200, 62, "t");
+  const batch = { account_id: cfg.accountId, project_id: cfg.projectId, revision: "1", client_name: "javascript-sdk", client_version: "6.6.1", enrich_decisions: true, visitors };
+  const sent = await fetch(`${cfg.base}/v1/events?sdk_key=${cfg.sdkKey}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(batch) });
+  assert.equal(sent.status, 204);
+
+  const { results } = (await api("GET", `/v1/experiments/${x.id}/results`, cfg.admin)).json;
+  assert.equal(results.reach.totalCount, "400");
+
+  // Time to first render: a fresh load of the results page until its table is there.
+  const t0 = Date.now();
+  await page.goto(ui(`experiments/${x.id}/results`));
+  await page.locator("table.results").first().waitFor();
+  const wall = Date.now() - t0;
+  const sinceNavigation = await page.evaluate(() => Math.round(performance.now()));
+  writeFileSync(join(cfg.shots, "results-timing.json"), JSON.stringify({ wallMs: wall, sinceNavigationStartMs: sinceNavigation }, null, 1));
+  console.log(`results page: first render ${wall} ms (wall), ${sinceNavigation} ms since navigation start`);
+
+  assert.equal(await page.getByTestId("total-visitors").textContent(), fmt.num(results.reach.totalCount));
+  const metric = results.metrics.find((m) => m.eventKey === "purchase");
+  for (const v of metric.results) {
+    const row = page.locator(`table[data-metric="purchase"] tr[data-variation="${v.variationKey}"]`);
+    const cell = async (col) => (await row.locator(`td[data-col="${col}"]`).textContent()).trim();
+    assert.equal(await cell("samples"), fmt.num(v.samples), `${v.variationKey} visitors`);
+    assert.equal(await cell("count"), fmt.num(v.converters), `${v.variationKey} conversions`);
+    assert.equal(await cell("rate"), fmt.pct(v.rate), `${v.variationKey} rate`);
+    if (!v.isBaseline) {
+      const l = v.lift;
+      assert.equal(await cell("lift"), `${fmt.signed(l.value)} (${fmt.signed(l.confidenceInterval.lower)} to ${fmt.signed(l.confidenceInterval.upper)})`);
+      assert.equal(await cell("judged"), fmt.pct(l.significance));
+      assert.equal(await cell("remaining"), l.visitorsRemainingKnown ? fmt.num(l.visitorsRemaining) : "unknown");
+    }
+  }
+  await page.getByRole("img", { name: /Lift of each variation on purchase/ }).waitFor();
+  await page.getByRole("img", { name: /over time on purchase/ }).waitFor();
+  await look(page, "results");
+});
+
+test("a read-only token gets no edit controls", async () => {
+  const ro = await browser.context.newPage();
+  await ro.goto(ui());
+  await ro.getByLabel("API token").fill(cfg.read);
+  await ro.getByRole("button", { name: "Sign in" }).click();
+  await ro.getByRole("heading", { name: "Projects" }).waitFor();
+  assert.equal(await ro.getByTestId("access").textContent(), "read only");
+  const pages = [
+    ["", "readonly-projects"],
+    [`projects/${cfg.projectId}`, "readonly-overview"],
+    [`projects/${cfg.projectId}/flags`, "readonly-flags"],
+    [`projects/${cfg.projectId}/experiments`, "readonly-experiments"],
+    [`experiments/${made.experiment.id}`, "readonly-experiment"],
+    [`experiments/${made.experiment.id}/results`, "readonly-results"],
+  ];
+  for (const [path, name] of pages) {
+    await ro.goto(ui(path));
+    await ro.locator("main h1").waitFor();
+    await ro.locator("p.loading").waitFor({ state: "detached" });
+    const buttons = await ro.locator("main button").allTextContents();
+    assert.deepEqual(buttons.filter((b) => b !== "Copy"), [], `${name}: buttons ${buttons}`);
+    assert.equal(await ro.locator("main form, main input, main select, main textarea").count(), 0, `${name}: no form`);
+    assert.equal(await ro.getByRole("link", { name: /^(New experiment|Edit)$/ }).count(), 0, `${name}: no edit links`);
+    await look(ro, name);
+  }
+  await ro.goto(ui(`experiments/${made.experiment.id}/edit`));
+  // The form page itself loads, but the API refuses a read-only token's write.
+  await ro.close();
+});
+
+test("an API error is shown to the user as the API wrote it", async () => {
+  const missing = await api("GET", "/v1/experiments/999999999", cfg.admin);
+  assert.equal(missing.status, 404);
+  await page.goto(ui("experiments/999999999/results"));
+  assert.ok((await alertText(page)).includes(missing.json.message), `shows ${missing.json.message}`);
+  await look(page, "error");
+  assert.deepEqual(browser.problems, [], "no request left the gateway and nothing was logged as an error");
+  console.log(`screenshots:\n${shots.join("\n")}`);
+});
