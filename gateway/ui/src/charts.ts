@@ -45,7 +45,8 @@ function range(values: number[]): [number, number] {
   return [lo - pad, hi + pad];
 }
 
-const fmtPct = (v: number) => `${v > 0 ? "+" : ""}${(v * 100).toFixed(Math.abs(v) < 0.1 ? 1 : 0)}%`;
+/** fmtPct formats a fraction as a signed percentage for axes and chart descriptions. */
+export const fmtPct = (v: number) => `${v > 0 ? "+" : ""}${(v * 100).toFixed(Math.abs(v) < 0.1 ? 1 : 0)}%`;
 
 export interface LiftRow {
   label: string;
@@ -88,9 +89,9 @@ export interface Series {
 }
 
 /** timeChart draws one line per series over days, with its band when the
- * points have bounds. asPct formats the axis as percentages of lift. */
-export function timeChart(title: string, series: Series[], yLabel: string, colorOffset = 1): HTMLElement {
-  const left = 60;
+ * points have bounds; the axis is in percent. */
+export function timeChart(title: string, series: Series[], yLabel: string): HTMLElement {
+  const left = 72;
   const right = 20;
   const top = 12;
   const height = 260;
@@ -114,29 +115,35 @@ export function timeChart(title: string, series: Series[], yLabel: string, color
     if (i % every === 0) parts.push(s("text", { x: x(d), y: bottom + 16, "text-anchor": "middle", ...font }, new Date(d).toISOString().slice(5, 10)));
   });
   series.forEach((se, i) => {
-    const c = color(i + colorOffset);
+    const c = color(i + 1);
     const pts = [...se.points].sort((a, b) => a.day.getTime() - b.day.getTime());
     const banded = pts.filter((p) => p.lower !== undefined && p.upper !== undefined);
     if (banded.length > 0) {
       const upper = banded.map((p) => `${x(p.day.getTime())},${y(p.upper!)}`);
       const lower = banded.map((p) => `${x(p.day.getTime())},${y(p.lower!)}`).reverse();
       parts.push(s("polygon", { points: [...upper, ...lower].join(" "), fill: c, opacity: 0.15 }));
+      // Whiskers keep the interval visible where the band has no width (a single day).
+      for (const p of banded) {
+        const px = x(p.day.getTime());
+        parts.push(s("line", { x1: px, x2: px, y1: y(p.lower!), y2: y(p.upper!), stroke: c, "stroke-width": 2, opacity: 0.45 }));
+      }
     }
     parts.push(s("polyline", { points: pts.map((p) => `${x(p.day.getTime())},${y(p.value)}`).join(" "), fill: "none", stroke: c, "stroke-width": 2 }));
     for (const p of pts) parts.push(s("circle", { cx: x(p.day.getTime()), cy: y(p.value), r: 3, fill: c }));
   });
-  parts.push(s("text", { x: 14, y: (top + bottom) / 2, transform: `rotate(-90 14 ${(top + bottom) / 2})`, "text-anchor": "middle", ...font }, yLabel));
+  parts.push(s("text", { x: 12, y: (top + bottom) / 2, transform: `rotate(-90 12 ${(top + bottom) / 2})`, "text-anchor": "middle", ...font }, yLabel));
   const legendY = height - 8;
   let lx = left;
   series.forEach((se, i) => {
-    parts.push(s("rect", { x: lx, y: legendY - 10, width: 12, height: 12, fill: color(i + colorOffset) }));
+    parts.push(s("rect", { x: lx, y: legendY - 10, width: 12, height: 12, fill: color(i + 1) }));
     parts.push(s("text", { x: lx + 16, y: legendY, ...font }, se.label));
     lx += 30 + se.label.length * 7;
   });
   const desc = series
     .map((se) => {
       const last = se.points[se.points.length - 1];
-      return last ? `${se.label}: ${se.points.length} days, latest ${fmtPct(last.value)}` : `${se.label}: no data`;
+      const n = se.points.length;
+      return last ? `${se.label}: ${n} day${n === 1 ? "" : "s"}, latest ${fmtPct(last.value)}${last.lower !== undefined ? ` (${fmtPct(last.lower)} to ${fmtPct(last.upper!)})` : ""}` : `${se.label}: no data`;
     })
     .join("; ");
   return frame(title, desc, height, ...parts);

@@ -92,13 +92,21 @@ export interface Lift {
   insufficientData?: boolean;
 }
 
+/** DailyLift is a variation's cumulative lift at the end of one day. */
+export interface DailyLift {
+  value?: number;
+  interval?: Interval;
+  relativeAvailable?: boolean;
+  insufficientData?: boolean;
+}
+
 export interface DailyPoint {
   day: string;
   samples?: string;
   conversions?: string;
   value?: number;
   rate?: number;
-  lift?: Lift;
+  lift?: DailyLift;
 }
 
 export interface VariationResult {

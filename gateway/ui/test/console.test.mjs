@@ -225,7 +225,14 @@ test("SDK events sent through the API show on the results page with the API's nu
     }
   }
   await page.getByRole("img", { name: /Lift of each variation on purchase/ }).waitFor();
-  await page.getByRole("img", { name: /over time on purchase/ }).waitFor();
+  // The over-time chart draws the API's daily cumulative lift and interval.
+  const overTime = page.getByRole("img", { name: /Cumulative lift over time on purchase/ });
+  await overTime.waitFor();
+  const desc = await overTime.locator("desc").textContent();
+  const chartPct = (v) => `${v > 0 ? "+" : ""}${(v * 100).toFixed(Math.abs(v) < 0.1 ? 1 : 0)}%`;
+  const treated = metric.results.find((v) => !v.isBaseline);
+  const last = treated.series.at(-1).lift;
+  assert.ok(desc.includes(`latest ${chartPct(last.value)} (${chartPct(last.interval.lower)} to ${chartPct(last.interval.upper)})`), `chart description "${desc}" has the API's daily lift ${JSON.stringify(last)}`);
   await look(page, "results");
 });
 

@@ -119,24 +119,20 @@ function metricSection(m: MetricResults, method: string, names: Map<string, stri
   return h("section", { class: "metric", "aria-label": title }, table, h("div", { class: "charts" }, charts));
 }
 
-/** overTime is the cumulative lift by day with its band, where the API gives
- * lift per day; otherwise the cumulative rate by day of every variation. */
+/** overTime is the cumulative lift by day with its interval as a band
+ * (DailyPoint.lift: always-valid for sequential, credible for Bayesian,
+ * confidence for frequentist). */
 function overTime(m: MetricResults, rows: VariationResult[], names: Map<string, string>): HTMLElement {
-  const hasLift = rows.some((v) => !v.isBaseline && (v.series ?? []).some((p) => p.lift?.confidenceInterval));
-  if (hasLift) {
-    const series: Series[] = rows
-      .filter((v) => !v.isBaseline)
-      .map((v) => ({
-        label: names.get(v.variationKey) ?? v.variationKey,
-        points: (v.series ?? [])
-          .filter((p) => p.lift?.relativeAvailable && p.lift.confidenceInterval)
-          .map((p) => ({ day: new Date(p.day), value: p.lift!.value ?? 0, lower: p.lift!.confidenceInterval!.lower ?? 0, upper: p.lift!.confidenceInterval!.upper ?? 0 })),
-      }));
-    return timeChart(`Cumulative lift over time on ${m.eventKey}`, series, "cumulative lift");
+  const series: Series[] = rows
+    .filter((v) => !v.isBaseline)
+    .map((v) => ({
+      label: names.get(v.variationKey) ?? v.variationKey,
+      points: (v.series ?? [])
+        .filter((p) => p.lift?.relativeAvailable && !p.lift.insufficientData)
+        .map((p) => ({ day: new Date(p.day), value: p.lift!.value ?? 0, lower: p.lift!.interval?.lower ?? 0, upper: p.lift!.interval?.upper ?? 0 })),
+    }));
+  if (series.every((se) => se.points.length === 0)) {
+    return empty(`No day has enough data for the lift over time on ${m.eventKey} yet.`);
   }
-  const series: Series[] = rows.map((v) => ({
-    label: names.get(v.variationKey) ?? v.variationKey,
-    points: (v.series ?? []).map((p) => ({ day: new Date(p.day), value: p.rate ?? 0 })),
-  }));
-  return timeChart(`Cumulative ${m.aggregator === "AGGREGATOR_UNIQUE_CONVERSIONS" || !m.aggregator ? "conversion rate" : "value per visitor"} over time on ${m.eventKey}`, series, "cumulative rate", 0);
+  return timeChart(`Cumulative lift over time on ${m.eventKey}`, series, "cumulative lift");
 }
