@@ -87,6 +87,9 @@ export interface Lift {
   isSignificant?: boolean;
   liftStatus?: string;
   chanceToBeatBaseline?: number;
+  expectedLoss?: number;
+  baselineExpectedLoss?: number;
+  credibleInterval?: Interval;
   visitorsRemaining?: string;
   visitorsRemainingKnown?: boolean;
   insufficientData?: boolean;

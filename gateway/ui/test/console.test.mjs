@@ -38,6 +38,25 @@ async function alertText(p) {
   return (await alert.textContent()).replace(/\s+/g, " ");
 }
 
+/** sendEvents posts an Optimizely SDK event batch to /v1/events: for each
+ * [variation, visitors, converting], that many visitors exposed to the
+ * variation, the first `converting` of them converting once on eventKey. */
+async function sendEvents(projectId, sdkKey, x, eventKey, arms) {
+  const at = Date.now() - 60_000;
+  const visitors = [];
+  for (const [v, n, converting] of arms) {
+    for (let i = 0; i < n; i++) {
+      const id = `${x.key}-${v.key}-${i}`;
+      const events = [{ entity_id: x.layerId, key: "campaign_activated", timestamp: at, uuid: `imp-${id}` }];
+      if (i < converting) events.push({ key: eventKey, timestamp: at + 1000, uuid: `conv-${id}` });
+      visitors.push({ visitor_id: id, attributes: [], snapshots: [{ decisions: [{ campaign_id: x.layerId, experiment_id: x.id, variation_id: v.id }], events }] });
+    }
+  }
+  const batch = { account_id: cfg.accountId, project_id: projectId, revision: "1", client_name: "javascript-sdk", client_version: "6.6.1", enrich_decisions: true, visitors };
+  const sent = await fetch(`${cfg.base}/v1/events?sdk_key=${sdkKey}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(batch) });
+  assert.equal(sent.status, 204, await sent.text());
+}
+
 before(async () => {
   browser = await launch();
   page = await browser.context.newPage();
@@ -181,21 +200,10 @@ test("toggling the flag's experiment off and on changes the datafile", async () 
 test("SDK events sent through the API show on the results page with the API's numbers", async () => {
   const x = (await api("GET", `/v1/experiments/${made.experiment.id}`, cfg.admin)).json.experiment;
   const [control, treatment] = x.variations;
-  const at = Date.now() - 3_600_000;
-  const visitors = [];
-  const add = (v, n, converting, prefix) => {
-    for (let i = 0; i < n; i++) {
-      const id = `${prefix}${i}`;
-      const events = [{ entity_id: x.layerId, key: "campaign_activated", timestamp: at, uuid: `imp-${id}` }];
-      if (i < converting) events.push({ key: "purchase", timestamp: at + 1000, uuid: `conv-${id}` });
-      visitors.push({ visitor_id: id, attributes: [], snapshots: [{ decisions: [{ campaign_id: x.layerId, experiment_id: x.id, variation_id: v.id }], events }] });
-    }
-  };
-  add(control, 200, 40, "c");
-  add(treatment, 200, 62, "t");
-  const batch = { account_id: cfg.accountId, project_id: cfg.projectId, revision: "1", client_name: "javascript-sdk", client_version: "6.6.1", enrich_decisions: true, visitors };
-  const sent = await fetch(`${cfg.base}/v1/events?sdk_key=${cfg.sdkKey}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(batch) });
-  assert.equal(sent.status, 204);
+  await sendEvents(cfg.projectId, cfg.sdkKey, x, "purchase", [
+    [control, 200, 40],
+    [treatment, 200, 62],
+  ]);
 
   const { results } = (await api("GET", `/v1/experiments/${x.id}/results`, cfg.admin)).json;
   assert.equal(results.reach.totalCount, "400");
@@ -220,6 +228,7 @@ test("SDK events sent through the API show on the results page with the API's nu
     if (!v.isBaseline) {
       const l = v.lift;
       assert.equal(await cell("lift"), `${fmt.signed(l.value)} (${fmt.signed(l.confidenceInterval.lower)} to ${fmt.signed(l.confidenceInterval.upper)})`);
+      assert.equal(await page.locator('table[data-metric="purchase"] th', { hasText: "Significance" }).count(), 1);
       assert.equal(await cell("judged"), fmt.pct(l.significance));
       assert.equal(await cell("remaining"), l.visitorsRemainingKnown ? fmt.num(l.visitorsRemaining) : "unknown");
     }
@@ -234,6 +243,48 @@ test("SDK events sent through the API show on the results page with the API's nu
   const last = treated.series.at(-1).lift;
   assert.ok(desc.includes(`latest ${chartPct(last.value)} (${chartPct(last.interval.lower)} to ${chartPct(last.interval.upper)})`), `chart description "${desc}" has the API's daily lift ${JSON.stringify(last)}`);
   await look(page, "results");
+});
+
+test("a Bayesian project's results show chance to beat baseline, credible intervals, expected loss, and the SRM warning", async () => {
+  const created = await api("POST", "/v1/projects", cfg.admin, { name: "bayes shop", settings: { statsMethod: "STATS_METHOD_BAYESIAN" } });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const pid = created.json.project.id;
+  const envs = await api("GET", `/v1/projects/${pid}/environments`, cfg.admin);
+  const sdkKey = envs.json.environments.find((e) => e.key === "production").sdkKey;
+  assert.equal((await api("POST", `/v1/projects/${pid}/events`, cfg.admin, { key: "signup", name: "Sign-up" })).status, 201);
+  const made = await api("POST", `/v1/projects/${pid}/experiments`, cfg.admin, {
+    key: "signup_cta", name: "Sign-up button", environmentKeys: ["production"],
+    variations: [
+      { key: "control", name: "Control", weight: 5000, baseline: true },
+      { key: "bold", name: "Bold button", weight: 5000, featureEnabled: true },
+    ],
+    metrics: [{ eventKey: "signup", primary: true }],
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.json));
+  const x = (await api("POST", `/v1/experiments/${made.json.experiment.id}:start`, cfg.admin, {})).json.experiment;
+  // 300 against 100 on a 50/50 split: a sample ratio mismatch.
+  await sendEvents(pid, sdkKey, x, "signup", [
+    [x.variations[0], 300, 30],
+    [x.variations[1], 100, 16],
+  ]);
+  const { results } = (await api("GET", `/v1/experiments/${x.id}/results`, cfg.admin)).json;
+  assert.equal(results.statsConfig.statsMethod, "STATS_METHOD_BAYESIAN");
+  assert.ok(results.sampleRatioMismatch.mismatch, "the API sees the mismatch");
+
+  await page.goto(ui(`experiments/${x.id}/results`));
+  await page.getByTestId("srm").waitFor();
+  const table = page.locator('table[data-metric="signup"]');
+  await table.locator("th", { hasText: "Chance to beat baseline" }).waitFor();
+  await table.locator("th", { hasText: "Lift (credible interval)" }).waitFor();
+  const v = results.metrics[0].results.find((r) => !r.isBaseline);
+  const row = table.locator(`tr[data-variation="${v.variationKey}"]`);
+  const cell = async (col) => (await row.locator(`td[data-col="${col}"]`).textContent()).trim();
+  assert.equal(await cell("samples"), fmt.num(v.samples));
+  assert.equal(await cell("count"), fmt.num(v.converters));
+  assert.equal(await cell("judged"), fmt.pct(v.lift.chanceToBeatBaseline));
+  assert.equal(await cell("lift"), `${fmt.signed(v.lift.value)} (${fmt.signed(v.lift.credibleInterval.lower)} to ${fmt.signed(v.lift.credibleInterval.upper)})`);
+  assert.equal(await cell("loss"), fmt.pct(v.lift.expectedLoss));
+  await look(page, "results-bayesian-srm");
 });
 
 test("a read-only token gets no edit controls", async () => {

@@ -1,7 +1,7 @@
 import { enc, get } from "../api";
 import { h, replace } from "../dom";
 import type { Ctx } from "../main";
-import type { Experiment, MetricResults, Results, VariationResult } from "../types";
+import type { Experiment, Lift, MetricResults, Results, VariationResult } from "../types";
 import { liftChart, timeChart, type Series } from "../charts";
 import { empty, heading, link, loading, num, pct, signedPct, statusLabel } from "../ui";
 
@@ -49,21 +49,33 @@ export async function resultsPage(ctx: Ctx): Promise<void> {
   );
 }
 
-function valueColumns(m: MetricResults): { count: string; rate: string; count_: (v: VariationResult) => string; rate_: (v: VariationResult) => string } {
+interface Columns {
+  count: string;
+  rate: string;
+  count_: (v: VariationResult) => string;
+  /** perVisitor formats a per-visitor mean (a rate, or an expected loss in its units). */
+  perVisitor: (x: number | undefined) => string;
+}
+
+function valueColumns(m: MetricResults): Columns {
   if (m.aggregator === "AGGREGATOR_REVENUE" || m.aggregator === "AGGREGATOR_VALUE") {
     return {
-      count: m.aggregator === "AGGREGATOR_REVENUE" ? "Revenue" : "Value",
+      count: m.aggregator === "AGGREGATOR_REVENUE" ? "Revenue (cents)" : "Value",
       rate: "Per visitor",
       count_: (v) => (v.value ?? 0).toLocaleString("en-US", { maximumFractionDigits: 2 }),
-      rate_: (v) => (v.rate ?? 0).toLocaleString("en-US", { maximumFractionDigits: 4 }),
+      perVisitor: (x) => (x ?? 0).toLocaleString("en-US", { maximumFractionDigits: 4 }),
     };
   }
-  return { count: "Conversions", rate: "Conversion rate", count_: (v) => num(v.converters), rate_: (v) => pct(v.rate) };
+  return { count: "Conversions", rate: "Conversion rate", count_: (v) => num(v.converters), perVisitor: (x) => pct(x) };
 }
 
 function metricSection(m: MetricResults, method: string, names: Map<string, string>): HTMLElement {
   const cols = valueColumns(m);
-  const judged = method === bayesian ? "Chance to beat baseline" : "Significance";
+  const isBayes = method === bayesian;
+  const judged = isBayes ? "Chance to beat baseline" : "Significance";
+  // Bayesian results carry a credible interval; the others a confidence
+  // interval (always-valid for sequential).
+  const interval = (l: Lift) => (isBayes ? (l.credibleInterval ?? l.confidenceInterval) : l.confidenceInterval) ?? {};
   const rows = m.results ?? [];
   const title = `Metric ${m.eventKey}${m.primary ? " (primary)" : ""}`;
   const table = h(
@@ -73,14 +85,20 @@ function metricSection(m: MetricResults, method: string, names: Map<string, stri
     h(
       "thead",
       null,
-      h("tr", null, ["Variation", "Visitors", cols.count, cols.rate, "Lift (interval)", judged, "Visitors remaining"].map((c) => h("th", { scope: "col" }, c))),
+      h(
+        "tr",
+        null,
+        ["Variation", "Visitors", cols.count, cols.rate, isBayes ? "Lift (credible interval)" : "Lift (confidence interval)", judged, isBayes && "Expected loss", "Visitors remaining"]
+          .filter((c): c is string => !!c)
+          .map((c) => h("th", { scope: "col" }, c)),
+      ),
     ),
     h(
       "tbody",
       null,
       rows.map((v) => {
         const l = v.lift ?? {};
-        const ci = l.confidenceInterval ?? {};
+        const ci = interval(l);
         const cell = (col: string, text: string) => h("td", { "data-col": col }, text);
         return h(
           "tr",
@@ -88,13 +106,14 @@ function metricSection(m: MetricResults, method: string, names: Map<string, stri
           h("th", { scope: "row" }, names.get(v.variationKey) ?? v.variationKey, v.isBaseline ? h("span", { class: "badge" }, "baseline") : null),
           cell("samples", num(v.samples)),
           cell("count", cols.count_(v)),
-          cell("rate", cols.rate_(v)),
+          cell("rate", cols.perVisitor(v.rate)),
           v.isBaseline
             ? cell("lift", "—")
             : l.insufficientData || !l.relativeAvailable
               ? cell("lift", "not enough data")
               : cell("lift", `${signedPct(l.value)} (${signedPct(ci.lower)} to ${signedPct(ci.upper)})`),
-          v.isBaseline ? cell("judged", "—") : cell("judged", method === bayesian ? pct(l.chanceToBeatBaseline) : pct(l.significance)),
+          v.isBaseline ? cell("judged", "—") : cell("judged", isBayes ? pct(l.chanceToBeatBaseline) : pct(l.significance)),
+          isBayes && (v.isBaseline ? cell("loss", "—") : cell("loss", cols.perVisitor(l.expectedLoss))),
           v.isBaseline ? cell("remaining", "—") : cell("remaining", l.visitorsRemainingKnown ? num(l.visitorsRemaining) : "unknown"),
         );
       }),
@@ -109,8 +128,8 @@ function metricSection(m: MetricResults, method: string, names: Map<string, stri
         treatments.map((v) => ({
           label: names.get(v.variationKey) ?? v.variationKey,
           value: v.lift!.value ?? 0,
-          lower: v.lift!.confidenceInterval?.lower ?? 0,
-          upper: v.lift!.confidenceInterval?.upper ?? 0,
+          lower: interval(v.lift!).lower ?? 0,
+          upper: interval(v.lift!).upper ?? 0,
         })),
       ),
     );
