@@ -57,6 +57,20 @@ func TestCreateExperiment_InvalidInputNamesTheField(t *testing.T) {
 			e.Metrics = []*experimentsv1.Metric{{EventKey: "a", Primary: true}, {EventKey: "b", Primary: true}}
 		},
 		"layer without share": func(e *experimentsv1.Experiment) { e.LayerId = "123" },
+		"primary metric as guardrail": func(e *experimentsv1.Experiment) {
+			e.Metrics = []*experimentsv1.Metric{{EventKey: "a", Primary: true, Role: experimentsv1.MetricRole_METRIC_ROLE_GUARDRAIL}}
+		},
+		"capped conversion rate": func(e *experimentsv1.Experiment) {
+			e.Metrics = []*experimentsv1.Metric{{EventKey: "a", Primary: true, Capping: &experimentsv1.MetricCapping{
+				Cap: &experimentsv1.MetricCapping_Value{Value: 5}}}}
+		},
+		"capping percentile 1": func(e *experimentsv1.Experiment) {
+			e.Metrics = []*experimentsv1.Metric{{EventKey: "a", Primary: true, Kind: experimentsv1.MetricKind_METRIC_KIND_REVENUE_PER_VISITOR,
+				Capping: &experimentsv1.MetricCapping{Cap: &experimentsv1.MetricCapping_Percentile{Percentile: 1}}}}
+		},
+		"undefined metric kind": func(e *experimentsv1.Experiment) {
+			e.Metrics = []*experimentsv1.Metric{{EventKey: "a", Primary: true, Kind: 9}}
+		},
 	}
 	for name, edit := range protoCases {
 		e := &experimentsv1.Experiment{Key: "exp", Variations: twoArms()}
@@ -86,6 +100,33 @@ func TestCreateExperiment_CanonicalisesAudienceAndKeepsMetrics(t *testing.T) {
 	list, _ := s.c.ListEvents(s.read, &experimentsv1.ListEventsRequest{ProjectId: s.project.GetId()})
 	_, err := s.c.DeleteEvent(s.write, &experimentsv1.DeleteEventRequest{EventId: list.GetEvents()[0].GetId()})
 	wantCode(t, err, codes.FailedPrecondition)
+}
+
+func TestCreateExperiment_KeepsMetricDefinitions(t *testing.T) {
+	s := newStack(t)
+	for _, k := range []string{"purchase", "refund", "latency"} {
+		s.createEvent(t, k)
+	}
+	want := []*experimentsv1.Metric{
+		{EventKey: "purchase", Primary: true, Role: experimentsv1.MetricRole_METRIC_ROLE_PRIMARY,
+			Kind:    experimentsv1.MetricKind_METRIC_KIND_REVENUE_PER_VISITOR,
+			Capping: &experimentsv1.MetricCapping{Cap: &experimentsv1.MetricCapping_Percentile{Percentile: 0.99}}},
+		{EventKey: "refund", Kind: experimentsv1.MetricKind_METRIC_KIND_UNIQUE_CONVERSIONS,
+			Direction: experimentsv1.MetricDirection_METRIC_DIRECTION_DECREASE, Role: experimentsv1.MetricRole_METRIC_ROLE_GUARDRAIL},
+		{EventKey: "latency", Kind: experimentsv1.MetricKind_METRIC_KIND_VALUE_PER_VISITOR,
+			Direction: experimentsv1.MetricDirection_METRIC_DIRECTION_DECREASE,
+			Capping:   &experimentsv1.MetricCapping{Cap: &experimentsv1.MetricCapping_Value{Value: 5000}}},
+	}
+	e := s.createExperiment(t, "defs", func(e *experimentsv1.Experiment) { e.Metrics = want })
+	got, err := s.c.GetExperiment(s.read, &experimentsv1.GetExperimentRequest{ExperimentId: e.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range got.GetExperiment().GetMetrics() {
+		if !proto.Equal(m, want[i]) {
+			t.Errorf("metric %d stored as %v, want %v", i, m, want[i])
+		}
+	}
 }
 
 func TestFlags_VariablesAreTypedAndGuarded(t *testing.T) {

@@ -22,7 +22,8 @@ const experimentColumns = `e.id, e.project_id, e.key, e.name, e.description, e.s
 	COALESCE((SELECT json_agg(json_build_object('id', v.id, 'key', v.key, 'name', v.name, 'weight', v.weight,
 		'baseline', v.baseline, 'feature_enabled', v.feature_enabled, 'variables', v.variables) ORDER BY v.position)
 		FROM variations v WHERE v.experiment_id = e.id), '[]'),
-	COALESCE((SELECT json_agg(json_build_object('event_key', ev.key, 'primary', m.is_primary) ORDER BY m.position)
+	COALESCE((SELECT json_agg(json_build_object('event_key', ev.key, 'primary', m.is_primary, 'kind', m.kind,
+		'direction', m.direction, 'role', m.role, 'cap_value', m.cap_value, 'cap_percentile', m.cap_percentile) ORDER BY m.position)
 		FROM experiment_metrics m JOIN events ev ON ev.id = m.event_id WHERE m.experiment_id = e.id), '[]')`
 
 const getExperimentSQL = `SELECT ` + experimentColumns + ` FROM experiments e WHERE e.id = $1`
@@ -79,7 +80,8 @@ const deleteMetricsSQL = `DELETE FROM experiment_metrics WHERE experiment_id = $
 
 const eventIDsByKeySQL = `SELECT key, id FROM events WHERE project_id = $1 AND key = ANY($2)`
 
-const insertMetricSQL = `INSERT INTO experiment_metrics (experiment_id, event_id, position, is_primary) VALUES ($1, $2, $3, $4)`
+const insertMetricSQL = `INSERT INTO experiment_metrics (experiment_id, event_id, position, is_primary, kind, direction, role, cap_value, cap_percentile)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 
 const upsertAttributesSQL = `
 INSERT INTO attributes (project_id, key) SELECT $1, unnest($2::text[])
@@ -96,8 +98,38 @@ type variationRow struct {
 }
 
 type metricRow struct {
-	EventKey string `json:"event_key"`
-	Primary  bool   `json:"primary"`
+	EventKey      string   `json:"event_key"`
+	Primary       bool     `json:"primary"`
+	Kind          int32    `json:"kind"`
+	Direction     int32    `json:"direction"`
+	Role          int32    `json:"role"`
+	CapValue      *float64 `json:"cap_value"`
+	CapPercentile *float64 `json:"cap_percentile"`
+}
+
+func (m metricRow) proto() *experimentsv1.Metric {
+	out := &experimentsv1.Metric{
+		EventKey: m.EventKey, Primary: m.Primary, Kind: experimentsv1.MetricKind(m.Kind),
+		Direction: experimentsv1.MetricDirection(m.Direction), Role: experimentsv1.MetricRole(m.Role),
+	}
+	switch {
+	case m.CapValue != nil:
+		out.Capping = &experimentsv1.MetricCapping{Cap: &experimentsv1.MetricCapping_Value{Value: *m.CapValue}}
+	case m.CapPercentile != nil:
+		out.Capping = &experimentsv1.MetricCapping{Cap: &experimentsv1.MetricCapping_Percentile{Percentile: *m.CapPercentile}}
+	}
+	return out
+}
+
+// capColumns are a capping's two nullable columns.
+func capColumns(c *experimentsv1.MetricCapping) (value, percentile *float64) {
+	switch x := c.GetCap().(type) {
+	case *experimentsv1.MetricCapping_Value:
+		return &x.Value, nil
+	case *experimentsv1.MetricCapping_Percentile:
+		return nil, &x.Percentile
+	}
+	return nil, nil
 }
 
 func scanExperiment(row pgx.Row) (*experimentsv1.Experiment, error) {
@@ -133,7 +165,7 @@ func scanExperiment(row pgx.Row) (*experimentsv1.Experiment, error) {
 		return nil, err
 	}
 	for _, m := range ms {
-		e.Metrics = append(e.Metrics, &experimentsv1.Metric{EventKey: m.EventKey, Primary: m.Primary})
+		e.Metrics = append(e.Metrics, m.proto())
 	}
 	e.Id, e.ProjectId, e.Etag = idString(id), idString(project), idString(ver)
 	e.Status = experimentsv1.ExperimentStatus(status)
@@ -384,7 +416,9 @@ func writeMetrics(ctx context.Context, tx pgx.Tx, projectID, experimentID int64,
 			return apierr.InvalidArgument("UNKNOWN_EVENT", "metric event %q does not exist in the project; create it first", m.GetEventKey()).
 				With("field", "experiment.metrics")
 		}
-		if _, err := tx.Exec(ctx, insertMetricSQL, experimentID, id, i, m.GetPrimary()); err != nil {
+		capValue, capPercentile := capColumns(m.GetCapping())
+		if _, err := tx.Exec(ctx, insertMetricSQL, experimentID, id, i, m.GetPrimary(), int16(m.GetKind()),
+			int16(m.GetDirection()), int16(m.GetRole()), capValue, capPercentile); err != nil {
 			return err
 		}
 	}

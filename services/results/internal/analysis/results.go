@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"github.com/liftlabs/lift/services/results/internal/catalog"
@@ -18,6 +19,7 @@ const (
 	aggUnique aggregator = iota
 	aggRevenue
 	aggValue
+	aggConversions
 )
 
 func (a aggregator) kind() stats.Kind {
@@ -33,6 +35,8 @@ func (a aggregator) proto() resultsv1.Aggregator {
 		return resultsv1.Aggregator_AGGREGATOR_REVENUE
 	case aggValue:
 		return resultsv1.Aggregator_AGGREGATOR_VALUE
+	case aggConversions:
+		return resultsv1.Aggregator_AGGREGATOR_CONVERSIONS
 	}
 	return resultsv1.Aggregator_AGGREGATOR_UNIQUE_CONVERSIONS
 }
@@ -87,21 +91,27 @@ func Compute(in Input) *resultsv1.ExperimentResults {
 	}
 	var pending []pendingLift
 	for _, m := range in.Metrics {
-		for _, agg := range aggregatorsOf(t, m.EventKey) {
+		for _, agg := range aggregatorsOf(t, m) {
 			mr, lifts := metricResults(in, t, cfg, m, agg)
 			out.Metrics = append(out.Metrics, mr)
 			pending = append(pending, lifts...)
 		}
 	}
 	if in.FDR {
-		cs := make([]*stats.Comparison, len(pending))
+		// Guardrails stay out of the family: a guardrail is a check that
+		// must not fail, judged on its own p-value, and adding it to the
+		// family would loosen the bar for the metrics that decide.
+		var cs []*stats.Comparison
 		for i := range pending {
-			cs[i] = &pending[i].c
+			if !pending[i].guardrail {
+				cs = append(cs, &pending[i].c)
+			}
 		}
 		stats.AdjustFDR(cs, cfg.Confidence)
 	}
 	for _, p := range pending {
 		p.into.Lift = liftProto(p.c, cfg.Method)
+		p.into.Lift.GuardrailViolated = p.guardrail && p.c.Status == stats.StatusWorse
 	}
 	return out
 }
@@ -109,13 +119,26 @@ func Compute(in Input) *resultsv1.ExperimentResults {
 // pendingLift is a comparison whose proto is filled in once the false
 // discovery rate adjustment has seen all of them.
 type pendingLift struct {
-	c    stats.Comparison
-	into *resultsv1.VariationResult
+	c         stats.Comparison
+	guardrail bool
+	into      *resultsv1.VariationResult
 }
 
-// aggregatorsOf lists what to report for a metric: the conversion rate
-// always, revenue and value per visitor when any event carried them.
-func aggregatorsOf(t *timeline, key string) []aggregator {
+// aggregatorsOf lists what to report for a metric: what its kind says, or
+// without a kind the conversion rate always, revenue and value per visitor
+// when any event carried them.
+func aggregatorsOf(t *timeline, m catalog.Metric) []aggregator {
+	switch m.Kind {
+	case experimentsv1.MetricKind_METRIC_KIND_UNIQUE_CONVERSIONS:
+		return []aggregator{aggUnique}
+	case experimentsv1.MetricKind_METRIC_KIND_CONVERSIONS_PER_VISITOR:
+		return []aggregator{aggConversions}
+	case experimentsv1.MetricKind_METRIC_KIND_REVENUE_PER_VISITOR:
+		return []aggregator{aggRevenue}
+	case experimentsv1.MetricKind_METRIC_KIND_VALUE_PER_VISITOR:
+		return []aggregator{aggValue}
+	}
+	key := m.EventKey
 	aggs := []aggregator{aggUnique}
 	var revenue, value bool
 	if i := t.last(); i >= 0 {
@@ -135,7 +158,11 @@ func aggregatorsOf(t *timeline, key string) []aggregator {
 }
 
 func metricResults(in Input, t *timeline, cfg stats.Config, m catalog.Metric, agg aggregator) (*resultsv1.MetricResults, []pendingLift) {
-	mr := &resultsv1.MetricResults{EventKey: m.EventKey, Aggregator: agg.proto(), Primary: m.Primary}
+	mr := &resultsv1.MetricResults{EventKey: m.EventKey, Aggregator: agg.proto(), Primary: m.Primary, Role: m.Role(),
+		Direction: experimentsv1.MetricDirection_METRIC_DIRECTION_INCREASE}
+	if m.LowerIsBetter {
+		mr.Direction = experimentsv1.MetricDirection_METRIC_DIRECTION_DECREASE
+	}
 	var lifts []pendingLift
 	last := t.last()
 	for _, v := range in.Experiment.Variations {
@@ -160,7 +187,11 @@ func metricResults(in Input, t *timeline, cfg stats.Config, m catalog.Metric, ag
 				Treatment: t.summary(m.EventKey, v.ID, agg, i),
 			}
 		}
-		lifts = append(lifts, pendingLift{c: stats.Compare(agg.kind(), cfg, looks), into: vr})
+		c := stats.Compare(agg.kind(), cfg, looks)
+		if m.LowerIsBetter {
+			c.SetLowerIsBetter()
+		}
+		lifts = append(lifts, pendingLift{c: c, guardrail: m.Guardrail, into: vr})
 		for i, d := range stats.LiftOverTime(agg.kind(), cfg, looks) {
 			vr.Series[i].Lift = dailyLiftProto(d)
 		}

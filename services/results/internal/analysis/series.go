@@ -14,13 +14,13 @@ import (
 
 // sums are one variation's cumulative metric sums at the end of a day.
 type sums struct {
-	converters, conversions            int64
-	revenue, revenueSq, value, valueSq float64
+	converters, conversions                           int64
+	conversionsSq, revenue, revenueSq, value, valueSq float64
 }
 
 func (s sums) add(d store.MetricDay) sums {
 	return s.plus(sums{
-		converters: d.Converters, conversions: d.Conversions,
+		converters: d.Converters, conversions: d.Conversions, conversionsSq: d.ConversionsSumSq,
 		revenue: d.RevenueSum, revenueSq: d.RevenueSumSq, value: d.ValueSum, valueSq: d.ValueSumSq,
 	})
 }
@@ -28,7 +28,8 @@ func (s sums) add(d store.MetricDay) sums {
 func (s sums) plus(o sums) sums {
 	return sums{
 		converters: s.converters + o.converters, conversions: s.conversions + o.conversions,
-		revenue: s.revenue + o.revenue, revenueSq: s.revenueSq + o.revenueSq,
+		conversionsSq: s.conversionsSq + o.conversionsSq,
+		revenue:       s.revenue + o.revenue, revenueSq: s.revenueSq + o.revenueSq,
 		value: s.value + o.value, valueSq: s.valueSq + o.valueSq,
 	}
 }
@@ -109,6 +110,8 @@ func (t *timeline) summary(key string, variation int64, agg aggregator, i int) s
 		return stats.Summary{N: n, Sum: s.revenue, SumSq: s.revenueSq}
 	case aggValue:
 		return stats.Summary{N: n, Sum: s.value, SumSq: s.valueSq}
+	case aggConversions:
+		return stats.Summary{N: n, Sum: float64(s.conversions), SumSq: s.conversionsSq}
 	}
 	return stats.Binary(n, s.converters)
 }

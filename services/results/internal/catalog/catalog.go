@@ -27,10 +27,31 @@ type Variation struct {
 	Baseline bool
 }
 
-// Metric is an event an experiment is judged on.
+// Metric is an event an experiment is judged on, with its definition.
 type Metric struct {
 	EventKey string
 	Primary  bool
+	// Kind is what is measured per visitor; unspecified reports the
+	// conversion rate plus revenue and value wherever events carry them.
+	Kind experimentsv1.MetricKind
+	// LowerIsBetter reverses the verdict, chance to beat and risk.
+	LowerIsBetter bool
+	// Guardrail metrics are flagged when significantly worse and stay out
+	// of the primary's false discovery rate family.
+	Guardrail bool
+	// Capping of per-visitor values; nil for none.
+	Capping *experimentsv1.MetricCapping
+}
+
+// Role is the metric's role as the API reports it.
+func (m Metric) Role() experimentsv1.MetricRole {
+	switch {
+	case m.Primary:
+		return experimentsv1.MetricRole_METRIC_ROLE_PRIMARY
+	case m.Guardrail:
+		return experimentsv1.MetricRole_METRIC_ROLE_GUARDRAIL
+	}
+	return experimentsv1.MetricRole_METRIC_ROLE_SECONDARY
 }
 
 // Experiment is what results needs to know about an experiment.
@@ -160,7 +181,11 @@ func fromProto(e *experimentsv1.Experiment) (*Experiment, error) {
 		out.Variations = append(out.Variations, Variation{ID: vid, Key: v.GetKey(), Weight: v.GetWeight(), Baseline: v.GetBaseline()})
 	}
 	for _, m := range e.GetMetrics() {
-		out.Metrics = append(out.Metrics, Metric{EventKey: m.GetEventKey(), Primary: m.GetPrimary()})
+		out.Metrics = append(out.Metrics, Metric{
+			EventKey: m.GetEventKey(), Primary: m.GetPrimary(), Kind: m.GetKind(), Capping: m.GetCapping(),
+			LowerIsBetter: m.GetDirection() == experimentsv1.MetricDirection_METRIC_DIRECTION_DECREASE,
+			Guardrail:     !m.GetPrimary() && m.GetRole() == experimentsv1.MetricRole_METRIC_ROLE_GUARDRAIL,
+		})
 	}
 	return out, nil
 }

@@ -1,12 +1,16 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"testing"
 
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
 // referenceData sends the dataset of reference.py's service_case: 1000
@@ -123,6 +127,55 @@ func TestIngestEvents_ResultsMatchReferenceCountsAndStatistics(t *testing.T) {
 	}
 	if len(trt.GetSeries()) != 1 || trt.GetSeries()[0].GetSamples() != 1000 || trt.GetSeries()[0].GetConverters() != 130 {
 		t.Errorf("series %+v", trt.GetSeries())
+	}
+}
+
+func TestGetExperimentResults_ConversionsPerVisitorWhereLowerIsBetter(t *testing.T) {
+	s := newStack(t)
+	s.setStats(t, identityv1.StatsMethod_STATS_METHOD_FREQUENTIST, 0.95, false)
+	_, err := s.exp.Client.UpdateExperiment(s.write, &experimentsv1.UpdateExperimentRequest{
+		Experiment: &experimentsv1.Experiment{Id: s.e.GetId(), Etag: s.e.GetEtag(), Metrics: []*experimentsv1.Metric{{
+			EventKey: "purchase", Primary: true, Kind: experimentsv1.MetricKind_METRIC_KIND_CONVERSIONS_PER_VISITOR,
+			Direction: experimentsv1.MetricDirection_METRIC_DIRECTION_DECREASE,
+		}}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"metrics"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range s.referenceData() {
+		s.ingest(t, b...)
+	}
+	var ref struct {
+		ServiceConversions struct {
+			PValue            float64 `json:"p_value"`
+			VarianceControl   float64 `json:"variance_control"`
+			VarianceTreatment float64 `json:"variance_treatment"`
+		} `json:"service_conversions"`
+	}
+	raw, err := os.ReadFile("../stats/testdata/reference.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	r := s.results(t, nil)
+	if len(r.GetMetrics()) != 1 || r.GetMetrics()[0].GetAggregator() != resultsv1.Aggregator_AGGREGATOR_CONVERSIONS {
+		t.Fatalf("metrics %v", r.GetMetrics())
+	}
+	ctl, trt := r.GetMetrics()[0].GetResults()[0], r.GetMetrics()[0].GetResults()[1]
+	// Counted by the rollups: 100 and 130 buyers, 13 of the latter twice.
+	if ctl.GetValue() != 100 || trt.GetValue() != 143 || !near(ctl.GetVariance(), ref.ServiceConversions.VarianceControl) ||
+		!near(trt.GetVariance(), ref.ServiceConversions.VarianceTreatment) {
+		t.Fatalf("control %v treatment %v", ctl, trt)
+	}
+	l := trt.GetLift()
+	// More purchases per visitor is significant, and worse: the metric says
+	// lower is better.
+	if !near(l.GetPValue(), ref.ServiceConversions.PValue) || l.GetLiftStatus() != resultsv1.LiftStatus_LIFT_STATUS_WORSE ||
+		l.GetChanceToBeatBaseline() > 0.01 || r.GetMetrics()[0].GetDirection() != experimentsv1.MetricDirection_METRIC_DIRECTION_DECREASE {
+		t.Errorf("lift %v", l)
 	}
 }
 

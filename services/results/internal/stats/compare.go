@@ -52,15 +52,16 @@ type Look struct {
 	Treatment Summary
 }
 
-// Status is the verdict on a variation, taking higher values as better.
+// Status is the verdict on a variation: higher values are better unless
+// the comparison was set to LowerIsBetter.
 type Status int
 
 const (
 	// StatusInconclusive: not significant (or not enough data).
 	StatusInconclusive Status = iota
-	// StatusBetter: significantly higher than the baseline.
+	// StatusBetter: significantly better than the baseline.
 	StatusBetter
-	// StatusWorse: significantly lower than the baseline.
+	// StatusWorse: significantly worse than the baseline.
 	StatusWorse
 )
 
@@ -108,6 +109,26 @@ type Comparison struct {
 	// Tau2 is the absolute mSPRT mixing variance used at the last look
 	// (sequential method only).
 	Tau2 float64
+	// LowerIsBetter is set by SetLowerIsBetter: Status, ChanceToBeatBaseline
+	// and Loss then take a decrease as the improvement.
+	LowerIsBetter bool
+	// alpha is 1 − the confidence level Compare judged at.
+	alpha float64
+}
+
+// SetLowerIsBetter judges the comparison for a metric whose decrease is the
+// improvement (churn, latency, refunds): chance to beat becomes the
+// probability that the variation's mean is lower, the two risks swap, and
+// a significant decrease is StatusBetter. Diff, the intervals and the
+// p-values do not change (they are two-sided). Call it before AdjustFDR.
+func (r *Comparison) SetLowerIsBetter() {
+	if r.LowerIsBetter {
+		return
+	}
+	r.LowerIsBetter = true
+	r.ChanceToBeatBaseline = 1 - r.ChanceToBeatBaseline
+	r.Loss.Treatment, r.Loss.Control = r.Loss.Control, r.Loss.Treatment
+	r.judge(r.alpha)
 }
 
 // Compare judges the treatment against the control. looks are cumulative
@@ -151,6 +172,7 @@ func Compare(kind Kind, cfg Config, looks []Look) Comparison {
 		r.Remaining = remaining(k, ok, c, t)
 	}
 	r.AdjustedPValue = r.PValue
+	r.alpha = alpha
 	r.judge(alpha)
 	return r
 }
@@ -158,10 +180,14 @@ func Compare(kind Kind, cfg Config, looks []Look) Comparison {
 // judge sets Significant and Status from AdjustedPValue.
 func (r *Comparison) judge(alpha float64) {
 	r.Significant = r.Defined && r.AdjustedPValue < alpha
+	improvement := r.Diff
+	if r.LowerIsBetter {
+		improvement = -r.Diff
+	}
 	switch {
-	case r.Significant && r.Diff > 0:
+	case r.Significant && improvement > 0:
 		r.Status = StatusBetter
-	case r.Significant && r.Diff < 0:
+	case r.Significant && improvement < 0:
 		r.Status = StatusWorse
 	default:
 		r.Status = StatusInconclusive

@@ -64,3 +64,18 @@ func TestExpectedLoss_DifferenceOfLossesIsTheDifferenceOfMeans(t *testing.T) {
 		t.Errorf("too few visitors: %+v", l)
 	}
 }
+
+func TestSetLowerIsBetter_SwapsChanceAndRiskKeepsTheTest(t *testing.T) {
+	looks := []Look{{Binary(5000, 400), Binary(5000, 330)}}
+	up := Compare(KindBinary, Config{Method: MethodBayesian}, looks)
+	down := up
+	down.SetLowerIsBetter()
+	down.SetLowerIsBetter() // idempotent
+	if down.ChanceToBeatBaseline != 1-up.ChanceToBeatBaseline || down.Loss.Treatment != up.Loss.Control ||
+		down.Loss.Control != up.Loss.Treatment || down.PValue != up.PValue || down.DiffInterval != up.DiffInterval {
+		t.Fatalf("higher is better %+v, lower is better %+v", up, down)
+	}
+	if up.Status != StatusWorse || down.Status != StatusBetter {
+		t.Fatalf("a significant drop: %v when higher is better, %v when lower is", up.Status, down.Status)
+	}
+}

@@ -15,7 +15,7 @@ WHERE experiment_id = $1 AND ($2::date IS NULL OR day >= $2) AND ($3::date IS NU
 ORDER BY day, variation_id`
 
 	metricDaysSQL = `
-SELECT event_key, variation_id, day, converters, conversions,
+SELECT event_key, variation_id, day, converters, conversions, conversions_sum_sq::float8,
        revenue_sum::float8, revenue_sum_sq::float8, value_sum, value_sum_sq
 FROM metric_days
 WHERE experiment_id = $1 AND ($2::date IS NULL OR day >= $2) AND ($3::date IS NULL OR day < $3)
@@ -33,15 +33,18 @@ type VariationDay struct {
 // MetricDay is the change of one metric's sums for one variation on one
 // day.
 type MetricDay struct {
-	EventKey     string
-	VariationID  int64
-	Day          time.Time
-	Converters   int64
-	Conversions  int64
-	RevenueSum   float64
-	RevenueSumSq float64
-	ValueSum     float64
-	ValueSumSq   float64
+	EventKey    string
+	VariationID int64
+	Day         time.Time
+	Converters  int64
+	Conversions int64
+	// ConversionsSumSq is the change of the sum over visitors of their
+	// squared number of conversions.
+	ConversionsSumSq float64
+	RevenueSum       float64
+	RevenueSumSq     float64
+	ValueSum         float64
+	ValueSumSq       float64
 }
 
 // Rollups are an experiment's daily rows, in day order.
@@ -88,7 +91,7 @@ func (s *Store) Rollups(ctx context.Context, projectID, experimentID int64, keys
 		var err error
 		r.Metrics, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (MetricDay, error) {
 			var d MetricDay
-			err := row.Scan(&d.EventKey, &d.VariationID, &d.Day, &d.Converters, &d.Conversions,
+			err := row.Scan(&d.EventKey, &d.VariationID, &d.Day, &d.Converters, &d.Conversions, &d.ConversionsSumSq,
 				&d.RevenueSum, &d.RevenueSumSq, &d.ValueSum, &d.ValueSumSq)
 			return d, err
 		})

@@ -39,7 +39,7 @@ const lockRollupSQL = `SELECT pg_advisory_xact_lock(hashtextextended('lift_resul
 // Each visitor's totals per experiment and event key live in
 // visitor_metrics. The rollups get the change: a new converter when the
 // visitor had no conversion, and (old + delta)² − old² for the sums of
-// squares of per-visitor totals, on the UTC day of the visitor's earliest
+// squares of per-visitor totals (conversions, revenue, value), on the UTC day of the visitor's earliest
 // conversion among those taken.
 //
 // $1 project.
@@ -116,10 +116,11 @@ grown_totals AS (
 ),
 metric_rollup AS (
     INSERT INTO metric_days AS m (experiment_id, event_key, variation_id, day, converters, conversions,
-                                  revenue_sum, revenue_sum_sq, value_sum, value_sum_sq)
+                                  conversions_sum_sq, revenue_sum, revenue_sum_sq, value_sum, value_sum_sq)
     SELECT experiment_id, key, variation_id, day,
            count(*) FILTER (WHERE old_n = 0),
            sum(n),
+           sum((old_n + n) * (old_n + n) - old_n * old_n),
            sum(revenue),
            sum((old_revenue + revenue) * (old_revenue + revenue) - old_revenue * old_revenue),
            sum(value),
@@ -129,6 +130,7 @@ metric_rollup AS (
     ON CONFLICT (experiment_id, event_key, variation_id, day) DO UPDATE
         SET converters = m.converters + excluded.converters,
             conversions = m.conversions + excluded.conversions,
+            conversions_sum_sq = m.conversions_sum_sq + excluded.conversions_sum_sq,
             revenue_sum = m.revenue_sum + excluded.revenue_sum,
             revenue_sum_sq = m.revenue_sum_sq + excluded.revenue_sum_sq,
             value_sum = m.value_sum + excluded.value_sum,

@@ -573,6 +573,73 @@ def service_bayes_case():
     return {"rate": rate, "revenue": revenue}
 
 
+# ------------------------------------------------------ metric definitions ---
+# One experiment judged on four defined metrics (frequentist, 95 %, false
+# discovery rate control on): the verdict follows each metric's direction,
+# Benjamini-Hochberg runs over the primary and secondary metrics only, and
+# the guardrail is flagged on its own p-value when significantly worse.
+# services/results/internal/analysis feeds the same sums through Compute.
+
+
+def service_conversions_case():
+    """The service dataset's purchases counted per visitor (Welch)."""
+    n = 1000
+    c = np.zeros(n)
+    c[:100] = 1
+    t = np.zeros(n)
+    t[:130] = 1
+    t[:130:10] += 1
+    tstat, p = st.ttest_ind(t, c, equal_var=False)
+    return {"control": summary(c), "treatment": summary(t), "p_value": finite(p),
+            "variance_control": float(c.var(ddof=1)), "variance_treatment": float(t.var(ddof=1))}
+
+
+def metric_definitions_case():
+    rng = np.random.default_rng(20261206)
+    n = 4000
+    alpha = 0.05
+    metrics = []
+    # primary: unique conversions, increase is better.
+    xc, xt = 400, 470
+    z, p = proportions_ztest([xt, xc], [n, n])
+    metrics.append({"key": "buy", "kind": 1, "direction": 1, "role": 1,
+                    "control": {"n": n, "x": xc, "sum": xc, "sum_sq": xc},
+                    "treatment": {"n": n, "x": xt, "sum": xt, "sum_sq": xt},
+                    "p_value": finite(p), "diff": (xt - xc) / n, "chance_raw": chance_quad(n, xc, n, xt)})
+    # guardrail: refunds (unique conversions), decrease is better; worse.
+    rc, rt = 80, 118
+    z, p = proportions_ztest([rt, rc], [n, n])
+    metrics.append({"key": "refund", "kind": 1, "direction": 2, "role": 3,
+                    "control": {"n": n, "x": rc, "sum": rc, "sum_sq": rc},
+                    "treatment": {"n": n, "x": rt, "sum": rt, "sum_sq": rt},
+                    "p_value": finite(p), "diff": (rt - rc) / n, "chance_raw": chance_quad(n, rc, n, rt)})
+    # secondary: latency (value per visitor), decrease is better; lower.
+    lc, lt = rng.gamma(4.0, 50.0, n), rng.gamma(4.0, 47.0, n)
+    # secondary: items (conversions per visitor), increase is better.
+    ic, it = rng.poisson(1.2, n).astype(float), rng.poisson(1.25, n).astype(float)
+    for key, kind, direction, c, t in (("latency", 4, 2, lc, lt), ("items", 2, 1, ic, it)):
+        tstat, p = st.ttest_ind(t, c, equal_var=False)
+        sd = math.sqrt(c.var(ddof=1) / n + t.var(ddof=1) / n)
+        sc, stt = summary(c), summary(t)
+        metrics.append({"key": key, "kind": kind, "direction": direction, "role": 2,
+                        "control": {"n": n, "x": 0, "sum": sc["sum"], "sum_sq": sc["sum_sq"]},
+                        "treatment": {"n": n, "x": 0, "sum": stt["sum"], "sum_sq": stt["sum_sq"]},
+                        "p_value": finite(p), "diff": float(t.mean() - c.mean()),
+                        "chance_raw": finite(st.norm.cdf((t.mean() - c.mean()) / sd))})
+    family = [m for m in metrics if m["role"] != 3]
+    _, q, _, _ = multipletests([m["p_value"] for m in family], alpha=alpha, method="fdr_bh")
+    for m, qv in zip(family, q):
+        m["adjusted_p_value"] = finite(qv)
+    for m in metrics:
+        m.setdefault("adjusted_p_value", m["p_value"])
+        better = m["diff"] > 0 if m["direction"] == 1 else m["diff"] < 0
+        sig = m["adjusted_p_value"] < alpha
+        m["status"] = ("better" if better else "worse") if sig else "inconclusive"
+        m["chance_to_beat"] = m["chance_raw"] if m["direction"] == 1 else 1 - m["chance_raw"]
+        m["guardrail_violated"] = m["role"] == 3 and sig and not better
+    return {"confidence": 1 - alpha, "metrics": metrics}
+
+
 def main():
     out = {
         "generated_by": "testdata/reference.py",
@@ -600,6 +667,8 @@ def main():
         "lift_over_time": lift_over_time_cases(),
         "bayes_decisions": decision_cases(),
         "service_bayes": service_bayes_case(),
+        "metric_definitions": metric_definitions_case(),
+        "service_conversions": service_conversions_case(),
     }
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")

@@ -91,6 +91,186 @@ func (ExperimentStatus) EnumDescriptor() ([]byte, []int) {
 	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{0}
 }
 
+// MetricKind is what a metric measures per visitor.
+type MetricKind int32
+
+const (
+	// METRIC_KIND_UNSPECIFIED: the conversion rate, plus revenue and value
+	// per visitor wherever events carry them (what Lift reported before
+	// metrics had a kind).
+	MetricKind_METRIC_KIND_UNSPECIFIED MetricKind = 0
+	// METRIC_KIND_UNIQUE_CONVERSIONS: whether the visitor converted at least
+	// once after exposure (a conversion rate).
+	MetricKind_METRIC_KIND_UNIQUE_CONVERSIONS MetricKind = 1
+	// METRIC_KIND_CONVERSIONS_PER_VISITOR: the visitor's number of
+	// conversion events after exposure.
+	MetricKind_METRIC_KIND_CONVERSIONS_PER_VISITOR MetricKind = 2
+	// METRIC_KIND_REVENUE_PER_VISITOR: the visitor's total revenue in cents.
+	MetricKind_METRIC_KIND_REVENUE_PER_VISITOR MetricKind = 3
+	// METRIC_KIND_VALUE_PER_VISITOR: the visitor's total of the events'
+	// numeric "value" tag.
+	MetricKind_METRIC_KIND_VALUE_PER_VISITOR MetricKind = 4
+)
+
+// Enum value maps for MetricKind.
+var (
+	MetricKind_name = map[int32]string{
+		0: "METRIC_KIND_UNSPECIFIED",
+		1: "METRIC_KIND_UNIQUE_CONVERSIONS",
+		2: "METRIC_KIND_CONVERSIONS_PER_VISITOR",
+		3: "METRIC_KIND_REVENUE_PER_VISITOR",
+		4: "METRIC_KIND_VALUE_PER_VISITOR",
+	}
+	MetricKind_value = map[string]int32{
+		"METRIC_KIND_UNSPECIFIED":             0,
+		"METRIC_KIND_UNIQUE_CONVERSIONS":      1,
+		"METRIC_KIND_CONVERSIONS_PER_VISITOR": 2,
+		"METRIC_KIND_REVENUE_PER_VISITOR":     3,
+		"METRIC_KIND_VALUE_PER_VISITOR":       4,
+	}
+)
+
+func (x MetricKind) Enum() *MetricKind {
+	p := new(MetricKind)
+	*p = x
+	return p
+}
+
+func (x MetricKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MetricKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_lift_experiments_v1_experiment_proto_enumTypes[1].Descriptor()
+}
+
+func (MetricKind) Type() protoreflect.EnumType {
+	return &file_lift_experiments_v1_experiment_proto_enumTypes[1]
+}
+
+func (x MetricKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MetricKind.Descriptor instead.
+func (MetricKind) EnumDescriptor() ([]byte, []int) {
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{1}
+}
+
+// MetricDirection is which way a metric should move.
+type MetricDirection int32
+
+const (
+	// METRIC_DIRECTION_UNSPECIFIED: higher is better.
+	MetricDirection_METRIC_DIRECTION_UNSPECIFIED MetricDirection = 0
+	// METRIC_DIRECTION_INCREASE: higher is better (sign-ups, revenue).
+	MetricDirection_METRIC_DIRECTION_INCREASE MetricDirection = 1
+	// METRIC_DIRECTION_DECREASE: lower is better (churn, latency, refunds).
+	MetricDirection_METRIC_DIRECTION_DECREASE MetricDirection = 2
+)
+
+// Enum value maps for MetricDirection.
+var (
+	MetricDirection_name = map[int32]string{
+		0: "METRIC_DIRECTION_UNSPECIFIED",
+		1: "METRIC_DIRECTION_INCREASE",
+		2: "METRIC_DIRECTION_DECREASE",
+	}
+	MetricDirection_value = map[string]int32{
+		"METRIC_DIRECTION_UNSPECIFIED": 0,
+		"METRIC_DIRECTION_INCREASE":    1,
+		"METRIC_DIRECTION_DECREASE":    2,
+	}
+)
+
+func (x MetricDirection) Enum() *MetricDirection {
+	p := new(MetricDirection)
+	*p = x
+	return p
+}
+
+func (x MetricDirection) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MetricDirection) Descriptor() protoreflect.EnumDescriptor {
+	return file_lift_experiments_v1_experiment_proto_enumTypes[2].Descriptor()
+}
+
+func (MetricDirection) Type() protoreflect.EnumType {
+	return &file_lift_experiments_v1_experiment_proto_enumTypes[2]
+}
+
+func (x MetricDirection) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MetricDirection.Descriptor instead.
+func (MetricDirection) EnumDescriptor() ([]byte, []int) {
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{2}
+}
+
+// MetricRole is what a metric is for in the decision.
+type MetricRole int32
+
+const (
+	// METRIC_ROLE_UNSPECIFIED: primary when `primary` is set, else
+	// secondary.
+	MetricRole_METRIC_ROLE_UNSPECIFIED MetricRole = 0
+	// METRIC_ROLE_PRIMARY: the metric that decides; requires `primary`.
+	MetricRole_METRIC_ROLE_PRIMARY MetricRole = 1
+	// METRIC_ROLE_SECONDARY: reported, judged in the same false discovery
+	// rate family as the primary.
+	MetricRole_METRIC_ROLE_SECONDARY MetricRole = 2
+	// METRIC_ROLE_GUARDRAIL: must not get worse; flagged when a variation is
+	// significantly worse, judged outside the primary's false discovery
+	// rate family.
+	MetricRole_METRIC_ROLE_GUARDRAIL MetricRole = 3
+)
+
+// Enum value maps for MetricRole.
+var (
+	MetricRole_name = map[int32]string{
+		0: "METRIC_ROLE_UNSPECIFIED",
+		1: "METRIC_ROLE_PRIMARY",
+		2: "METRIC_ROLE_SECONDARY",
+		3: "METRIC_ROLE_GUARDRAIL",
+	}
+	MetricRole_value = map[string]int32{
+		"METRIC_ROLE_UNSPECIFIED": 0,
+		"METRIC_ROLE_PRIMARY":     1,
+		"METRIC_ROLE_SECONDARY":   2,
+		"METRIC_ROLE_GUARDRAIL":   3,
+	}
+)
+
+func (x MetricRole) Enum() *MetricRole {
+	p := new(MetricRole)
+	*p = x
+	return p
+}
+
+func (x MetricRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MetricRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_lift_experiments_v1_experiment_proto_enumTypes[3].Descriptor()
+}
+
+func (MetricRole) Type() protoreflect.EnumType {
+	return &file_lift_experiments_v1_experiment_proto_enumTypes[3]
+}
+
+func (x MetricRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MetricRole.Descriptor instead.
+func (MetricRole) EnumDescriptor() ([]byte, []int) {
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{3}
+}
+
 // Variation is one arm of an experiment.
 type Variation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -194,6 +374,95 @@ func (x *Variation) GetVariables() map[string]string {
 	return nil
 }
 
+// MetricCapping winsorizes per-visitor values before the statistics, so
+// that a few extreme visitors do not drown the signal.
+type MetricCapping struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The cap.
+	//
+	// Types that are valid to be assigned to Cap:
+	//
+	//	*MetricCapping_Value
+	//	*MetricCapping_Percentile
+	Cap           isMetricCapping_Cap `protobuf_oneof:"cap"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricCapping) Reset() {
+	*x = MetricCapping{}
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricCapping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricCapping) ProtoMessage() {}
+
+func (x *MetricCapping) ProtoReflect() protoreflect.Message {
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricCapping.ProtoReflect.Descriptor instead.
+func (*MetricCapping) Descriptor() ([]byte, []int) {
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MetricCapping) GetCap() isMetricCapping_Cap {
+	if x != nil {
+		return x.Cap
+	}
+	return nil
+}
+
+func (x *MetricCapping) GetValue() float64 {
+	if x != nil {
+		if x, ok := x.Cap.(*MetricCapping_Value); ok {
+			return x.Value
+		}
+	}
+	return 0
+}
+
+func (x *MetricCapping) GetPercentile() float64 {
+	if x != nil {
+		if x, ok := x.Cap.(*MetricCapping_Percentile); ok {
+			return x.Percentile
+		}
+	}
+	return 0
+}
+
+type isMetricCapping_Cap interface {
+	isMetricCapping_Cap()
+}
+
+type MetricCapping_Value struct {
+	// Values above this are counted as this.
+	Value float64 `protobuf:"fixed64,1,opt,name=value,proto3,oneof"`
+}
+
+type MetricCapping_Percentile struct {
+	// Values above this percentile of the converting visitors' values
+	// (over every variation, e.g. 0.99) are counted as that percentile.
+	Percentile float64 `protobuf:"fixed64,2,opt,name=percentile,proto3,oneof"`
+}
+
+func (*MetricCapping_Value) isMetricCapping_Cap() {}
+
+func (*MetricCapping_Percentile) isMetricCapping_Cap() {}
+
 // Metric is an event an experiment is judged on.
 type Metric struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -201,14 +470,22 @@ type Metric struct {
 	EventKey string `protobuf:"bytes,1,opt,name=event_key,json=eventKey,proto3" json:"event_key,omitempty"`
 	// The metric that decides the experiment; exactly one when there are
 	// metrics.
-	Primary       bool `protobuf:"varint,2,opt,name=primary,proto3" json:"primary,omitempty"`
+	Primary bool `protobuf:"varint,2,opt,name=primary,proto3" json:"primary,omitempty"`
+	// What is measured per visitor.
+	Kind MetricKind `protobuf:"varint,3,opt,name=kind,proto3,enum=lift.experiments.v1.MetricKind" json:"kind,omitempty"`
+	// Which way is better; the verdict, chance to beat and risk follow it.
+	Direction MetricDirection `protobuf:"varint,4,opt,name=direction,proto3,enum=lift.experiments.v1.MetricDirection" json:"direction,omitempty"`
+	// Primary, secondary or guardrail.
+	Role MetricRole `protobuf:"varint,5,opt,name=role,proto3,enum=lift.experiments.v1.MetricRole" json:"role,omitempty"`
+	// Optional winsorizing of per-visitor values (numeric kinds only).
+	Capping       *MetricCapping `protobuf:"bytes,6,opt,name=capping,proto3" json:"capping,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Metric) Reset() {
 	*x = Metric{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[1]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -220,7 +497,7 @@ func (x *Metric) String() string {
 func (*Metric) ProtoMessage() {}
 
 func (x *Metric) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[1]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -233,7 +510,7 @@ func (x *Metric) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metric.ProtoReflect.Descriptor instead.
 func (*Metric) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{1}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Metric) GetEventKey() string {
@@ -250,6 +527,34 @@ func (x *Metric) GetPrimary() bool {
 	return false
 }
 
+func (x *Metric) GetKind() MetricKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MetricKind_METRIC_KIND_UNSPECIFIED
+}
+
+func (x *Metric) GetDirection() MetricDirection {
+	if x != nil {
+		return x.Direction
+	}
+	return MetricDirection_METRIC_DIRECTION_UNSPECIFIED
+}
+
+func (x *Metric) GetRole() MetricRole {
+	if x != nil {
+		return x.Role
+	}
+	return MetricRole_METRIC_ROLE_UNSPECIFIED
+}
+
+func (x *Metric) GetCapping() *MetricCapping {
+	if x != nil {
+		return x.Capping
+	}
+	return nil
+}
+
 // LayerRange is the range of layer buckets an experiment holds.
 type LayerRange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -263,7 +568,7 @@ type LayerRange struct {
 
 func (x *LayerRange) Reset() {
 	*x = LayerRange{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[2]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -275,7 +580,7 @@ func (x *LayerRange) String() string {
 func (*LayerRange) ProtoMessage() {}
 
 func (x *LayerRange) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[2]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -288,7 +593,7 @@ func (x *LayerRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LayerRange.ProtoReflect.Descriptor instead.
 func (*LayerRange) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{2}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *LayerRange) GetStart() int32 {
@@ -367,7 +672,7 @@ type Experiment struct {
 
 func (x *Experiment) Reset() {
 	*x = Experiment{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[3]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -379,7 +684,7 @@ func (x *Experiment) String() string {
 func (*Experiment) ProtoMessage() {}
 
 func (x *Experiment) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[3]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -392,7 +697,7 @@ func (x *Experiment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Experiment.ProtoReflect.Descriptor instead.
 func (*Experiment) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{3}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Experiment) GetId() string {
@@ -548,7 +853,7 @@ type CreateExperimentRequest struct {
 
 func (x *CreateExperimentRequest) Reset() {
 	*x = CreateExperimentRequest{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[4]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +865,7 @@ func (x *CreateExperimentRequest) String() string {
 func (*CreateExperimentRequest) ProtoMessage() {}
 
 func (x *CreateExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[4]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +878,7 @@ func (x *CreateExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateExperimentRequest.ProtoReflect.Descriptor instead.
 func (*CreateExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{4}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateExperimentRequest) GetProjectId() string {
@@ -601,7 +906,7 @@ type CreateExperimentResponse struct {
 
 func (x *CreateExperimentResponse) Reset() {
 	*x = CreateExperimentResponse{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[5]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +918,7 @@ func (x *CreateExperimentResponse) String() string {
 func (*CreateExperimentResponse) ProtoMessage() {}
 
 func (x *CreateExperimentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[5]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +931,7 @@ func (x *CreateExperimentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateExperimentResponse.ProtoReflect.Descriptor instead.
 func (*CreateExperimentResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{5}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateExperimentResponse) GetExperiment() *Experiment {
@@ -647,7 +952,7 @@ type GetExperimentRequest struct {
 
 func (x *GetExperimentRequest) Reset() {
 	*x = GetExperimentRequest{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[6]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +964,7 @@ func (x *GetExperimentRequest) String() string {
 func (*GetExperimentRequest) ProtoMessage() {}
 
 func (x *GetExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[6]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +977,7 @@ func (x *GetExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExperimentRequest.ProtoReflect.Descriptor instead.
 func (*GetExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{6}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetExperimentRequest) GetExperimentId() string {
@@ -693,7 +998,7 @@ type GetExperimentResponse struct {
 
 func (x *GetExperimentResponse) Reset() {
 	*x = GetExperimentResponse{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[7]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -705,7 +1010,7 @@ func (x *GetExperimentResponse) String() string {
 func (*GetExperimentResponse) ProtoMessage() {}
 
 func (x *GetExperimentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[7]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -718,7 +1023,7 @@ func (x *GetExperimentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExperimentResponse.ProtoReflect.Descriptor instead.
 func (*GetExperimentResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{7}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetExperimentResponse) GetExperiment() *Experiment {
@@ -745,7 +1050,7 @@ type ListExperimentsRequest struct {
 
 func (x *ListExperimentsRequest) Reset() {
 	*x = ListExperimentsRequest{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[8]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +1062,7 @@ func (x *ListExperimentsRequest) String() string {
 func (*ListExperimentsRequest) ProtoMessage() {}
 
 func (x *ListExperimentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[8]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +1075,7 @@ func (x *ListExperimentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExperimentsRequest.ProtoReflect.Descriptor instead.
 func (*ListExperimentsRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{8}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListExperimentsRequest) GetProjectId() string {
@@ -814,7 +1119,7 @@ type ListExperimentsResponse struct {
 
 func (x *ListExperimentsResponse) Reset() {
 	*x = ListExperimentsResponse{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[9]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +1131,7 @@ func (x *ListExperimentsResponse) String() string {
 func (*ListExperimentsResponse) ProtoMessage() {}
 
 func (x *ListExperimentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[9]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +1144,7 @@ func (x *ListExperimentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExperimentsResponse.ProtoReflect.Descriptor instead.
 func (*ListExperimentsResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{9}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListExperimentsResponse) GetExperiments() []*Experiment {
@@ -873,7 +1178,7 @@ type UpdateExperimentRequest struct {
 
 func (x *UpdateExperimentRequest) Reset() {
 	*x = UpdateExperimentRequest{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[10]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +1190,7 @@ func (x *UpdateExperimentRequest) String() string {
 func (*UpdateExperimentRequest) ProtoMessage() {}
 
 func (x *UpdateExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[10]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +1203,7 @@ func (x *UpdateExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateExperimentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{10}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateExperimentRequest) GetExperiment() *Experiment {
@@ -926,7 +1231,7 @@ type UpdateExperimentResponse struct {
 
 func (x *UpdateExperimentResponse) Reset() {
 	*x = UpdateExperimentResponse{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[11]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1243,7 @@ func (x *UpdateExperimentResponse) String() string {
 func (*UpdateExperimentResponse) ProtoMessage() {}
 
 func (x *UpdateExperimentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[11]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1256,7 @@ func (x *UpdateExperimentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateExperimentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateExperimentResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{11}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateExperimentResponse) GetExperiment() *Experiment {
@@ -974,7 +1279,7 @@ type DeleteExperimentRequest struct {
 
 func (x *DeleteExperimentRequest) Reset() {
 	*x = DeleteExperimentRequest{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[12]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1291,7 @@ func (x *DeleteExperimentRequest) String() string {
 func (*DeleteExperimentRequest) ProtoMessage() {}
 
 func (x *DeleteExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[12]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1304,7 @@ func (x *DeleteExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteExperimentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{12}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteExperimentRequest) GetExperimentId() string {
@@ -1025,7 +1330,7 @@ type DeleteExperimentResponse struct {
 
 func (x *DeleteExperimentResponse) Reset() {
 	*x = DeleteExperimentResponse{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[13]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1342,7 @@ func (x *DeleteExperimentResponse) String() string {
 func (*DeleteExperimentResponse) ProtoMessage() {}
 
 func (x *DeleteExperimentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[13]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1355,7 @@ func (x *DeleteExperimentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteExperimentResponse.ProtoReflect.Descriptor instead.
 func (*DeleteExperimentResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{13}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{14}
 }
 
 // StartExperimentRequest starts (or resumes) an experiment.
@@ -1066,7 +1371,7 @@ type StartExperimentRequest struct {
 
 func (x *StartExperimentRequest) Reset() {
 	*x = StartExperimentRequest{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[14]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1383,7 @@ func (x *StartExperimentRequest) String() string {
 func (*StartExperimentRequest) ProtoMessage() {}
 
 func (x *StartExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[14]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1396,7 @@ func (x *StartExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartExperimentRequest.ProtoReflect.Descriptor instead.
 func (*StartExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{14}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StartExperimentRequest) GetExperimentId() string {
@@ -1119,7 +1424,7 @@ type StartExperimentResponse struct {
 
 func (x *StartExperimentResponse) Reset() {
 	*x = StartExperimentResponse{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[15]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1436,7 @@ func (x *StartExperimentResponse) String() string {
 func (*StartExperimentResponse) ProtoMessage() {}
 
 func (x *StartExperimentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[15]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1449,7 @@ func (x *StartExperimentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartExperimentResponse.ProtoReflect.Descriptor instead.
 func (*StartExperimentResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{15}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *StartExperimentResponse) GetExperiment() *Experiment {
@@ -1167,7 +1472,7 @@ type PauseExperimentRequest struct {
 
 func (x *PauseExperimentRequest) Reset() {
 	*x = PauseExperimentRequest{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[16]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1484,7 @@ func (x *PauseExperimentRequest) String() string {
 func (*PauseExperimentRequest) ProtoMessage() {}
 
 func (x *PauseExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[16]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1497,7 @@ func (x *PauseExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseExperimentRequest.ProtoReflect.Descriptor instead.
 func (*PauseExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{16}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PauseExperimentRequest) GetExperimentId() string {
@@ -1220,7 +1525,7 @@ type PauseExperimentResponse struct {
 
 func (x *PauseExperimentResponse) Reset() {
 	*x = PauseExperimentResponse{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[17]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1537,7 @@ func (x *PauseExperimentResponse) String() string {
 func (*PauseExperimentResponse) ProtoMessage() {}
 
 func (x *PauseExperimentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[17]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1550,7 @@ func (x *PauseExperimentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseExperimentResponse.ProtoReflect.Descriptor instead.
 func (*PauseExperimentResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{17}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PauseExperimentResponse) GetExperiment() *Experiment {
@@ -1268,7 +1573,7 @@ type ConcludeExperimentRequest struct {
 
 func (x *ConcludeExperimentRequest) Reset() {
 	*x = ConcludeExperimentRequest{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[18]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1585,7 @@ func (x *ConcludeExperimentRequest) String() string {
 func (*ConcludeExperimentRequest) ProtoMessage() {}
 
 func (x *ConcludeExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[18]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1598,7 @@ func (x *ConcludeExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConcludeExperimentRequest.ProtoReflect.Descriptor instead.
 func (*ConcludeExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{18}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ConcludeExperimentRequest) GetExperimentId() string {
@@ -1321,7 +1626,7 @@ type ConcludeExperimentResponse struct {
 
 func (x *ConcludeExperimentResponse) Reset() {
 	*x = ConcludeExperimentResponse{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[19]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1638,7 @@ func (x *ConcludeExperimentResponse) String() string {
 func (*ConcludeExperimentResponse) ProtoMessage() {}
 
 func (x *ConcludeExperimentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[19]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1651,7 @@ func (x *ConcludeExperimentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConcludeExperimentResponse.ProtoReflect.Descriptor instead.
 func (*ConcludeExperimentResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{19}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ConcludeExperimentResponse) GetExperiment() *Experiment {
@@ -1369,7 +1674,7 @@ type ArchiveExperimentRequest struct {
 
 func (x *ArchiveExperimentRequest) Reset() {
 	*x = ArchiveExperimentRequest{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[20]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1686,7 @@ func (x *ArchiveExperimentRequest) String() string {
 func (*ArchiveExperimentRequest) ProtoMessage() {}
 
 func (x *ArchiveExperimentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[20]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1699,7 @@ func (x *ArchiveExperimentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveExperimentRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveExperimentRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{20}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ArchiveExperimentRequest) GetExperimentId() string {
@@ -1422,7 +1727,7 @@ type ArchiveExperimentResponse struct {
 
 func (x *ArchiveExperimentResponse) Reset() {
 	*x = ArchiveExperimentResponse{}
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[21]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1739,7 @@ func (x *ArchiveExperimentResponse) String() string {
 func (*ArchiveExperimentResponse) ProtoMessage() {}
 
 func (x *ArchiveExperimentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[21]
+	mi := &file_lift_experiments_v1_experiment_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1752,7 @@ func (x *ArchiveExperimentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveExperimentResponse.ProtoReflect.Descriptor instead.
 func (*ArchiveExperimentResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{21}
+	return file_lift_experiments_v1_experiment_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ArchiveExperimentResponse) GetExperiment() *Experiment {
@@ -1473,10 +1778,22 @@ const file_lift_experiments_v1_experiment_proto_rawDesc = "" +
 	"\tvariables\x18\a \x03(\v2-.lift.experiments.v1.Variation.VariablesEntryB*\xbaH'\x9a\x01$\x102\"\x19r\x172\x15^[A-Za-z0-9_-]{1,64}$*\x05r\x03\x18\x90NR\tvariables\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"c\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x82\x01\n" +
+	"\rMetricCapping\x12/\n" +
+	"\x05value\x18\x01 \x01(\x01B\x17\xbaH\x14\x12\x12\x11\x00\x004&\xf5k\fC!\x00\x00\x00\x00\x00\x00\x00\x00H\x00R\x05value\x129\n" +
+	"\n" +
+	"percentile\x18\x02 \x01(\x01B\x17\xbaH\x14\x12\x12\x11\x00\x00\x00\x00\x00\x00\xf0?!\x00\x00\x00\x00\x00\x00\x00\x00H\x00R\n" +
+	"percentileB\x05\n" +
+	"\x03cap\"\xd6\x05\n" +
 	"\x06Metric\x12?\n" +
 	"\tevent_key\x18\x01 \x01(\tB\"\xe0A\x02\xbaH\x1cr\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\beventKey\x12\x18\n" +
-	"\aprimary\x18\x02 \x01(\bR\aprimary\"4\n" +
+	"\aprimary\x18\x02 \x01(\bR\aprimary\x12=\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1f.lift.experiments.v1.MetricKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12L\n" +
+	"\tdirection\x18\x04 \x01(\x0e2$.lift.experiments.v1.MetricDirectionB\b\xbaH\x05\x82\x01\x02\x10\x01R\tdirection\x12=\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x1f.lift.experiments.v1.MetricRoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\x12<\n" +
+	"\acapping\x18\x06 \x01(\v2\".lift.experiments.v1.MetricCappingR\acapping:\xe6\x02\xbaH\xe2\x02\x1a\xa1\x01\n" +
+	"\x13metric.role_primary\x12Vrole PRIMARY requires primary, and a primary metric cannot be a guardrail or secondary\x1a2this.role == 0 || (this.role == 1) == this.primary\x1a\xbb\x01\n" +
+	"\x16metric.capping_numeric\x12Wcapping applies to conversions, revenue or value per visitor, not to unique conversions\x1aH!has(this.capping) || this.kind == 2 || this.kind == 3 || this.kind == 4\"4\n" +
 	"\n" +
 	"LayerRange\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\x05R\x05start\x12\x10\n" +
@@ -1599,7 +1916,24 @@ const file_lift_experiments_v1_experiment_proto_rawDesc = "" +
 	"\x19EXPERIMENT_STATUS_RUNNING\x10\x02\x12\x1c\n" +
 	"\x18EXPERIMENT_STATUS_PAUSED\x10\x03\x12\x1f\n" +
 	"\x1bEXPERIMENT_STATUS_CONCLUDED\x10\x04\x12\x1e\n" +
-	"\x1aEXPERIMENT_STATUS_ARCHIVED\x10\x05B\xe1\x01\n" +
+	"\x1aEXPERIMENT_STATUS_ARCHIVED\x10\x05*\xbe\x01\n" +
+	"\n" +
+	"MetricKind\x12\x1b\n" +
+	"\x17METRIC_KIND_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eMETRIC_KIND_UNIQUE_CONVERSIONS\x10\x01\x12'\n" +
+	"#METRIC_KIND_CONVERSIONS_PER_VISITOR\x10\x02\x12#\n" +
+	"\x1fMETRIC_KIND_REVENUE_PER_VISITOR\x10\x03\x12!\n" +
+	"\x1dMETRIC_KIND_VALUE_PER_VISITOR\x10\x04*q\n" +
+	"\x0fMetricDirection\x12 \n" +
+	"\x1cMETRIC_DIRECTION_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19METRIC_DIRECTION_INCREASE\x10\x01\x12\x1d\n" +
+	"\x19METRIC_DIRECTION_DECREASE\x10\x02*x\n" +
+	"\n" +
+	"MetricRole\x12\x1b\n" +
+	"\x17METRIC_ROLE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13METRIC_ROLE_PRIMARY\x10\x01\x12\x19\n" +
+	"\x15METRIC_ROLE_SECONDARY\x10\x02\x12\x19\n" +
+	"\x15METRIC_ROLE_GUARDRAIL\x10\x03B\xe1\x01\n" +
 	"\x17com.lift.experiments.v1B\x0fExperimentProtoP\x01ZGgithub.com/liftlabs/lift/proto/gen/go/lift/experiments/v1;experimentsv1\xa2\x02\x03LEX\xaa\x02\x13Lift.Experiments.V1\xca\x02\x13Lift\\Experiments\\V1\xe2\x02\x1fLift\\Experiments\\V1\\GPBMetadata\xea\x02\x15Lift::Experiments::V1b\x06proto3"
 
 var (
@@ -1614,63 +1948,71 @@ func file_lift_experiments_v1_experiment_proto_rawDescGZIP() []byte {
 	return file_lift_experiments_v1_experiment_proto_rawDescData
 }
 
-var file_lift_experiments_v1_experiment_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_lift_experiments_v1_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_lift_experiments_v1_experiment_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_lift_experiments_v1_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_lift_experiments_v1_experiment_proto_goTypes = []any{
 	(ExperimentStatus)(0),              // 0: lift.experiments.v1.ExperimentStatus
-	(*Variation)(nil),                  // 1: lift.experiments.v1.Variation
-	(*Metric)(nil),                     // 2: lift.experiments.v1.Metric
-	(*LayerRange)(nil),                 // 3: lift.experiments.v1.LayerRange
-	(*Experiment)(nil),                 // 4: lift.experiments.v1.Experiment
-	(*CreateExperimentRequest)(nil),    // 5: lift.experiments.v1.CreateExperimentRequest
-	(*CreateExperimentResponse)(nil),   // 6: lift.experiments.v1.CreateExperimentResponse
-	(*GetExperimentRequest)(nil),       // 7: lift.experiments.v1.GetExperimentRequest
-	(*GetExperimentResponse)(nil),      // 8: lift.experiments.v1.GetExperimentResponse
-	(*ListExperimentsRequest)(nil),     // 9: lift.experiments.v1.ListExperimentsRequest
-	(*ListExperimentsResponse)(nil),    // 10: lift.experiments.v1.ListExperimentsResponse
-	(*UpdateExperimentRequest)(nil),    // 11: lift.experiments.v1.UpdateExperimentRequest
-	(*UpdateExperimentResponse)(nil),   // 12: lift.experiments.v1.UpdateExperimentResponse
-	(*DeleteExperimentRequest)(nil),    // 13: lift.experiments.v1.DeleteExperimentRequest
-	(*DeleteExperimentResponse)(nil),   // 14: lift.experiments.v1.DeleteExperimentResponse
-	(*StartExperimentRequest)(nil),     // 15: lift.experiments.v1.StartExperimentRequest
-	(*StartExperimentResponse)(nil),    // 16: lift.experiments.v1.StartExperimentResponse
-	(*PauseExperimentRequest)(nil),     // 17: lift.experiments.v1.PauseExperimentRequest
-	(*PauseExperimentResponse)(nil),    // 18: lift.experiments.v1.PauseExperimentResponse
-	(*ConcludeExperimentRequest)(nil),  // 19: lift.experiments.v1.ConcludeExperimentRequest
-	(*ConcludeExperimentResponse)(nil), // 20: lift.experiments.v1.ConcludeExperimentResponse
-	(*ArchiveExperimentRequest)(nil),   // 21: lift.experiments.v1.ArchiveExperimentRequest
-	(*ArchiveExperimentResponse)(nil),  // 22: lift.experiments.v1.ArchiveExperimentResponse
-	nil,                                // 23: lift.experiments.v1.Variation.VariablesEntry
-	(*timestamppb.Timestamp)(nil),      // 24: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),      // 25: google.protobuf.FieldMask
+	(MetricKind)(0),                    // 1: lift.experiments.v1.MetricKind
+	(MetricDirection)(0),               // 2: lift.experiments.v1.MetricDirection
+	(MetricRole)(0),                    // 3: lift.experiments.v1.MetricRole
+	(*Variation)(nil),                  // 4: lift.experiments.v1.Variation
+	(*MetricCapping)(nil),              // 5: lift.experiments.v1.MetricCapping
+	(*Metric)(nil),                     // 6: lift.experiments.v1.Metric
+	(*LayerRange)(nil),                 // 7: lift.experiments.v1.LayerRange
+	(*Experiment)(nil),                 // 8: lift.experiments.v1.Experiment
+	(*CreateExperimentRequest)(nil),    // 9: lift.experiments.v1.CreateExperimentRequest
+	(*CreateExperimentResponse)(nil),   // 10: lift.experiments.v1.CreateExperimentResponse
+	(*GetExperimentRequest)(nil),       // 11: lift.experiments.v1.GetExperimentRequest
+	(*GetExperimentResponse)(nil),      // 12: lift.experiments.v1.GetExperimentResponse
+	(*ListExperimentsRequest)(nil),     // 13: lift.experiments.v1.ListExperimentsRequest
+	(*ListExperimentsResponse)(nil),    // 14: lift.experiments.v1.ListExperimentsResponse
+	(*UpdateExperimentRequest)(nil),    // 15: lift.experiments.v1.UpdateExperimentRequest
+	(*UpdateExperimentResponse)(nil),   // 16: lift.experiments.v1.UpdateExperimentResponse
+	(*DeleteExperimentRequest)(nil),    // 17: lift.experiments.v1.DeleteExperimentRequest
+	(*DeleteExperimentResponse)(nil),   // 18: lift.experiments.v1.DeleteExperimentResponse
+	(*StartExperimentRequest)(nil),     // 19: lift.experiments.v1.StartExperimentRequest
+	(*StartExperimentResponse)(nil),    // 20: lift.experiments.v1.StartExperimentResponse
+	(*PauseExperimentRequest)(nil),     // 21: lift.experiments.v1.PauseExperimentRequest
+	(*PauseExperimentResponse)(nil),    // 22: lift.experiments.v1.PauseExperimentResponse
+	(*ConcludeExperimentRequest)(nil),  // 23: lift.experiments.v1.ConcludeExperimentRequest
+	(*ConcludeExperimentResponse)(nil), // 24: lift.experiments.v1.ConcludeExperimentResponse
+	(*ArchiveExperimentRequest)(nil),   // 25: lift.experiments.v1.ArchiveExperimentRequest
+	(*ArchiveExperimentResponse)(nil),  // 26: lift.experiments.v1.ArchiveExperimentResponse
+	nil,                                // 27: lift.experiments.v1.Variation.VariablesEntry
+	(*timestamppb.Timestamp)(nil),      // 28: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),      // 29: google.protobuf.FieldMask
 }
 var file_lift_experiments_v1_experiment_proto_depIdxs = []int32{
-	23, // 0: lift.experiments.v1.Variation.variables:type_name -> lift.experiments.v1.Variation.VariablesEntry
-	0,  // 1: lift.experiments.v1.Experiment.status:type_name -> lift.experiments.v1.ExperimentStatus
-	3,  // 2: lift.experiments.v1.Experiment.layer_range:type_name -> lift.experiments.v1.LayerRange
-	1,  // 3: lift.experiments.v1.Experiment.variations:type_name -> lift.experiments.v1.Variation
-	2,  // 4: lift.experiments.v1.Experiment.metrics:type_name -> lift.experiments.v1.Metric
-	24, // 5: lift.experiments.v1.Experiment.create_time:type_name -> google.protobuf.Timestamp
-	24, // 6: lift.experiments.v1.Experiment.update_time:type_name -> google.protobuf.Timestamp
-	24, // 7: lift.experiments.v1.Experiment.start_time:type_name -> google.protobuf.Timestamp
-	24, // 8: lift.experiments.v1.Experiment.end_time:type_name -> google.protobuf.Timestamp
-	4,  // 9: lift.experiments.v1.CreateExperimentRequest.experiment:type_name -> lift.experiments.v1.Experiment
-	4,  // 10: lift.experiments.v1.CreateExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
-	4,  // 11: lift.experiments.v1.GetExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
-	0,  // 12: lift.experiments.v1.ListExperimentsRequest.status:type_name -> lift.experiments.v1.ExperimentStatus
-	4,  // 13: lift.experiments.v1.ListExperimentsResponse.experiments:type_name -> lift.experiments.v1.Experiment
-	4,  // 14: lift.experiments.v1.UpdateExperimentRequest.experiment:type_name -> lift.experiments.v1.Experiment
-	25, // 15: lift.experiments.v1.UpdateExperimentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 16: lift.experiments.v1.UpdateExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
-	4,  // 17: lift.experiments.v1.StartExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
-	4,  // 18: lift.experiments.v1.PauseExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
-	4,  // 19: lift.experiments.v1.ConcludeExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
-	4,  // 20: lift.experiments.v1.ArchiveExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	27, // 0: lift.experiments.v1.Variation.variables:type_name -> lift.experiments.v1.Variation.VariablesEntry
+	1,  // 1: lift.experiments.v1.Metric.kind:type_name -> lift.experiments.v1.MetricKind
+	2,  // 2: lift.experiments.v1.Metric.direction:type_name -> lift.experiments.v1.MetricDirection
+	3,  // 3: lift.experiments.v1.Metric.role:type_name -> lift.experiments.v1.MetricRole
+	5,  // 4: lift.experiments.v1.Metric.capping:type_name -> lift.experiments.v1.MetricCapping
+	0,  // 5: lift.experiments.v1.Experiment.status:type_name -> lift.experiments.v1.ExperimentStatus
+	7,  // 6: lift.experiments.v1.Experiment.layer_range:type_name -> lift.experiments.v1.LayerRange
+	4,  // 7: lift.experiments.v1.Experiment.variations:type_name -> lift.experiments.v1.Variation
+	6,  // 8: lift.experiments.v1.Experiment.metrics:type_name -> lift.experiments.v1.Metric
+	28, // 9: lift.experiments.v1.Experiment.create_time:type_name -> google.protobuf.Timestamp
+	28, // 10: lift.experiments.v1.Experiment.update_time:type_name -> google.protobuf.Timestamp
+	28, // 11: lift.experiments.v1.Experiment.start_time:type_name -> google.protobuf.Timestamp
+	28, // 12: lift.experiments.v1.Experiment.end_time:type_name -> google.protobuf.Timestamp
+	8,  // 13: lift.experiments.v1.CreateExperimentRequest.experiment:type_name -> lift.experiments.v1.Experiment
+	8,  // 14: lift.experiments.v1.CreateExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
+	8,  // 15: lift.experiments.v1.GetExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
+	0,  // 16: lift.experiments.v1.ListExperimentsRequest.status:type_name -> lift.experiments.v1.ExperimentStatus
+	8,  // 17: lift.experiments.v1.ListExperimentsResponse.experiments:type_name -> lift.experiments.v1.Experiment
+	8,  // 18: lift.experiments.v1.UpdateExperimentRequest.experiment:type_name -> lift.experiments.v1.Experiment
+	29, // 19: lift.experiments.v1.UpdateExperimentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 20: lift.experiments.v1.UpdateExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
+	8,  // 21: lift.experiments.v1.StartExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
+	8,  // 22: lift.experiments.v1.PauseExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
+	8,  // 23: lift.experiments.v1.ConcludeExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
+	8,  // 24: lift.experiments.v1.ArchiveExperimentResponse.experiment:type_name -> lift.experiments.v1.Experiment
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_lift_experiments_v1_experiment_proto_init() }
@@ -1678,14 +2020,18 @@ func file_lift_experiments_v1_experiment_proto_init() {
 	if File_lift_experiments_v1_experiment_proto != nil {
 		return
 	}
-	file_lift_experiments_v1_experiment_proto_msgTypes[3].OneofWrappers = []any{}
+	file_lift_experiments_v1_experiment_proto_msgTypes[1].OneofWrappers = []any{
+		(*MetricCapping_Value)(nil),
+		(*MetricCapping_Percentile)(nil),
+	}
+	file_lift_experiments_v1_experiment_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lift_experiments_v1_experiment_proto_rawDesc), len(file_lift_experiments_v1_experiment_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   23,
+			NumEnums:      4,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -8,7 +8,8 @@ package resultsv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
-	v1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	v1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	v11 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -40,6 +41,10 @@ const (
 	// AGGREGATOR_VALUE: the visitor's total of the "value" tag (value per
 	// visitor; Welch tests). Reported when any variation has values.
 	Aggregator_AGGREGATOR_VALUE Aggregator = 3
+	// AGGREGATOR_CONVERSIONS: the visitor's number of conversion events after
+	// exposure (conversions per visitor; Welch tests). Reported for metrics
+	// of kind METRIC_KIND_CONVERSIONS_PER_VISITOR.
+	Aggregator_AGGREGATOR_CONVERSIONS Aggregator = 4
 )
 
 // Enum value maps for Aggregator.
@@ -49,12 +54,14 @@ var (
 		1: "AGGREGATOR_UNIQUE_CONVERSIONS",
 		2: "AGGREGATOR_REVENUE",
 		3: "AGGREGATOR_VALUE",
+		4: "AGGREGATOR_CONVERSIONS",
 	}
 	Aggregator_value = map[string]int32{
 		"AGGREGATOR_UNSPECIFIED":        0,
 		"AGGREGATOR_UNIQUE_CONVERSIONS": 1,
 		"AGGREGATOR_REVENUE":            2,
 		"AGGREGATOR_VALUE":              3,
+		"AGGREGATOR_CONVERSIONS":        4,
 	}
 )
 
@@ -85,15 +92,17 @@ func (Aggregator) EnumDescriptor() ([]byte, []int) {
 	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{0}
 }
 
-// LiftStatus is the verdict on a variation, higher being better.
+// LiftStatus is the verdict on a variation, in the metric's direction
+// (higher is better unless the metric says a decrease is).
 type LiftStatus int32
 
 const (
 	// LIFT_STATUS_UNSPECIFIED is never returned.
 	LiftStatus_LIFT_STATUS_UNSPECIFIED LiftStatus = 0
-	// LIFT_STATUS_BETTER: significantly higher than the baseline.
+	// LIFT_STATUS_BETTER: significantly better than the baseline (higher, or
+	// lower for a metric whose decrease is better).
 	LiftStatus_LIFT_STATUS_BETTER LiftStatus = 1
-	// LIFT_STATUS_WORSE: significantly lower than the baseline.
+	// LIFT_STATUS_WORSE: significantly worse than the baseline.
 	LiftStatus_LIFT_STATUS_WORSE LiftStatus = 2
 	// LIFT_STATUS_INCONCLUSIVE: not (yet) significant, or not enough data.
 	LiftStatus_LIFT_STATUS_INCONCLUSIVE LiftStatus = 3
@@ -226,7 +235,7 @@ type Lift struct {
 	// Verdict.
 	LiftStatus LiftStatus `protobuf:"varint,10,opt,name=lift_status,json=liftStatus,proto3,enum=lift.results.v1.LiftStatus" json:"lift_status,omitempty"`
 	// Probability that this variation's per-visitor mean beats the
-	// baseline's (Beta(1,1) priors for conversion rates, normal
+	// baseline's in the metric's direction (Beta(1,1) priors for conversion rates, normal
 	// approximation for revenue and value).
 	ChanceToBeatBaseline float64 `protobuf:"fixed64,11,opt,name=chance_to_beat_baseline,json=chanceToBeatBaseline,proto3" json:"chance_to_beat_baseline,omitempty"`
 	// Visitors (this variation and the baseline together, at the current
@@ -240,21 +249,27 @@ type Lift struct {
 	// than two for revenue and value); the statistics are then neutral.
 	InsufficientData bool `protobuf:"varint,14,opt,name=insufficient_data,json=insufficientData,proto3" json:"insufficient_data,omitempty"`
 	// Expected loss (risk) of choosing this variation: the posterior mean of
-	// max(baseline_rate − rate, 0), in the metric's units (a conversion rate,
+	// max(baseline_rate − rate, 0) (of max(rate − baseline_rate, 0) when a
+	// decrease is better), in the metric's units (a conversion rate,
 	// cents or value per visitor), under the posteriors of
 	// chance_to_beat_baseline. Bayesian method only (0 under the others, and
 	// with insufficient_data).
 	ExpectedLoss float64 `protobuf:"fixed64,15,opt,name=expected_loss,json=expectedLoss,proto3" json:"expected_loss,omitempty"`
 	// Expected loss of keeping the baseline instead: the posterior mean of
-	// max(rate − baseline_rate, 0). Bayesian method only.
+	// max(rate − baseline_rate, 0) (the other way round when a decrease is
+	// better). Bayesian method only.
 	BaselineExpectedLoss float64 `protobuf:"fixed64,16,opt,name=baseline_expected_loss,json=baselineExpectedLoss,proto3" json:"baseline_expected_loss,omitempty"`
 	// Credible interval of the relative lift at the confidence level: the
 	// posterior of rate/baseline_rate − 1 by the delta method on the
 	// posterior means and variances. Bayesian method only; unset when
 	// relative_available is false.
 	CredibleInterval *Interval `protobuf:"bytes,17,opt,name=credible_interval,json=credibleInterval,proto3" json:"credible_interval,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// On a guardrail metric: this variation is significantly worse than the
+	// baseline (judged on p_value at the confidence level, outside the
+	// false discovery rate family of the other metrics).
+	GuardrailViolated bool `protobuf:"varint,18,opt,name=guardrail_violated,json=guardrailViolated,proto3" json:"guardrail_violated,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Lift) Reset() {
@@ -404,6 +419,13 @@ func (x *Lift) GetCredibleInterval() *Interval {
 		return x.CredibleInterval
 	}
 	return nil
+}
+
+func (x *Lift) GetGuardrailViolated() bool {
+	if x != nil {
+		return x.GuardrailViolated
+	}
+	return false
 }
 
 // DailyPoint is the cumulative state of a variation at the end of a UTC day.
@@ -752,7 +774,12 @@ type MetricResults struct {
 	// Whether it is the experiment's primary metric.
 	Primary bool `protobuf:"varint,3,opt,name=primary,proto3" json:"primary,omitempty"`
 	// One entry per variation, in the experiment's order.
-	Results       []*VariationResult `protobuf:"bytes,4,rep,name=results,proto3" json:"results,omitempty"`
+	Results []*VariationResult `protobuf:"bytes,4,rep,name=results,proto3" json:"results,omitempty"`
+	// Primary, secondary or guardrail (from the experiment's metric).
+	Role v1.MetricRole `protobuf:"varint,5,opt,name=role,proto3,enum=lift.experiments.v1.MetricRole" json:"role,omitempty"`
+	// Which way is better (from the experiment's metric); the verdicts,
+	// chances to beat and risks follow it.
+	Direction     v1.MetricDirection `protobuf:"varint,6,opt,name=direction,proto3,enum=lift.experiments.v1.MetricDirection" json:"direction,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -813,6 +840,20 @@ func (x *MetricResults) GetResults() []*VariationResult {
 		return x.Results
 	}
 	return nil
+}
+
+func (x *MetricResults) GetRole() v1.MetricRole {
+	if x != nil {
+		return x.Role
+	}
+	return v1.MetricRole(0)
+}
+
+func (x *MetricResults) GetDirection() v1.MetricDirection {
+	if x != nil {
+		return x.Direction
+	}
+	return v1.MetricDirection(0)
 }
 
 // VariationReach is how many visitors one variation got.
@@ -1069,7 +1110,7 @@ func (x *SampleRatioMismatch) GetMismatch() bool {
 type StatsConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Method.
-	StatsMethod v1.StatsMethod `protobuf:"varint,1,opt,name=stats_method,json=statsMethod,proto3,enum=lift.identity.v1.StatsMethod" json:"stats_method,omitempty"`
+	StatsMethod v11.StatsMethod `protobuf:"varint,1,opt,name=stats_method,json=statsMethod,proto3,enum=lift.identity.v1.StatsMethod" json:"stats_method,omitempty"`
 	// Confidence level, e.g. 0.95.
 	ConfidenceLevel float64 `protobuf:"fixed64,2,opt,name=confidence_level,json=confidenceLevel,proto3" json:"confidence_level,omitempty"`
 	// Whether p-values were adjusted for the false discovery rate.
@@ -1111,11 +1152,11 @@ func (*StatsConfig) Descriptor() ([]byte, []int) {
 	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{9}
 }
 
-func (x *StatsConfig) GetStatsMethod() v1.StatsMethod {
+func (x *StatsConfig) GetStatsMethod() v11.StatsMethod {
 	if x != nil {
 		return x.StatsMethod
 	}
-	return v1.StatsMethod(0)
+	return v11.StatsMethod(0)
 }
 
 func (x *StatsConfig) GetConfidenceLevel() float64 {
@@ -1395,10 +1436,10 @@ var File_lift_results_v1_results_proto protoreflect.FileDescriptor
 
 const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\n" +
-	"\x1dlift/results/v1/results.proto\x12\x0flift.results.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1flift/identity/v1/identity.proto\"6\n" +
+	"\x1dlift/results/v1/results.proto\x12\x0flift.results.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1flift/identity/v1/identity.proto\"6\n" +
 	"\bInterval\x12\x14\n" +
 	"\x05lower\x18\x01 \x01(\x01R\x05lower\x12\x14\n" +
-	"\x05upper\x18\x02 \x01(\x01R\x05upper\"\xd7\x06\n" +
+	"\x05upper\x18\x02 \x01(\x01R\x05upper\"\x86\a\n" +
 	"\x04Lift\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\x01R\x05value\x12J\n" +
 	"\x13confidence_interval\x18\x02 \x01(\v2\x19.lift.results.v1.IntervalR\x12confidenceInterval\x12-\n" +
@@ -1418,7 +1459,8 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\x11insufficient_data\x18\x0e \x01(\bR\x10insufficientData\x12#\n" +
 	"\rexpected_loss\x18\x0f \x01(\x01R\fexpectedLoss\x124\n" +
 	"\x16baseline_expected_loss\x18\x10 \x01(\x01R\x14baselineExpectedLoss\x12F\n" +
-	"\x11credible_interval\x18\x11 \x01(\v2\x19.lift.results.v1.IntervalR\x10credibleInterval\"\xf0\x01\n" +
+	"\x11credible_interval\x18\x11 \x01(\v2\x19.lift.results.v1.IntervalR\x10credibleInterval\x12-\n" +
+	"\x12guardrail_violated\x18\x12 \x01(\bR\x11guardrailViolated\"\xf0\x01\n" +
 	"\n" +
 	"DailyPoint\x12,\n" +
 	"\x03day\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03day\x12\x18\n" +
@@ -1452,14 +1494,16 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\bvariance\x18\t \x01(\x01R\bvariance\x12)\n" +
 	"\x04lift\x18\n" +
 	" \x01(\v2\x15.lift.results.v1.LiftR\x04lift\x123\n" +
-	"\x06series\x18\v \x03(\v2\x1b.lift.results.v1.DailyPointR\x06series\"\xbf\x01\n" +
+	"\x06series\x18\v \x03(\v2\x1b.lift.results.v1.DailyPointR\x06series\"\xb8\x02\n" +
 	"\rMetricResults\x12\x1b\n" +
 	"\tevent_key\x18\x01 \x01(\tR\beventKey\x12;\n" +
 	"\n" +
 	"aggregator\x18\x02 \x01(\x0e2\x1b.lift.results.v1.AggregatorR\n" +
 	"aggregator\x12\x18\n" +
 	"\aprimary\x18\x03 \x01(\bR\aprimary\x12:\n" +
-	"\aresults\x18\x04 \x03(\v2 .lift.results.v1.VariationResultR\aresults\"\xc0\x01\n" +
+	"\aresults\x18\x04 \x03(\v2 .lift.results.v1.VariationResultR\aresults\x123\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x1f.lift.experiments.v1.MetricRoleR\x04role\x12B\n" +
+	"\tdirection\x18\x06 \x01(\x0e2$.lift.experiments.v1.MetricDirectionR\tdirection\"\xc0\x01\n" +
 	"\x0eVariationReach\x12!\n" +
 	"\fvariation_id\x18\x01 \x01(\tR\vvariationId\x12#\n" +
 	"\rvariation_key\x18\x02 \x01(\tR\fvariationKey\x12\x14\n" +
@@ -1507,13 +1551,14 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12K\n" +
 	"\x15baseline_variation_id\x18\x05 \x01(\tB\x17\xbaH\x14\xd8\x01\x01r\x0f2\r^[0-9]{1,19}$R\x13baselineVariationId\"\\\n" +
 	"\x1cGetExperimentResultsResponse\x12<\n" +
-	"\aresults\x18\x01 \x01(\v2\".lift.results.v1.ExperimentResultsR\aresults*y\n" +
+	"\aresults\x18\x01 \x01(\v2\".lift.results.v1.ExperimentResultsR\aresults*\x95\x01\n" +
 	"\n" +
 	"Aggregator\x12\x1a\n" +
 	"\x16AGGREGATOR_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dAGGREGATOR_UNIQUE_CONVERSIONS\x10\x01\x12\x16\n" +
 	"\x12AGGREGATOR_REVENUE\x10\x02\x12\x14\n" +
-	"\x10AGGREGATOR_VALUE\x10\x03*v\n" +
+	"\x10AGGREGATOR_VALUE\x10\x03\x12\x1a\n" +
+	"\x16AGGREGATOR_CONVERSIONS\x10\x04*v\n" +
 	"\n" +
 	"LiftStatus\x12\x1b\n" +
 	"\x17LIFT_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -1553,7 +1598,9 @@ var file_lift_results_v1_results_proto_goTypes = []any{
 	(*GetExperimentResultsRequest)(nil),  // 13: lift.results.v1.GetExperimentResultsRequest
 	(*GetExperimentResultsResponse)(nil), // 14: lift.results.v1.GetExperimentResultsResponse
 	(*timestamppb.Timestamp)(nil),        // 15: google.protobuf.Timestamp
-	(v1.StatsMethod)(0),                  // 16: lift.identity.v1.StatsMethod
+	(v1.MetricRole)(0),                   // 16: lift.experiments.v1.MetricRole
+	(v1.MetricDirection)(0),              // 17: lift.experiments.v1.MetricDirection
+	(v11.StatsMethod)(0),                 // 18: lift.identity.v1.StatsMethod
 }
 var file_lift_results_v1_results_proto_depIdxs = []int32{
 	2,  // 0: lift.results.v1.Lift.confidence_interval:type_name -> lift.results.v1.Interval
@@ -1568,23 +1615,25 @@ var file_lift_results_v1_results_proto_depIdxs = []int32{
 	4,  // 9: lift.results.v1.VariationResult.series:type_name -> lift.results.v1.DailyPoint
 	0,  // 10: lift.results.v1.MetricResults.aggregator:type_name -> lift.results.v1.Aggregator
 	6,  // 11: lift.results.v1.MetricResults.results:type_name -> lift.results.v1.VariationResult
-	8,  // 12: lift.results.v1.Reach.variations:type_name -> lift.results.v1.VariationReach
-	16, // 13: lift.results.v1.StatsConfig.stats_method:type_name -> lift.identity.v1.StatsMethod
-	15, // 14: lift.results.v1.ExperimentResults.start_time:type_name -> google.protobuf.Timestamp
-	15, // 15: lift.results.v1.ExperimentResults.end_time:type_name -> google.protobuf.Timestamp
-	9,  // 16: lift.results.v1.ExperimentResults.reach:type_name -> lift.results.v1.Reach
-	10, // 17: lift.results.v1.ExperimentResults.sample_ratio_mismatch:type_name -> lift.results.v1.SampleRatioMismatch
-	11, // 18: lift.results.v1.ExperimentResults.stats_config:type_name -> lift.results.v1.StatsConfig
-	7,  // 19: lift.results.v1.ExperimentResults.metrics:type_name -> lift.results.v1.MetricResults
-	15, // 20: lift.results.v1.ExperimentResults.compute_time:type_name -> google.protobuf.Timestamp
-	15, // 21: lift.results.v1.GetExperimentResultsRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 22: lift.results.v1.GetExperimentResultsRequest.end_time:type_name -> google.protobuf.Timestamp
-	12, // 23: lift.results.v1.GetExperimentResultsResponse.results:type_name -> lift.results.v1.ExperimentResults
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	16, // 12: lift.results.v1.MetricResults.role:type_name -> lift.experiments.v1.MetricRole
+	17, // 13: lift.results.v1.MetricResults.direction:type_name -> lift.experiments.v1.MetricDirection
+	8,  // 14: lift.results.v1.Reach.variations:type_name -> lift.results.v1.VariationReach
+	18, // 15: lift.results.v1.StatsConfig.stats_method:type_name -> lift.identity.v1.StatsMethod
+	15, // 16: lift.results.v1.ExperimentResults.start_time:type_name -> google.protobuf.Timestamp
+	15, // 17: lift.results.v1.ExperimentResults.end_time:type_name -> google.protobuf.Timestamp
+	9,  // 18: lift.results.v1.ExperimentResults.reach:type_name -> lift.results.v1.Reach
+	10, // 19: lift.results.v1.ExperimentResults.sample_ratio_mismatch:type_name -> lift.results.v1.SampleRatioMismatch
+	11, // 20: lift.results.v1.ExperimentResults.stats_config:type_name -> lift.results.v1.StatsConfig
+	7,  // 21: lift.results.v1.ExperimentResults.metrics:type_name -> lift.results.v1.MetricResults
+	15, // 22: lift.results.v1.ExperimentResults.compute_time:type_name -> google.protobuf.Timestamp
+	15, // 23: lift.results.v1.GetExperimentResultsRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 24: lift.results.v1.GetExperimentResultsRequest.end_time:type_name -> google.protobuf.Timestamp
+	12, // 25: lift.results.v1.GetExperimentResultsResponse.results:type_name -> lift.results.v1.ExperimentResults
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_lift_results_v1_results_proto_init() }
