@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -63,8 +64,10 @@ func (discardEvents) DispatchEvent(event.LogEvent) (bool, error) { return true, 
 
 // The Optimizely Go SDK, polling the datafile from the gateway's
 // /datafiles/{sdk_key}.json, and Lift's Decide agree on every experiment
-// and flag for 10,000 users. Every user is decided over gRPC; every 20th
-// also through POST /v1/environments:decide, which must answer the same.
+// and flag for 10,000 users. Every user is decided over gRPC and at the
+// edge (Agent's POST /v1/decide, decided in the gateway, whose JSON must
+// be Agent's rendering of the SDK's decision); every 20th also through
+// POST /v1/environments:decide, which must answer the same as gRPC.
 func TestSDK_GoSDKAgreesWithDecideThroughGateway(t *testing.T) {
 	logging.SetLogLevel(logging.LogLevelError)
 	s := newSDKStack(t)
@@ -113,8 +116,13 @@ func TestSDK_GoSDKAgreesWithDecideThroughGateway(t *testing.T) {
 			}
 		}
 		uc := sdk.CreateUserContext(user, attrs)
+		_, edgeAnswer := s.agentDecide(t, sdkKey, map[string]any{"userId": user, "userAttributes": attrs, "decideOptions": []string{"DISABLE_DECISION_EVENT"}})
+		edge := byFlag(t, edgeAnswer)
 		for _, fd := range resp.GetFlags() {
 			want := uc.Decide(fd.GetFlagKey(), []decide.OptimizelyDecideOptions{decide.DisableDecisionEvent})
+			if wantJSON := agentJSON(t, want); !reflect.DeepEqual(edge[fd.GetFlagKey()], wantJSON) {
+				t.Fatalf("%s flag %s: edge POST /v1/decide %v, Agent's rendering of the SDK %v", user, fd.GetFlagKey(), edge[fd.GetFlagKey()], wantJSON)
+			}
 			if fd.GetEnabled() != want.Enabled || fd.GetVariationKey() != want.VariationKey || fd.GetExperimentKey() != want.RuleKey {
 				t.Fatalf("%s flag %s: Lift %v, SDK %+v", user, fd.GetFlagKey(), fd, want)
 			}
@@ -132,7 +140,7 @@ func TestSDK_GoSDKAgreesWithDecideThroughGateway(t *testing.T) {
 	if bucketed < 5000 || enabled < 1000 {
 		t.Fatalf("too few positive decisions to mean anything: %d bucketed, %d enabled", bucketed, enabled)
 	}
-	t.Logf("10000 users: %d bucketed experiment decisions, %d enabled flags, all equal; %d also via POST /v1/environments:decide", bucketed, enabled, viaREST)
+	t.Logf("10000 users: %d bucketed experiment decisions, %d enabled flags, all equal over gRPC and at the edge; %d also via POST /v1/environments:decide", bucketed, enabled, viaREST)
 
 	// A change reaches the SDK through its conditional poll of the gateway.
 	before, _ := cm.GetConfig()

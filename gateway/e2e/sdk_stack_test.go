@@ -18,6 +18,7 @@ import (
 type sdkStack struct {
 	gw      *gatewaytest.Env
 	exp     experimentsv1.ExperimentsServiceClient
+	expEnv  *experimentstest.Env
 	res     resultsv1.ResultsServiceClient
 	acct    identitytest.Account
 	write   context.Context // gRPC context with a write-scoped token
@@ -35,7 +36,7 @@ func newSDKStack(t *testing.T, opts ...gatewaytest.Option) *sdkStack {
 		gw: gatewaytest.Start(t, gatewaytest.Backends{
 			Identity: "dns:///" + id.Addr, Experiments: "dns:///" + exp.Addr, Results: "dns:///" + res.Addr,
 		}, opts...),
-		exp: exp.Client, res: res.Client, acct: id.NewAccount(t), envs: map[string]*identityv1.Environment{},
+		exp: exp.Client, expEnv: exp, res: res.Client, acct: id.NewAccount(t), envs: map[string]*identityv1.Environment{},
 	}
 	s.write = experimentstest.WithToken(context.Background(), id.Token(t, s.acct, identityv1.Scope_SCOPE_WRITE))
 	s.read = id.Token(t, s.acct, identityv1.Scope_SCOPE_READ)

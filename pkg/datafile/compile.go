@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/liftlabs/lift/pkg/datafile/audience"
 	"github.com/liftlabs/lift/pkg/datafile/bucketing"
@@ -21,12 +22,14 @@ type Engine struct {
 	BotFiltering      bool
 	SendFlagDecisions bool
 
-	experiments []*experiment
-	byKey       map[string]*experiment
-	flags       []*flag
-	flagsByKey  map[string]*flag
-	audiences   map[string]*audience.Node
-	attributes  map[string]string // attribute key → id
+	experiments    []*experiment
+	experimentKeys []string
+	byKey          map[string]*experiment
+	flags          []*flag
+	flagKeys       []string
+	flagsByKey     map[string]*flag
+	audiences      map[string]*audience.Node
+	attributes     map[string]string // attribute key → id
 }
 
 type experiment struct {
@@ -54,11 +57,52 @@ type flag struct {
 	// "everyone else".
 	rollout   []*experiment
 	variables []FlagVariable
-	defaults  []string
+	defaults  values
 	// valuesOf caches, per variation that can decide the flag, its values
 	// aligned with variables (defaults when the variation disables the
 	// flag), so a decision allocates nothing for variables.
-	valuesOf map[*variation][]string
+	valuesOf map[*variation]values
+}
+
+// values are a flag's variable values for one variation, as text and as
+// the SDKs type them.
+type values struct {
+	text  []string
+	typed []any
+}
+
+func newValues(vars []FlagVariable, text []string) values {
+	v := values{text: text, typed: make([]any, len(text))}
+	for i, t := range text {
+		v.typed[i] = typedValue(t, vars[i].Type)
+	}
+	return v
+}
+
+// typedValue converts a variable's text to its JSON type as go-sdk does
+// (bool, int, float64, a decoded JSON object); a value that does not parse
+// stays text.
+func typedValue(v, typ string) any {
+	switch typ {
+	case "boolean":
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+	case "integer":
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	case "double":
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+	case "json":
+		var m map[string]any
+		if err := json.Unmarshal([]byte(v), &m); err == nil {
+			return m
+		}
+	}
+	return v
 }
 
 // FlagVariable is a flag's variable as the SDKs type it: Type is boolean,
@@ -98,6 +142,7 @@ func Compile(d *Datafile) (*Engine, error) {
 			return err
 		}
 		c.experiments = append(c.experiments, e)
+		c.experimentKeys = append(c.experimentKeys, e.key)
 		c.byKey[e.key] = e
 		byID[e.id] = e
 		return nil
@@ -138,20 +183,22 @@ func Compile(d *Datafile) (*Engine, error) {
 }
 
 func (c *Engine) addFlag(f FeatureFlag, byID map[string]*experiment, rollout []*experiment) {
-	fl := &flag{id: f.ID, key: f.Key, rollout: rollout, valuesOf: map[*variation][]string{}}
+	fl := &flag{id: f.ID, key: f.Key, rollout: rollout, valuesOf: map[*variation]values{}}
 	for _, id := range f.ExperimentIDs {
 		if e := byID[id]; e != nil {
 			fl.experiments = append(fl.experiments, e)
 		}
 	}
+	var defaults []string
 	for _, v := range f.Variables {
 		t := v.Type
 		if t == "string" && v.SubType == "json" {
 			t = "json" // how v4 datafiles spell a JSON variable
 		}
 		fl.variables = append(fl.variables, FlagVariable{ID: v.ID, Key: v.Key, Type: t})
-		fl.defaults = append(fl.defaults, v.DefaultValue)
+		defaults = append(defaults, v.DefaultValue)
 	}
+	fl.defaults = newValues(fl.variables, defaults)
 	for _, rules := range [][]*experiment{fl.experiments, fl.rollout} {
 		for _, e := range rules {
 			for _, v := range e.byID {
@@ -159,19 +206,20 @@ func (c *Engine) addFlag(f FeatureFlag, byID map[string]*experiment, rollout []*
 					fl.valuesOf[v] = fl.defaults
 					continue
 				}
-				values := make([]string, len(fl.variables))
+				text := make([]string, len(fl.variables))
 				for i, fv := range fl.variables {
 					value, ok := v.values[fv.ID]
 					if !ok {
-						value = fl.defaults[i]
+						value = fl.defaults.text[i]
 					}
-					values[i] = value
+					text[i] = value
 				}
-				fl.valuesOf[v] = values
+				fl.valuesOf[v] = newValues(fl.variables, text)
 			}
 		}
 	}
 	c.flags = append(c.flags, fl)
+	c.flagKeys = append(c.flagKeys, fl.key)
 	c.flagsByKey[fl.key] = fl
 }
 

@@ -57,10 +57,15 @@ type FlagDecision struct {
 	Rule     Decision
 	// Variables are the flag's variables and Values their values for this
 	// user, index for index: the variation's when it enables the flag, the
-	// defaults otherwise. Both are shared and must not be modified.
+	// defaults otherwise; Typed are the same values as the SDKs type them
+	// (bool, int, float64, string, map[string]any for json). All three are
+	// shared and must not be modified.
 	Variables []FlagVariable
 	Values    []string
+	Typed     []any
 }
+
+func (fd *FlagDecision) setValues(v values) { fd.Values, fd.Typed = v.text, v.typed }
 
 // ExperimentKey is the key of the rule that decided (Agent's ruleKey).
 func (fd *FlagDecision) ExperimentKey() string { return fd.Rule.ExperimentKey }
@@ -78,23 +83,13 @@ func (fd *FlagDecision) Value(key string) (string, bool) {
 	return "", false
 }
 
-// ExperimentKeys lists the datafile's experiments in datafile order.
-func (c *Engine) ExperimentKeys() []string {
-	keys := make([]string, len(c.experiments))
-	for i, e := range c.experiments {
-		keys[i] = e.key
-	}
-	return keys
-}
+// ExperimentKeys lists the datafile's experiments in datafile order. The
+// slice is shared: do not modify it.
+func (c *Engine) ExperimentKeys() []string { return c.experimentKeys }
 
-// FlagKeys lists the datafile's flags in datafile order.
-func (c *Engine) FlagKeys() []string {
-	keys := make([]string, len(c.flags))
-	for i, f := range c.flags {
-		keys[i] = f.key
-	}
-	return keys
-}
+// FlagKeys lists the datafile's flags in datafile order. The slice is
+// shared: do not modify it.
+func (c *Engine) FlagKeys() []string { return c.flagKeys }
 
 // HasFlag reports whether the datafile has a flag with that key.
 func (c *Engine) HasFlag(key string) bool { return c.flagsByKey[key] != nil }
@@ -176,16 +171,19 @@ func (c *Engine) DecideFlag(userID string, attrs map[string]any, flagKey string)
 	if f == nil {
 		return FlagDecision{FlagKey: flagKey}, false
 	}
-	fd = FlagDecision{FlagKey: flagKey, Variables: f.variables, Values: f.defaults}
+	fd = FlagDecision{FlagKey: flagKey, Variables: f.variables}
+	fd.setValues(f.defaults)
 	bid := bucketing.BucketingID(userID, attrs)
 	for _, e := range f.experiments {
 		if d, v := c.decide(e, userID, bid, attrs); v != nil {
-			fd.RuleType, fd.Rule, fd.Enabled, fd.Values = RuleFeatureTest, d, v.featureEnabled, f.valuesOf[v]
+			fd.RuleType, fd.Rule, fd.Enabled = RuleFeatureTest, d, v.featureEnabled
+			fd.setValues(f.valuesOf[v])
 			return fd, true
 		}
 	}
 	if d, v := c.rollout(f, bid, attrs); v != nil {
-		fd.RuleType, fd.Rule, fd.Enabled, fd.Values = RuleRollout, d, v.featureEnabled, f.valuesOf[v]
+		fd.RuleType, fd.Rule, fd.Enabled = RuleRollout, d, v.featureEnabled
+		fd.setValues(f.valuesOf[v])
 	}
 	return fd, true
 }

@@ -64,8 +64,8 @@ func TestDecideFlag_RolloutsAndWhitelistAgreeWithGoSDK(t *testing.T) {
 			}
 			vars := want.Variables.ToMap()
 			for i, v := range got.Variables {
-				if !sameValue(vars[v.Key], got.Values[i]) {
-					t.Fatalf("%s flag %s variable %s: engine %q, SDK %v", user, key, v.Key, got.Values[i], vars[v.Key])
+				if !sameValue(vars[v.Key], got.Values[i]) || !reflect.DeepEqual(vars[v.Key], got.Typed[i]) {
+					t.Fatalf("%s flag %s variable %s: engine %q (%#v), SDK %#v", user, key, v.Key, got.Values[i], got.Typed[i], vars[v.Key])
 				}
 			}
 			rules[got.RuleType+"/"+got.ExperimentKey()]++

@@ -71,6 +71,8 @@ type Config struct {
 	GRPC net.Listener
 	// V2 tunes the composite endpoints.
 	V2 v2.Options
+	// Engines bounds the edge decide's compiled datafiles (zero: defaults).
+	Engines sdk.EngineOptions
 	// AuthCacheTTL bounds how long the gRPC server reuses a token check.
 	AuthCacheTTL time.Duration
 	Logger       *slog.Logger
@@ -82,6 +84,7 @@ type Gateway struct {
 	http.Handler
 	conns       []*grpc.ClientConn
 	impressions *sdk.Impressions
+	engines     *sdk.Engines
 	grpc        *grpc.Server
 	grpcLis     net.Listener
 	logger      *slog.Logger
@@ -159,7 +162,8 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		if conns.Results != nil {
 			g.impressions = sdk.NewImpressions(resultsv1.NewResultsServiceClient(conns.Results), cfg.Logger)
 		}
-		routes.Handle(sdk.DecidePath, sdk.Decide(experiments, g.impressions))
+		g.engines = sdk.NewEngines(experiments, cfg.Logger, cfg.Engines)
+		routes.Handle(sdk.DecidePath, sdk.Decide(g.engines, g.impressions))
 	}
 	if conns.Results != nil {
 		routes.Handle(sdk.EventsPath, sdk.Events(resultsv1.NewResultsServiceClient(conns.Results)))
@@ -283,6 +287,9 @@ func (g *Gateway) Close() error {
 	if g.grpc != nil {
 		g.grpc.Stop()
 		_ = g.grpcLis.Close() // in case it was never served; already closed otherwise
+	}
+	if g.engines != nil {
+		g.engines.Close()
 	}
 	var errs []error
 	if g.impressions != nil {

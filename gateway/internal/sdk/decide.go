@@ -4,17 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/liftlabs/lift/gateway/internal/httperr"
 	"github.com/liftlabs/lift/gateway/internal/mux"
-	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	v4 "github.com/liftlabs/lift/pkg/datafile"
 	"github.com/optimizely/go-sdk/v2/pkg/event"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // maxSDKKeyLen is the longest SDK key Decide accepts; a longer one cannot
@@ -79,11 +78,12 @@ func parseOptions(names []string) (decideOptions, error) {
 // is named by the X-Optimizely-SDK-Key header, the body is Agent's, the
 // optional repeated ?keys= selects flags, and the answer is Agent's JSON —
 // one object when exactly one key is asked for, else an array (in datafile
-// order, or the keys' order). Decisions come from experiments' Decide, so
-// they equal the typed endpoint's and the SDKs'. Impressions of decisions
-// made by an experiment go to results unless DISABLE_DECISION_EVENT.
-func Decide(client experimentsv1.ExperimentsServiceClient, impressions *Impressions) http.Handler {
-	envs := newEnvironments(client)
+// order, or the keys' order). Decisions are made here, at the edge, by the
+// SDK key's compiled engine (pkg/datafile, the package experiments' Decide
+// uses too), so they equal the typed endpoint's and the SDKs'. Impressions
+// of decisions made by an experiment go to the impression sink unless
+// DISABLE_DECISION_EVENT.
+func Decide(engines *Engines, impressions *Impressions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowPost(w, r) {
 			return
@@ -107,30 +107,14 @@ func Decide(client experimentsv1.ExperimentsServiceClient, impressions *Impressi
 			badRequest(w, r, "INVALID_DECIDE_OPTION", err.Error())
 			return
 		}
-		attrs := make(map[string]*structpb.Value, len(body.UserAttributes))
-		for k, v := range body.UserAttributes {
-			pv, err := structpb.NewValue(v)
-			if err != nil {
-				badRequest(w, r, "INVALID_ATTRIBUTE", fmt.Sprintf("userAttributes.%s: %v", k, err))
-				return
-			}
-			attrs[k] = pv
-		}
-		ctx := outgoing(r)
-		resp, err := client.Decide(ctx, &experimentsv1.DecideRequest{SdkKey: sdkKey, UserId: body.UserID, Attributes: attrs})
-		if err != nil {
-			mux.WriteError(w, r, err)
-			return
-		}
-		env, err := envs.get(ctx, sdkKey, resp.GetRevision())
+		engine, err := engines.Get(r.Context(), sdkKey)
 		if err != nil {
 			mux.WriteError(w, r, err)
 			return
 		}
 
 		keys := r.URL.Query()["keys"]
-		d := decider{env: env, body: body, opts: opts, resp: resp, sdkKey: sdkKey, now: time.Now()}
-		d.index()
+		d := decider{engine: engine, body: body, opts: opts, sdkKey: sdkKey, now: time.Now()}
 		if len(keys) == 1 {
 			out := d.decide(keys[0])
 			d.record(impressions)
@@ -138,17 +122,13 @@ func Decide(client experimentsv1.ExperimentsServiceClient, impressions *Impressi
 			return
 		}
 		if len(keys) == 0 {
-			for _, f := range resp.GetFlags() {
-				keys = append(keys, f.GetFlagKey())
-			}
+			keys = engine.FlagKeys()
 		}
-		out := []agentDecision{}
-		seen := map[string]bool{}
-		for _, k := range keys {
-			if seen[k] {
+		out := make([]agentDecision, 0, len(keys))
+		for i, k := range keys {
+			if slices.Contains(keys[:i], k) {
 				continue // go-sdk decides into a map: a repeated key once
 			}
-			seen[k] = true
 			if dec := d.decide(k); !opts.enabledFlagsOnly || dec.Enabled {
 				out = append(out, dec)
 			}
@@ -181,31 +161,16 @@ func readDecideBody(w http.ResponseWriter, r *http.Request) (decideBody, bool) {
 	return body, false
 }
 
-// decider turns one Decide answer into Agent decisions and impressions.
+// decider turns one request's flag decisions into Agent decisions and
+// impressions.
 type decider struct {
-	env    *environment
+	engine *v4.Engine
 	body   decideBody
 	opts   decideOptions
-	resp   *experimentsv1.DecideResponse
 	sdkKey string
 	now    time.Time
 
-	flags       map[string]*experimentsv1.FlagDecision
-	experiments map[string]*experimentsv1.ExperimentDecision
 	impressions []impression
-	recorded    map[string]bool // experiment ids with an impression
-}
-
-func (d *decider) index() {
-	d.flags = map[string]*experimentsv1.FlagDecision{}
-	d.experiments = map[string]*experimentsv1.ExperimentDecision{}
-	d.recorded = map[string]bool{}
-	for _, f := range d.resp.GetFlags() {
-		d.flags[f.GetFlagKey()] = f
-	}
-	for _, e := range d.resp.GetDecisions() {
-		d.experiments[e.GetExperimentKey()] = e
-	}
 }
 
 func (d *decider) decide(key string) agentDecision {
@@ -214,51 +179,50 @@ func (d *decider) decide(key string) agentDecision {
 		UserContext: agentUserContext{UserID: d.body.UserID, Attributes: d.body.UserAttributes},
 		Reasons:     []string{},
 	}
-	f, ok := d.flags[key]
+	f, ok := d.engine.DecideFlag(d.body.UserID, d.body.UserAttributes, key)
 	if !ok {
 		// go-sdk's error decision for an unknown flag; errors are always
 		// reported, INCLUDE_REASONS or not.
 		out.Reasons = append(out.Reasons, fmt.Sprintf("No flag was found for key %q.", key))
 		return out
 	}
-	out.VariationKey, out.Enabled, out.RuleKey = f.GetVariationKey(), f.GetEnabled(), f.GetExperimentKey()
-	info := d.env.flags[key]
+	out.VariationKey, out.Enabled, out.RuleKey = f.VariationKey(), f.Enabled, f.ExperimentKey()
 	if !d.opts.excludeVariables {
-		out.Variables = make(map[string]any, len(f.GetVariables()))
-		for k, v := range f.GetVariables() {
-			out.Variables[k] = typed(v, info.variableTypes[k])
+		out.Variables = make(map[string]any, len(f.Variables))
+		for i, v := range f.Variables {
+			out.Variables[v.Key] = f.Typed[i]
 		}
 	}
 	if d.opts.includeReasons {
-		for _, ek := range info.experimentKeys {
-			if e := d.experiments[ek]; e != nil {
-				out.Reasons = append(out.Reasons, reasonText(e))
-			}
+		for _, ek := range d.engine.FlagExperimentKeys(key) {
+			out.Reasons = append(out.Reasons, reasonText(d.engine.Decide(d.body.UserID, d.body.UserAttributes, ek)))
 		}
 	}
-	if e := d.experiments[f.GetExperimentKey()]; e != nil && !d.opts.disableDecisionEvent {
-		d.addImpression(f, e)
+	if f.RuleType == v4.RuleFeatureTest && !d.opts.disableDecisionEvent {
+		d.addImpression(&f)
 	}
 	return out
 }
 
-func (d *decider) addImpression(f *experimentsv1.FlagDecision, e *experimentsv1.ExperimentDecision) {
-	if e.GetReason() != experimentsv1.DecisionReason_DECISION_REASON_BUCKETED || e.GetVariationId() == "" || d.recorded[e.GetExperimentId()] {
-		return
+func (d *decider) addImpression(f *v4.FlagDecision) {
+	e := f.Rule
+	for _, i := range d.impressions {
+		if i.visitor.Snapshots[0].Decisions[0].ExperimentID == e.ExperimentID {
+			return // one impression per experiment and request
+		}
 	}
-	d.recorded[e.GetExperimentId()] = true
-	campaign := d.env.layerOf[e.GetExperimentId()]
+	campaign := e.LayerID
 	d.impressions = append(d.impressions, impression{
-		sdkKey: d.sdkKey, accountID: d.env.accountID, projectID: d.env.projectID,
+		sdkKey: d.sdkKey, accountID: d.engine.AccountID, projectID: d.engine.ProjectID,
 		visitor: event.Visitor{
 			VisitorID:  d.body.UserID,
 			Attributes: d.eventAttributes(),
 			Snapshots: []event.Snapshot{{
 				Decisions: []event.Decision{{
-					CampaignID: campaign, ExperimentID: e.GetExperimentId(), VariationID: e.GetVariationId(),
+					CampaignID: campaign, ExperimentID: e.ExperimentID, VariationID: e.VariationID,
 					Metadata: event.DecisionMetadata{
-						FlagKey: f.GetFlagKey(), RuleKey: e.GetExperimentKey(), RuleType: "feature-test",
-						VariationKey: e.GetVariationKey(), Enabled: f.GetEnabled(),
+						FlagKey: f.FlagKey, RuleKey: e.ExperimentKey, RuleType: f.RuleType,
+						VariationKey: e.VariationKey, Enabled: f.Enabled,
 					},
 				}},
 				Events: []event.SnapshotEvent{{EntityID: campaign, Key: "campaign_activated", Timestamp: d.now.UnixMilli(), UUID: uuid.NewString()}},
@@ -278,13 +242,13 @@ func (d *decider) eventAttributes() []event.VisitorAttribute {
 		default:
 			continue
 		}
-		if id, ok := d.env.attributes[k]; ok {
+		if id, ok := d.engine.AttributeID(k); ok {
 			out = append(out, event.VisitorAttribute{EntityID: id, Key: k, AttributeType: "custom", Value: v})
 		} else if strings.HasPrefix(k, "$opt_") {
 			out = append(out, event.VisitorAttribute{EntityID: k, Key: k, AttributeType: "custom", Value: v})
 		}
 	}
-	out = append(out, event.VisitorAttribute{EntityID: "$opt_bot_filtering", Key: "$opt_bot_filtering", AttributeType: "custom", Value: d.env.botFiltering})
+	out = append(out, event.VisitorAttribute{EntityID: "$opt_bot_filtering", Key: "$opt_bot_filtering", AttributeType: "custom", Value: d.engine.BotFiltering})
 	return out
 }
 
@@ -297,43 +261,20 @@ func (d *decider) record(im *Impressions) {
 	}
 }
 
-// typed converts a variable's text to its JSON type as go-sdk does; a
-// value that does not parse stays text.
-func typed(v, typ string) any {
-	switch typ {
-	case "boolean":
-		if b, err := strconv.ParseBool(v); err == nil {
-			return b
-		}
-	case "integer":
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-	case "double":
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			return f
-		}
-	case "json":
-		var m map[string]any
-		if err := json.Unmarshal([]byte(v), &m); err == nil {
-			return m
-		}
-	}
-	return v
-}
-
-func reasonText(e *experimentsv1.ExperimentDecision) string {
-	switch e.GetReason() {
-	case experimentsv1.DecisionReason_DECISION_REASON_BUCKETED:
-		return fmt.Sprintf("User bucketed into variation %q of experiment %q.", e.GetVariationKey(), e.GetExperimentKey())
-	case experimentsv1.DecisionReason_DECISION_REASON_NOT_IN_AUDIENCE:
-		return fmt.Sprintf("User does not meet the audience conditions of experiment %q.", e.GetExperimentKey())
-	case experimentsv1.DecisionReason_DECISION_REASON_NOT_IN_LAYER:
-		return fmt.Sprintf("User is in another experiment of the exclusion group of experiment %q.", e.GetExperimentKey())
-	case experimentsv1.DecisionReason_DECISION_REASON_NOT_IN_TRAFFIC:
-		return fmt.Sprintf("User is not in the traffic allocation of experiment %q.", e.GetExperimentKey())
+func reasonText(e v4.Decision) string {
+	switch e.Reason {
+	case v4.Bucketed:
+		return fmt.Sprintf("User bucketed into variation %q of experiment %q.", e.VariationKey, e.ExperimentKey)
+	case v4.Forced:
+		return fmt.Sprintf("User is forced into variation %q of experiment %q.", e.VariationKey, e.ExperimentKey)
+	case v4.NotInAudience:
+		return fmt.Sprintf("User does not meet the audience conditions of experiment %q.", e.ExperimentKey)
+	case v4.NotInLayer:
+		return fmt.Sprintf("User is in another experiment of the exclusion group of experiment %q.", e.ExperimentKey)
+	case v4.NotInTraffic:
+		return fmt.Sprintf("User is not in the traffic allocation of experiment %q.", e.ExperimentKey)
 	default:
-		return fmt.Sprintf("Experiment %q is not running.", e.GetExperimentKey())
+		return fmt.Sprintf("Experiment %q is not running.", e.ExperimentKey)
 	}
 }
 

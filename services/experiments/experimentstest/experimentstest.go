@@ -25,7 +25,13 @@ type Env struct {
 	Addr   string
 	Conn   *grpc.ClientConn
 	Client experimentsv1.ExperimentsServiceClient
+
+	srv *grpc.Server
 }
+
+// Kill stops the service abruptly, as if its process died: the port stops
+// listening, open connections and streams are cut, RPCs in flight fail.
+func (e *Env) Kill() { e.srv.Stop() }
 
 // Options tune Start; the zero value is what most tests want.
 type Options struct {
@@ -59,12 +65,13 @@ func Start(t testing.TB, identityAddr string, opts ...Options) *Env {
 	pool := pgtest.New(t, migrations.FS)
 	logger := grpctest.Logger("experiments", o.LogWriter)
 	identity := grpctest.Dial(t, identityAddr)
-	addr := grpctest.Start(t, server.NewGRPCServer(server.Config{
+	srv := server.NewGRPCServer(server.Config{
 		Pool: pool, Identity: identityv1.NewIdentityServiceClient(identity),
 		CacheTTL: o.CacheTTL, MaxStale: o.MaxStale, Logger: logger, ExtraUnary: o.Unary,
-	}))
+	})
+	addr := grpctest.Start(t, srv)
 	conn := grpctest.Dial(t, addr)
-	return &Env{Addr: addr, Conn: conn, Client: experimentsv1.NewExperimentsServiceClient(conn)}
+	return &Env{Addr: addr, Conn: conn, Client: experimentsv1.NewExperimentsServiceClient(conn), srv: srv}
 }
 
 // WithToken returns ctx carrying token as the request's credential.

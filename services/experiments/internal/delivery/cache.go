@@ -49,6 +49,9 @@ type Cache struct {
 
 	mu    sync.Mutex
 	slots map[int64]*slot
+	// changed is closed (and replaced) whenever this replica's writes
+	// invalidate environments, waking datafile watchers at once.
+	changed chan struct{}
 	// builds counts datafile builds, to show they happen per revision and
 	// not per request.
 	builds atomic.Int64
@@ -61,7 +64,7 @@ type slot struct {
 
 // New returns a Cache over src.
 func New(src Source, maxStale time.Duration) *Cache {
-	return &Cache{src: src, maxStale: maxStale, slots: map[int64]*slot{}}
+	return &Cache{src: src, maxStale: maxStale, slots: map[int64]*slot{}, changed: make(chan struct{})}
 }
 
 // Get returns the environment's current datafile, building it only when
@@ -108,6 +111,16 @@ func (c *Cache) Invalidate(environmentIDs []int64) {
 			c.slots[id] = &slot{entry: s.entry}
 		}
 	}
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// Changed is closed at the next Invalidate: a watcher takes it before
+// reading the current entry, so it cannot miss a change made in between.
+func (c *Cache) Changed() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
 }
 
 func (c *Cache) store(id int64, e *Entry, checked time.Time) {

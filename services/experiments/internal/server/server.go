@@ -55,6 +55,8 @@ type Directory interface {
 // Datafiles returns an environment's current built datafile.
 type Datafiles interface {
 	Get(ctx context.Context, env directory.Environment) (*delivery.Entry, error)
+	// Changed is closed when this replica next changes a datafile.
+	Changed() <-chan struct{}
 }
 
 // Server implements experimentsv1.ExperimentsServiceServer.

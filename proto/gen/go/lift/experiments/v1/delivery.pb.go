@@ -253,6 +253,117 @@ func (x *GetDatafileResponse) GetProjectId() string {
 	return ""
 }
 
+// WatchDatafileRequest names an environment by its SDK key.
+type WatchDatafileRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The environment's SDK key.
+	SdkKey string `protobuf:"bytes,1,opt,name=sdk_key,json=sdkKey,proto3" json:"sdk_key,omitempty"`
+	// The revision the caller already holds: it is not sent again. Empty
+	// for none.
+	KnownRevision string `protobuf:"bytes,2,opt,name=known_revision,json=knownRevision,proto3" json:"known_revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchDatafileRequest) Reset() {
+	*x = WatchDatafileRequest{}
+	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchDatafileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchDatafileRequest) ProtoMessage() {}
+
+func (x *WatchDatafileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchDatafileRequest.ProtoReflect.Descriptor instead.
+func (*WatchDatafileRequest) Descriptor() ([]byte, []int) {
+	return file_lift_experiments_v1_delivery_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WatchDatafileRequest) GetSdkKey() string {
+	if x != nil {
+		return x.SdkKey
+	}
+	return ""
+}
+
+func (x *WatchDatafileRequest) GetKnownRevision() string {
+	if x != nil {
+		return x.KnownRevision
+	}
+	return ""
+}
+
+// WatchDatafileResponse is one revision of an environment's datafile.
+type WatchDatafileResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The datafile JSON.
+	Datafile string `protobuf:"bytes,1,opt,name=datafile,proto3" json:"datafile,omitempty"`
+	// Datafile revision, as in GetDatafileResponse.
+	Revision      string `protobuf:"bytes,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchDatafileResponse) Reset() {
+	*x = WatchDatafileResponse{}
+	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchDatafileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchDatafileResponse) ProtoMessage() {}
+
+func (x *WatchDatafileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchDatafileResponse.ProtoReflect.Descriptor instead.
+func (*WatchDatafileResponse) Descriptor() ([]byte, []int) {
+	return file_lift_experiments_v1_delivery_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatchDatafileResponse) GetDatafile() string {
+	if x != nil {
+		return x.Datafile
+	}
+	return ""
+}
+
+func (x *WatchDatafileResponse) GetRevision() string {
+	if x != nil {
+		return x.Revision
+	}
+	return ""
+}
+
 // DecideRequest asks for a user's variations in one environment. Name the
 // environment by sdk_key, or by project_id and environment_key (which needs
 // an API token with the read scope).
@@ -281,7 +392,7 @@ type DecideRequest struct {
 
 func (x *DecideRequest) Reset() {
 	*x = DecideRequest{}
-	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[2]
+	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -293,7 +404,7 @@ func (x *DecideRequest) String() string {
 func (*DecideRequest) ProtoMessage() {}
 
 func (x *DecideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[2]
+	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -306,7 +417,7 @@ func (x *DecideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequest.ProtoReflect.Descriptor instead.
 func (*DecideRequest) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_delivery_proto_rawDescGZIP(), []int{2}
+	return file_lift_experiments_v1_delivery_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DecideRequest) GetSdkKey() string {
@@ -377,7 +488,7 @@ type ExperimentDecision struct {
 
 func (x *ExperimentDecision) Reset() {
 	*x = ExperimentDecision{}
-	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[3]
+	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -389,7 +500,7 @@ func (x *ExperimentDecision) String() string {
 func (*ExperimentDecision) ProtoMessage() {}
 
 func (x *ExperimentDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[3]
+	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -402,7 +513,7 @@ func (x *ExperimentDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExperimentDecision.ProtoReflect.Descriptor instead.
 func (*ExperimentDecision) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_delivery_proto_rawDescGZIP(), []int{3}
+	return file_lift_experiments_v1_delivery_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ExperimentDecision) GetExperimentKey() string {
@@ -461,7 +572,7 @@ type FlagDecision struct {
 
 func (x *FlagDecision) Reset() {
 	*x = FlagDecision{}
-	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[4]
+	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +584,7 @@ func (x *FlagDecision) String() string {
 func (*FlagDecision) ProtoMessage() {}
 
 func (x *FlagDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[4]
+	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +597,7 @@ func (x *FlagDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagDecision.ProtoReflect.Descriptor instead.
 func (*FlagDecision) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_delivery_proto_rawDescGZIP(), []int{4}
+	return file_lift_experiments_v1_delivery_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FlagDecision) GetFlagKey() string {
@@ -540,7 +651,7 @@ type DecideResponse struct {
 
 func (x *DecideResponse) Reset() {
 	*x = DecideResponse{}
-	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[5]
+	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -552,7 +663,7 @@ func (x *DecideResponse) String() string {
 func (*DecideResponse) ProtoMessage() {}
 
 func (x *DecideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[5]
+	mi := &file_lift_experiments_v1_delivery_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -565,7 +676,7 @@ func (x *DecideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideResponse.ProtoReflect.Descriptor instead.
 func (*DecideResponse) Descriptor() ([]byte, []int) {
-	return file_lift_experiments_v1_delivery_proto_rawDescGZIP(), []int{5}
+	return file_lift_experiments_v1_delivery_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DecideResponse) GetDecisions() []*ExperimentDecision {
@@ -605,7 +716,13 @@ const file_lift_experiments_v1_delivery_proto_rawDesc = "" +
 	"\fnot_modified\x18\x05 \x01(\bR\vnotModified\x12%\n" +
 	"\x0eenvironment_id\x18\x06 \x01(\tR\renvironmentId\x12\x1d\n" +
 	"\n" +
-	"project_id\x18\a \x01(\tR\tprojectId\"\x8e\a\n" +
+	"project_id\x18\a \x01(\tR\tprojectId\"n\n" +
+	"\x14WatchDatafileRequest\x12&\n" +
+	"\asdk_key\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06sdkKey\x12.\n" +
+	"\x0eknown_revision\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18 R\rknownRevision\"O\n" +
+	"\x15WatchDatafileResponse\x12\x1a\n" +
+	"\bdatafile\x18\x01 \x01(\tR\bdatafile\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\tR\brevision\"\x8e\a\n" +
 	"\rDecideRequest\x12!\n" +
 	"\asdk_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x06sdkKey\x126\n" +
 	"\n" +
@@ -662,28 +779,30 @@ func file_lift_experiments_v1_delivery_proto_rawDescGZIP() []byte {
 }
 
 var file_lift_experiments_v1_delivery_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_lift_experiments_v1_delivery_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_lift_experiments_v1_delivery_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_lift_experiments_v1_delivery_proto_goTypes = []any{
 	(DecisionReason)(0),           // 0: lift.experiments.v1.DecisionReason
 	(*GetDatafileRequest)(nil),    // 1: lift.experiments.v1.GetDatafileRequest
 	(*GetDatafileResponse)(nil),   // 2: lift.experiments.v1.GetDatafileResponse
-	(*DecideRequest)(nil),         // 3: lift.experiments.v1.DecideRequest
-	(*ExperimentDecision)(nil),    // 4: lift.experiments.v1.ExperimentDecision
-	(*FlagDecision)(nil),          // 5: lift.experiments.v1.FlagDecision
-	(*DecideResponse)(nil),        // 6: lift.experiments.v1.DecideResponse
-	nil,                           // 7: lift.experiments.v1.DecideRequest.AttributesEntry
-	nil,                           // 8: lift.experiments.v1.FlagDecision.VariablesEntry
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
-	(*structpb.Value)(nil),        // 10: google.protobuf.Value
+	(*WatchDatafileRequest)(nil),  // 3: lift.experiments.v1.WatchDatafileRequest
+	(*WatchDatafileResponse)(nil), // 4: lift.experiments.v1.WatchDatafileResponse
+	(*DecideRequest)(nil),         // 5: lift.experiments.v1.DecideRequest
+	(*ExperimentDecision)(nil),    // 6: lift.experiments.v1.ExperimentDecision
+	(*FlagDecision)(nil),          // 7: lift.experiments.v1.FlagDecision
+	(*DecideResponse)(nil),        // 8: lift.experiments.v1.DecideResponse
+	nil,                           // 9: lift.experiments.v1.DecideRequest.AttributesEntry
+	nil,                           // 10: lift.experiments.v1.FlagDecision.VariablesEntry
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*structpb.Value)(nil),        // 12: google.protobuf.Value
 }
 var file_lift_experiments_v1_delivery_proto_depIdxs = []int32{
-	9,  // 0: lift.experiments.v1.GetDatafileResponse.last_modified:type_name -> google.protobuf.Timestamp
-	7,  // 1: lift.experiments.v1.DecideRequest.attributes:type_name -> lift.experiments.v1.DecideRequest.AttributesEntry
+	11, // 0: lift.experiments.v1.GetDatafileResponse.last_modified:type_name -> google.protobuf.Timestamp
+	9,  // 1: lift.experiments.v1.DecideRequest.attributes:type_name -> lift.experiments.v1.DecideRequest.AttributesEntry
 	0,  // 2: lift.experiments.v1.ExperimentDecision.reason:type_name -> lift.experiments.v1.DecisionReason
-	8,  // 3: lift.experiments.v1.FlagDecision.variables:type_name -> lift.experiments.v1.FlagDecision.VariablesEntry
-	4,  // 4: lift.experiments.v1.DecideResponse.decisions:type_name -> lift.experiments.v1.ExperimentDecision
-	5,  // 5: lift.experiments.v1.DecideResponse.flags:type_name -> lift.experiments.v1.FlagDecision
-	10, // 6: lift.experiments.v1.DecideRequest.AttributesEntry.value:type_name -> google.protobuf.Value
+	10, // 3: lift.experiments.v1.FlagDecision.variables:type_name -> lift.experiments.v1.FlagDecision.VariablesEntry
+	6,  // 4: lift.experiments.v1.DecideResponse.decisions:type_name -> lift.experiments.v1.ExperimentDecision
+	7,  // 5: lift.experiments.v1.DecideResponse.flags:type_name -> lift.experiments.v1.FlagDecision
+	12, // 6: lift.experiments.v1.DecideRequest.AttributesEntry.value:type_name -> google.protobuf.Value
 	7,  // [7:7] is the sub-list for method output_type
 	7,  // [7:7] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
@@ -702,7 +821,7 @@ func file_lift_experiments_v1_delivery_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lift_experiments_v1_delivery_proto_rawDesc), len(file_lift_experiments_v1_delivery_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -27,7 +27,7 @@ var File_lift_experiments_v1_experiments_service_proto protoreflect.FileDescript
 
 const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\n" +
-	"-lift/experiments/v1/experiments_service.proto\x12\x13lift.experiments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"lift/experiments/v1/delivery.proto\x1a\x1flift/experiments/v1/event.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1elift/experiments/v1/flag.proto\x1a\x1flift/experiments/v1/layer.proto\x1a\x1clift/options/v1/access.proto\x1a.protoc-gen-openapiv2/options/annotations.proto2\xf5\x1e\n" +
+	"-lift/experiments/v1/experiments_service.proto\x12\x13lift.experiments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"lift/experiments/v1/delivery.proto\x1a\x1flift/experiments/v1/event.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1elift/experiments/v1/flag.proto\x1a\x1flift/experiments/v1/layer.proto\x1a\x1clift/options/v1/access.proto\x1a.protoc-gen-openapiv2/options/annotations.proto2\xe5\x1f\n" +
 	"\x12ExperimentsService\x12\x90\x01\n" +
 	"\n" +
 	"CreateFlag\x12&.lift.experiments.v1.CreateFlagRequest\x1a'.lift.experiments.v1.CreateFlagResponse\"1\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02':\x04flag\"\x1f/v1/projects/{project_id}/flags\x12u\n" +
@@ -63,7 +63,8 @@ const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\vDeleteEvent\x12'.lift.experiments.v1.DeleteEventRequest\x1a(.lift.experiments.v1.DeleteEventResponse\"!\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x17*\x15/v1/events/{event_id}\x12\x99\x01\n" +
 	"\x06Decide\x12\".lift.experiments.v1.DecideRequest\x1a#.lift.experiments.v1.DecideResponse\"F\x92A\x1db\x00j\x19\n" +
 	"\x0fx-release-state\x12\x06\x1a\x04beta\x88\xb5\x18\x01\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/environments:decide\x12f\n" +
-	"\vGetDatafile\x12'.lift.experiments.v1.GetDatafileRequest\x1a(.lift.experiments.v1.GetDatafileResponse\"\x04\x88\xb5\x18\x01B\xe9\x01\n" +
+	"\vGetDatafile\x12'.lift.experiments.v1.GetDatafileRequest\x1a(.lift.experiments.v1.GetDatafileResponse\"\x04\x88\xb5\x18\x01\x12n\n" +
+	"\rWatchDatafile\x12).lift.experiments.v1.WatchDatafileRequest\x1a*.lift.experiments.v1.WatchDatafileResponse\"\x04\x88\xb5\x18\x010\x01B\xe9\x01\n" +
 	"\x17com.lift.experiments.v1B\x17ExperimentsServiceProtoP\x01ZGgithub.com/liftlabs/lift/proto/gen/go/lift/experiments/v1;experimentsv1\xa2\x02\x03LEX\xaa\x02\x13Lift.Experiments.V1\xca\x02\x13Lift\\Experiments\\V1\xe2\x02\x1fLift\\Experiments\\V1\\GPBMetadata\xea\x02\x15Lift::Experiments::V1b\x06proto3"
 
 var file_lift_experiments_v1_experiments_service_proto_goTypes = []any{
@@ -94,33 +95,35 @@ var file_lift_experiments_v1_experiments_service_proto_goTypes = []any{
 	(*DeleteEventRequest)(nil),         // 24: lift.experiments.v1.DeleteEventRequest
 	(*DecideRequest)(nil),              // 25: lift.experiments.v1.DecideRequest
 	(*GetDatafileRequest)(nil),         // 26: lift.experiments.v1.GetDatafileRequest
-	(*CreateFlagResponse)(nil),         // 27: lift.experiments.v1.CreateFlagResponse
-	(*GetFlagResponse)(nil),            // 28: lift.experiments.v1.GetFlagResponse
-	(*ListFlagsResponse)(nil),          // 29: lift.experiments.v1.ListFlagsResponse
-	(*UpdateFlagResponse)(nil),         // 30: lift.experiments.v1.UpdateFlagResponse
-	(*DeleteFlagResponse)(nil),         // 31: lift.experiments.v1.DeleteFlagResponse
-	(*CreateExperimentResponse)(nil),   // 32: lift.experiments.v1.CreateExperimentResponse
-	(*GetExperimentResponse)(nil),      // 33: lift.experiments.v1.GetExperimentResponse
-	(*ListExperimentsResponse)(nil),    // 34: lift.experiments.v1.ListExperimentsResponse
-	(*UpdateExperimentResponse)(nil),   // 35: lift.experiments.v1.UpdateExperimentResponse
-	(*DeleteExperimentResponse)(nil),   // 36: lift.experiments.v1.DeleteExperimentResponse
-	(*StartExperimentResponse)(nil),    // 37: lift.experiments.v1.StartExperimentResponse
-	(*PauseExperimentResponse)(nil),    // 38: lift.experiments.v1.PauseExperimentResponse
-	(*ConcludeExperimentResponse)(nil), // 39: lift.experiments.v1.ConcludeExperimentResponse
-	(*ArchiveExperimentResponse)(nil),  // 40: lift.experiments.v1.ArchiveExperimentResponse
-	(*CreateLayerResponse)(nil),        // 41: lift.experiments.v1.CreateLayerResponse
-	(*GetLayerResponse)(nil),           // 42: lift.experiments.v1.GetLayerResponse
-	(*GetExperimentLayerResponse)(nil), // 43: lift.experiments.v1.GetExperimentLayerResponse
-	(*ListLayersResponse)(nil),         // 44: lift.experiments.v1.ListLayersResponse
-	(*UpdateLayerResponse)(nil),        // 45: lift.experiments.v1.UpdateLayerResponse
-	(*DeleteLayerResponse)(nil),        // 46: lift.experiments.v1.DeleteLayerResponse
-	(*CreateEventResponse)(nil),        // 47: lift.experiments.v1.CreateEventResponse
-	(*GetEventResponse)(nil),           // 48: lift.experiments.v1.GetEventResponse
-	(*ListEventsResponse)(nil),         // 49: lift.experiments.v1.ListEventsResponse
-	(*UpdateEventResponse)(nil),        // 50: lift.experiments.v1.UpdateEventResponse
-	(*DeleteEventResponse)(nil),        // 51: lift.experiments.v1.DeleteEventResponse
-	(*DecideResponse)(nil),             // 52: lift.experiments.v1.DecideResponse
-	(*GetDatafileResponse)(nil),        // 53: lift.experiments.v1.GetDatafileResponse
+	(*WatchDatafileRequest)(nil),       // 27: lift.experiments.v1.WatchDatafileRequest
+	(*CreateFlagResponse)(nil),         // 28: lift.experiments.v1.CreateFlagResponse
+	(*GetFlagResponse)(nil),            // 29: lift.experiments.v1.GetFlagResponse
+	(*ListFlagsResponse)(nil),          // 30: lift.experiments.v1.ListFlagsResponse
+	(*UpdateFlagResponse)(nil),         // 31: lift.experiments.v1.UpdateFlagResponse
+	(*DeleteFlagResponse)(nil),         // 32: lift.experiments.v1.DeleteFlagResponse
+	(*CreateExperimentResponse)(nil),   // 33: lift.experiments.v1.CreateExperimentResponse
+	(*GetExperimentResponse)(nil),      // 34: lift.experiments.v1.GetExperimentResponse
+	(*ListExperimentsResponse)(nil),    // 35: lift.experiments.v1.ListExperimentsResponse
+	(*UpdateExperimentResponse)(nil),   // 36: lift.experiments.v1.UpdateExperimentResponse
+	(*DeleteExperimentResponse)(nil),   // 37: lift.experiments.v1.DeleteExperimentResponse
+	(*StartExperimentResponse)(nil),    // 38: lift.experiments.v1.StartExperimentResponse
+	(*PauseExperimentResponse)(nil),    // 39: lift.experiments.v1.PauseExperimentResponse
+	(*ConcludeExperimentResponse)(nil), // 40: lift.experiments.v1.ConcludeExperimentResponse
+	(*ArchiveExperimentResponse)(nil),  // 41: lift.experiments.v1.ArchiveExperimentResponse
+	(*CreateLayerResponse)(nil),        // 42: lift.experiments.v1.CreateLayerResponse
+	(*GetLayerResponse)(nil),           // 43: lift.experiments.v1.GetLayerResponse
+	(*GetExperimentLayerResponse)(nil), // 44: lift.experiments.v1.GetExperimentLayerResponse
+	(*ListLayersResponse)(nil),         // 45: lift.experiments.v1.ListLayersResponse
+	(*UpdateLayerResponse)(nil),        // 46: lift.experiments.v1.UpdateLayerResponse
+	(*DeleteLayerResponse)(nil),        // 47: lift.experiments.v1.DeleteLayerResponse
+	(*CreateEventResponse)(nil),        // 48: lift.experiments.v1.CreateEventResponse
+	(*GetEventResponse)(nil),           // 49: lift.experiments.v1.GetEventResponse
+	(*ListEventsResponse)(nil),         // 50: lift.experiments.v1.ListEventsResponse
+	(*UpdateEventResponse)(nil),        // 51: lift.experiments.v1.UpdateEventResponse
+	(*DeleteEventResponse)(nil),        // 52: lift.experiments.v1.DeleteEventResponse
+	(*DecideResponse)(nil),             // 53: lift.experiments.v1.DecideResponse
+	(*GetDatafileResponse)(nil),        // 54: lift.experiments.v1.GetDatafileResponse
+	(*WatchDatafileResponse)(nil),      // 55: lift.experiments.v1.WatchDatafileResponse
 }
 var file_lift_experiments_v1_experiments_service_proto_depIdxs = []int32{
 	0,  // 0: lift.experiments.v1.ExperimentsService.CreateFlag:input_type -> lift.experiments.v1.CreateFlagRequest
@@ -150,35 +153,37 @@ var file_lift_experiments_v1_experiments_service_proto_depIdxs = []int32{
 	24, // 24: lift.experiments.v1.ExperimentsService.DeleteEvent:input_type -> lift.experiments.v1.DeleteEventRequest
 	25, // 25: lift.experiments.v1.ExperimentsService.Decide:input_type -> lift.experiments.v1.DecideRequest
 	26, // 26: lift.experiments.v1.ExperimentsService.GetDatafile:input_type -> lift.experiments.v1.GetDatafileRequest
-	27, // 27: lift.experiments.v1.ExperimentsService.CreateFlag:output_type -> lift.experiments.v1.CreateFlagResponse
-	28, // 28: lift.experiments.v1.ExperimentsService.GetFlag:output_type -> lift.experiments.v1.GetFlagResponse
-	29, // 29: lift.experiments.v1.ExperimentsService.ListFlags:output_type -> lift.experiments.v1.ListFlagsResponse
-	30, // 30: lift.experiments.v1.ExperimentsService.UpdateFlag:output_type -> lift.experiments.v1.UpdateFlagResponse
-	31, // 31: lift.experiments.v1.ExperimentsService.DeleteFlag:output_type -> lift.experiments.v1.DeleteFlagResponse
-	32, // 32: lift.experiments.v1.ExperimentsService.CreateExperiment:output_type -> lift.experiments.v1.CreateExperimentResponse
-	33, // 33: lift.experiments.v1.ExperimentsService.GetExperiment:output_type -> lift.experiments.v1.GetExperimentResponse
-	34, // 34: lift.experiments.v1.ExperimentsService.ListExperiments:output_type -> lift.experiments.v1.ListExperimentsResponse
-	35, // 35: lift.experiments.v1.ExperimentsService.UpdateExperiment:output_type -> lift.experiments.v1.UpdateExperimentResponse
-	36, // 36: lift.experiments.v1.ExperimentsService.DeleteExperiment:output_type -> lift.experiments.v1.DeleteExperimentResponse
-	37, // 37: lift.experiments.v1.ExperimentsService.StartExperiment:output_type -> lift.experiments.v1.StartExperimentResponse
-	38, // 38: lift.experiments.v1.ExperimentsService.PauseExperiment:output_type -> lift.experiments.v1.PauseExperimentResponse
-	39, // 39: lift.experiments.v1.ExperimentsService.ConcludeExperiment:output_type -> lift.experiments.v1.ConcludeExperimentResponse
-	40, // 40: lift.experiments.v1.ExperimentsService.ArchiveExperiment:output_type -> lift.experiments.v1.ArchiveExperimentResponse
-	41, // 41: lift.experiments.v1.ExperimentsService.CreateLayer:output_type -> lift.experiments.v1.CreateLayerResponse
-	42, // 42: lift.experiments.v1.ExperimentsService.GetLayer:output_type -> lift.experiments.v1.GetLayerResponse
-	43, // 43: lift.experiments.v1.ExperimentsService.GetExperimentLayer:output_type -> lift.experiments.v1.GetExperimentLayerResponse
-	44, // 44: lift.experiments.v1.ExperimentsService.ListLayers:output_type -> lift.experiments.v1.ListLayersResponse
-	45, // 45: lift.experiments.v1.ExperimentsService.UpdateLayer:output_type -> lift.experiments.v1.UpdateLayerResponse
-	46, // 46: lift.experiments.v1.ExperimentsService.DeleteLayer:output_type -> lift.experiments.v1.DeleteLayerResponse
-	47, // 47: lift.experiments.v1.ExperimentsService.CreateEvent:output_type -> lift.experiments.v1.CreateEventResponse
-	48, // 48: lift.experiments.v1.ExperimentsService.GetEvent:output_type -> lift.experiments.v1.GetEventResponse
-	49, // 49: lift.experiments.v1.ExperimentsService.ListEvents:output_type -> lift.experiments.v1.ListEventsResponse
-	50, // 50: lift.experiments.v1.ExperimentsService.UpdateEvent:output_type -> lift.experiments.v1.UpdateEventResponse
-	51, // 51: lift.experiments.v1.ExperimentsService.DeleteEvent:output_type -> lift.experiments.v1.DeleteEventResponse
-	52, // 52: lift.experiments.v1.ExperimentsService.Decide:output_type -> lift.experiments.v1.DecideResponse
-	53, // 53: lift.experiments.v1.ExperimentsService.GetDatafile:output_type -> lift.experiments.v1.GetDatafileResponse
-	27, // [27:54] is the sub-list for method output_type
-	0,  // [0:27] is the sub-list for method input_type
+	27, // 27: lift.experiments.v1.ExperimentsService.WatchDatafile:input_type -> lift.experiments.v1.WatchDatafileRequest
+	28, // 28: lift.experiments.v1.ExperimentsService.CreateFlag:output_type -> lift.experiments.v1.CreateFlagResponse
+	29, // 29: lift.experiments.v1.ExperimentsService.GetFlag:output_type -> lift.experiments.v1.GetFlagResponse
+	30, // 30: lift.experiments.v1.ExperimentsService.ListFlags:output_type -> lift.experiments.v1.ListFlagsResponse
+	31, // 31: lift.experiments.v1.ExperimentsService.UpdateFlag:output_type -> lift.experiments.v1.UpdateFlagResponse
+	32, // 32: lift.experiments.v1.ExperimentsService.DeleteFlag:output_type -> lift.experiments.v1.DeleteFlagResponse
+	33, // 33: lift.experiments.v1.ExperimentsService.CreateExperiment:output_type -> lift.experiments.v1.CreateExperimentResponse
+	34, // 34: lift.experiments.v1.ExperimentsService.GetExperiment:output_type -> lift.experiments.v1.GetExperimentResponse
+	35, // 35: lift.experiments.v1.ExperimentsService.ListExperiments:output_type -> lift.experiments.v1.ListExperimentsResponse
+	36, // 36: lift.experiments.v1.ExperimentsService.UpdateExperiment:output_type -> lift.experiments.v1.UpdateExperimentResponse
+	37, // 37: lift.experiments.v1.ExperimentsService.DeleteExperiment:output_type -> lift.experiments.v1.DeleteExperimentResponse
+	38, // 38: lift.experiments.v1.ExperimentsService.StartExperiment:output_type -> lift.experiments.v1.StartExperimentResponse
+	39, // 39: lift.experiments.v1.ExperimentsService.PauseExperiment:output_type -> lift.experiments.v1.PauseExperimentResponse
+	40, // 40: lift.experiments.v1.ExperimentsService.ConcludeExperiment:output_type -> lift.experiments.v1.ConcludeExperimentResponse
+	41, // 41: lift.experiments.v1.ExperimentsService.ArchiveExperiment:output_type -> lift.experiments.v1.ArchiveExperimentResponse
+	42, // 42: lift.experiments.v1.ExperimentsService.CreateLayer:output_type -> lift.experiments.v1.CreateLayerResponse
+	43, // 43: lift.experiments.v1.ExperimentsService.GetLayer:output_type -> lift.experiments.v1.GetLayerResponse
+	44, // 44: lift.experiments.v1.ExperimentsService.GetExperimentLayer:output_type -> lift.experiments.v1.GetExperimentLayerResponse
+	45, // 45: lift.experiments.v1.ExperimentsService.ListLayers:output_type -> lift.experiments.v1.ListLayersResponse
+	46, // 46: lift.experiments.v1.ExperimentsService.UpdateLayer:output_type -> lift.experiments.v1.UpdateLayerResponse
+	47, // 47: lift.experiments.v1.ExperimentsService.DeleteLayer:output_type -> lift.experiments.v1.DeleteLayerResponse
+	48, // 48: lift.experiments.v1.ExperimentsService.CreateEvent:output_type -> lift.experiments.v1.CreateEventResponse
+	49, // 49: lift.experiments.v1.ExperimentsService.GetEvent:output_type -> lift.experiments.v1.GetEventResponse
+	50, // 50: lift.experiments.v1.ExperimentsService.ListEvents:output_type -> lift.experiments.v1.ListEventsResponse
+	51, // 51: lift.experiments.v1.ExperimentsService.UpdateEvent:output_type -> lift.experiments.v1.UpdateEventResponse
+	52, // 52: lift.experiments.v1.ExperimentsService.DeleteEvent:output_type -> lift.experiments.v1.DeleteEventResponse
+	53, // 53: lift.experiments.v1.ExperimentsService.Decide:output_type -> lift.experiments.v1.DecideResponse
+	54, // 54: lift.experiments.v1.ExperimentsService.GetDatafile:output_type -> lift.experiments.v1.GetDatafileResponse
+	55, // 55: lift.experiments.v1.ExperimentsService.WatchDatafile:output_type -> lift.experiments.v1.WatchDatafileResponse
+	28, // [28:56] is the sub-list for method output_type
+	0,  // [0:28] is the sub-list for method input_type
 	0,  // [0:0] is the sub-list for extension type_name
 	0,  // [0:0] is the sub-list for extension extendee
 	0,  // [0:0] is the sub-list for field type_name

@@ -46,6 +46,7 @@ const (
 	ExperimentsService_DeleteEvent_FullMethodName        = "/lift.experiments.v1.ExperimentsService/DeleteEvent"
 	ExperimentsService_Decide_FullMethodName             = "/lift.experiments.v1.ExperimentsService/Decide"
 	ExperimentsService_GetDatafile_FullMethodName        = "/lift.experiments.v1.ExperimentsService/GetDatafile"
+	ExperimentsService_WatchDatafile_FullMethodName      = "/lift.experiments.v1.ExperimentsService/WatchDatafile"
 )
 
 // ExperimentsServiceClient is the client API for ExperimentsService service.
@@ -207,6 +208,13 @@ type ExperimentsServiceClient interface {
 	// belongs to. The gateway serves it at GET /datafiles/{sdk_key}.json with
 	// ETag, 304 and Cache-Control; not routed under /v1.
 	GetDatafile(ctx context.Context, in *GetDatafileRequest, opts ...grpc.CallOption) (*GetDatafileResponse, error)
+	// Internal: follows the datafile of the environment an SDK key belongs
+	// to. The first message is the current revision (unless it is
+	// known_revision); then every new revision is pushed as it is made
+	// (writes through this replica at once, others' within the datafile
+	// staleness bound). The gateway keeps the engines of its edge decide
+	// fresh with it; not routed under /v1. An unknown SDK key is NOT_FOUND.
+	WatchDatafile(ctx context.Context, in *WatchDatafileRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchDatafileResponse], error)
 }
 
 type experimentsServiceClient struct {
@@ -487,6 +495,25 @@ func (c *experimentsServiceClient) GetDatafile(ctx context.Context, in *GetDataf
 	return out, nil
 }
 
+func (c *experimentsServiceClient) WatchDatafile(ctx context.Context, in *WatchDatafileRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchDatafileResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ExperimentsService_ServiceDesc.Streams[0], ExperimentsService_WatchDatafile_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchDatafileRequest, WatchDatafileResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ExperimentsService_WatchDatafileClient = grpc.ServerStreamingClient[WatchDatafileResponse]
+
 // ExperimentsServiceServer is the server API for ExperimentsService service.
 // All implementations must embed UnimplementedExperimentsServiceServer
 // for forward compatibility.
@@ -646,6 +673,13 @@ type ExperimentsServiceServer interface {
 	// belongs to. The gateway serves it at GET /datafiles/{sdk_key}.json with
 	// ETag, 304 and Cache-Control; not routed under /v1.
 	GetDatafile(context.Context, *GetDatafileRequest) (*GetDatafileResponse, error)
+	// Internal: follows the datafile of the environment an SDK key belongs
+	// to. The first message is the current revision (unless it is
+	// known_revision); then every new revision is pushed as it is made
+	// (writes through this replica at once, others' within the datafile
+	// staleness bound). The gateway keeps the engines of its edge decide
+	// fresh with it; not routed under /v1. An unknown SDK key is NOT_FOUND.
+	WatchDatafile(*WatchDatafileRequest, grpc.ServerStreamingServer[WatchDatafileResponse]) error
 	mustEmbedUnimplementedExperimentsServiceServer()
 }
 
@@ -736,6 +770,9 @@ func (UnimplementedExperimentsServiceServer) Decide(context.Context, *DecideRequ
 }
 func (UnimplementedExperimentsServiceServer) GetDatafile(context.Context, *GetDatafileRequest) (*GetDatafileResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDatafile not implemented")
+}
+func (UnimplementedExperimentsServiceServer) WatchDatafile(*WatchDatafileRequest, grpc.ServerStreamingServer[WatchDatafileResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchDatafile not implemented")
 }
 func (UnimplementedExperimentsServiceServer) mustEmbedUnimplementedExperimentsServiceServer() {}
 func (UnimplementedExperimentsServiceServer) testEmbeddedByValue()                            {}
@@ -1244,6 +1281,17 @@ func _ExperimentsService_GetDatafile_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExperimentsService_WatchDatafile_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchDatafileRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ExperimentsServiceServer).WatchDatafile(m, &grpc.GenericServerStream[WatchDatafileRequest, WatchDatafileResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ExperimentsService_WatchDatafileServer = grpc.ServerStreamingServer[WatchDatafileResponse]
+
 // ExperimentsService_ServiceDesc is the grpc.ServiceDesc for ExperimentsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1360,6 +1408,12 @@ var ExperimentsService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ExperimentsService_GetDatafile_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchDatafile",
+			Handler:       _ExperimentsService_WatchDatafile_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "lift/experiments/v1/experiments_service.proto",
 }
