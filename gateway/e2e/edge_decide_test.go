@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liftlabs/lift/gateway/gatewaytest"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	"google.golang.org/grpc/codes"
 )
@@ -99,4 +100,31 @@ func TestFault_EdgeDecidesWhileExperimentsIsDown(t *testing.T) {
 	never := s.gw.Do(t, "POST", "/v1/decide", "", map[string]any{"userId": "u"}, "X-Optimizely-SDK-Key", other)
 	wantError(t, never, http.StatusServiceUnavailable, codes.Unavailable, "DATAFILE_UNAVAILABLE")
 	t.Logf("%d users decided as before for %v with experiments down; a never-seen key 503", len(users), time.Since(stopped).Round(time.Millisecond))
+}
+
+// By default a valid SDK key's decides are not capped (Agent has no cap),
+// while decides naming keys the edge does not hold are limited per caller
+// by the SDK limit, so a client inventing keys is refused with 429 before
+// it can make experiments look them up.
+func TestEdgeDecide_ValidKeyUncappedInventedKeysLimited(t *testing.T) {
+	s := newSDKStack(t, gatewaytest.WithRateLimits(gatewaytest.RatePolicy{}, gatewaytest.RatePolicy{RPS: 1, Burst: 3}))
+	s.edgeFlag(t)
+	sdkKey := s.envs["production"].GetSdkKey()
+	for i := range 50 {
+		s.bannerEnabled(t, sdkKey, fmt.Sprint("u", i)) // fails the test unless 200
+	}
+	refused := 0
+	for i := range 10 {
+		r := s.gw.Do(t, "POST", "/v1/decide", "", map[string]any{"userId": "u"}, "X-Optimizely-SDK-Key", fmt.Sprint("invented-", i))
+		switch r.Status {
+		case http.StatusNotFound:
+		case http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Fatalf("invented key: %d %s", r.Status, r.Body)
+		}
+	}
+	if refused < 5 {
+		t.Errorf("%d of 10 invented keys refused with 429, want the ones past the burst of 3", refused)
+	}
 }

@@ -92,7 +92,8 @@ func (e *Env) Close() { e.stop() }
 // LIFT_TEST_LOG=1 to see its logs.
 func Start(t testing.TB, backends Backends, opts ...Option) *Env {
 	t.Helper()
-	cfg := router.Config{Backends: backends, Logger: grpctest.Logger("gateway", nil)}
+	// Spans as with export on: tests may install a recording provider.
+	cfg := router.Config{Backends: backends, Logger: grpctest.Logger("gateway", nil), ExportSpans: true}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
 	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/router"
+	"github.com/liftlabs/lift/gateway/internal/sdk"
 	v2 "github.com/liftlabs/lift/gateway/internal/v2"
 	"github.com/liftlabs/lift/pkg/admin"
 	"github.com/liftlabs/lift/pkg/config"
@@ -47,6 +48,16 @@ func main() {
 			RPS:   float64(l.IntAtLeast("LIFT_SDK_RATE_LIMIT_RPS", 1000, 0)),
 			Burst: l.IntAtLeast("LIFT_SDK_RATE_LIMIT_BURST", 2000, 0),
 		},
+		// Off by default: a valid SDK key's decides are not capped (Agent
+		// has no cap); keys the edge does not hold fall under the SDK limit.
+		DecideRateLimit: ratelimit.Policy{
+			RPS:   float64(l.IntAtLeast("LIFT_DECIDE_RATE_LIMIT_RPS", 0, 0)),
+			Burst: l.IntAtLeast("LIFT_DECIDE_RATE_LIMIT_BURST", 0, 0),
+		},
+		Engines: sdk.EngineOptions{
+			Max:  l.IntAtLeast("LIFT_EDGE_MAX_ENGINES", 10_000, 1),
+			Idle: l.Duration("LIFT_EDGE_ENGINE_IDLE", 10*time.Minute),
+		},
 		MaxInFlight:    l.IntAtLeast("LIFT_HTTP_MAX_IN_FLIGHT", 1000, 0),
 		RequestTimeout: l.Duration("LIFT_HTTP_REQUEST_TIMEOUT", 30*time.Second),
 		AuthCacheTTL:   l.Duration("LIFT_AUTH_CACHE_TTL", 10*time.Second),
@@ -57,6 +68,7 @@ func main() {
 	}
 	level := l.LogLevel()
 	trace := tracing.Load(l)
+	cfg.ExportSpans = trace.Exporter != "none"
 	l.ExitOnError()
 	logger := logging.New("gateway", level)
 	cfg.Logger = logger

@@ -10,8 +10,10 @@ import (
 
 // AccessLog logs one line per request with its status, size and duration,
 // and puts a logger carrying the request id in the context for the layers
-// below. It runs inside RequestID.
-func AccessLog(base *slog.Logger) func(http.Handler) http.Handler {
+// below. It runs inside RequestID. Requests quiet reports true for (the SDK
+// endpoints, tens of thousands a second) are logged at debug level unless
+// they fail with a 5xx, so info logging costs nothing per request there.
+func AccessLog(base *slog.Logger, quiet func(*http.Request) bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -19,8 +21,11 @@ func AccessLog(base *slog.Logger) func(http.Handler) http.Handler {
 			rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(rec, r.WithContext(logging.WithLogger(r.Context(), l)))
 			level := slog.LevelInfo
-			if rec.status >= http.StatusInternalServerError {
+			switch {
+			case rec.status >= http.StatusInternalServerError:
 				level = slog.LevelError
+			case quiet != nil && quiet(r):
+				level = slog.LevelDebug
 			}
 			l.Log(r.Context(), level, "http request",
 				"method", r.Method,

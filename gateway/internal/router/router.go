@@ -73,6 +73,15 @@ type Config struct {
 	V2 v2.Options
 	// Engines bounds the edge decide's compiled datafiles (zero: defaults).
 	Engines sdk.EngineOptions
+	// DecideRateLimit is each SDK key's token bucket on Agent's decide, for
+	// keys the edge holds an engine for; the zero policy is no limit, as
+	// Agent has none. A decide naming a key the edge does not hold is
+	// limited per caller by SDKRateLimit instead, so invented keys cannot
+	// make experiments work.
+	DecideRateLimit ratelimit.Policy
+	// ExportSpans wraps every request in an otelhttp server span; false
+	// (tracing export off) only propagates a caller's traceparent.
+	ExportSpans bool
 	// AuthCacheTTL bounds how long the gRPC server reuses a token check.
 	AuthCacheTTL time.Duration
 	Logger       *slog.Logger
@@ -180,10 +189,16 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 
 	apiLimit := ratelimit.New(cfg.APIRateLimit, 0)
 	sdkLimit := ratelimit.New(cfg.SDKRateLimit, 0)
+	decideLimit := ratelimit.New(cfg.DecideRateLimit, 0)
 	bucket := func(r *http.Request) (*ratelimit.Limiter, string) {
 		switch {
 		case isProbe(r):
 			return nil, ""
+		case r.URL.Path == sdk.DecidePath && g.engines != nil:
+			if key := sdk.Key(r); g.engines.Holds(key) {
+				return decideLimit, ratelimit.Key("sdk", key)
+			}
+			return sdkLimit, httpmw.CallerKey(r)
 		case sdk.IsSDKRequest(r):
 			if key := sdk.Key(r); key != "" {
 				return sdkLimit, ratelimit.Key("sdk", key)
@@ -211,13 +226,13 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	g.Handler = httpmw.Trace(
 		httpmw.RequestID(
 			httpmw.Metrics(routes)(
-				httpmw.AccessLog(cfg.Logger)(
+				httpmw.AccessLog(cfg.Logger, sdk.IsSDKRequest)(
 					httpmw.Recover(
 						httpmw.RateLimit(bucket)(
 							httpmw.MaxInFlight(cfg.MaxInFlight, isProbe)(
 								httpmw.Deadline(cfg.RequestTimeout)(
 									httpmw.BodyLimitBy(bodyLimit)(
-										httpmw.Routed(routes))))))))))
+										httpmw.Routed(routes))))))))), cfg.ExportSpans)
 	return g, nil
 }
 

@@ -278,6 +278,10 @@ func (e *Engines) sweep() {
 	}
 }
 
+// Holds reports whether the SDK key has an engine (without counting as a
+// use).
+func (e *Engines) Holds(sdkKey string) bool { return e.cache.Contains(sdkKey) }
+
 // Len is how many SDK keys hold an engine.
 func (e *Engines) Len() int { return e.cache.Len() }
 
