@@ -26,11 +26,22 @@ const fmt = {
   signed: (x) => `${x > 0 ? "+" : ""}${(x * 100).toFixed(2)} %`,
 };
 
-async function datafile() {
-  const r = await fetch(`${cfg.base}/datafiles/${cfg.sdkKey}.json`);
-  assert.equal(r.status, 200);
-  return { etag: r.headers.get("etag"), json: await r.json() };
+/** datafile fetches the production datafile until want(it) holds (the
+ * gateway may learn of a change a moment after the API answered), for at
+ * most 10 s. */
+async function datafile(want, what) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await fetch(`${cfg.base}/datafiles/${cfg.sdkKey}.json`);
+    assert.equal(r.status, 200);
+    const d = { etag: r.headers.get("etag"), json: await r.json() };
+    if (want(d)) return d;
+    if (Date.now() > deadline) assert.fail(`datafile never showed ${what}: ${JSON.stringify(d.json.experiments)}`);
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
 }
+
+const runs = (d) => d.json.experiments.some((x) => x.key === "checkout_test" && x.status === "Running");
 
 async function alertText(p) {
   const alert = p.getByRole("alert").first();
@@ -57,6 +68,15 @@ async function sendEvents(projectId, sdkKey, x, eventKey, arms) {
   assert.equal(sent.status, 204, await sent.text());
 }
 
+/** tabTo presses key (Tab) until the focused element matches selector. */
+async function tabTo(selector, key = "Tab", most = 8) {
+  for (let i = 0; i < most; i++) {
+    await page.keyboard.press(key);
+    if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return;
+  }
+  assert.fail(`Tab never reached ${selector}`);
+}
+
 before(async () => {
   browser = await launch();
   page = await browser.context.newPage();
@@ -75,13 +95,6 @@ test("a wrong token is refused with the API's message; the right one signs in, b
 
   const refused = await api("GET", "/v1/caller", "lift_pat_wrong");
   assert.equal(refused.status, 401);
-  const tabTo = async (selector) => {
-    for (let i = 0; i < 6; i++) {
-      await page.keyboard.press("Tab");
-      if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return;
-    }
-    assert.fail(`Tab never reached ${selector}`);
-  };
   await tabTo("#token");
   await page.keyboard.type("lift_pat_wrong");
   await page.keyboard.press("Enter");
@@ -116,7 +129,11 @@ test("projects and the /v2 overview show environments with SDK keys", async () =
 });
 
 test("a flag is created from the form; the API's validation message is shown", async () => {
-  await page.getByRole("link", { name: "Flags" }).click();
+  // Keyboard: a page moves focus to its heading; Shift+Tab goes back through
+  // the header to the navigation, and Enter follows a link.
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), "H1");
+  await tabTo('nav a[href$="/flags"]', "Shift+Tab");
+  await page.keyboard.press("Enter");
   await page.getByText("No flags yet.").waitFor();
   await look(page, "flags-empty");
 
@@ -142,7 +159,7 @@ test("an experiment is created (after the API refuses bad weights), then started
   await look(page, "experiments-empty");
   await page.getByRole("link", { name: "New experiment" }).click();
   await page.getByLabel("Key", { exact: true }).fill("checkout_test");
-  await page.getByLabel("Name", { exact: true }).fill("Checkout test");
+  await page.getByLabel("Name", { exact: true }).fill("Checkout draft");
   await page.getByLabel("Flag").selectOption(made.flag.id);
   await page.getByLabel("Metrics").fill("purchase");
   await page.getByLabel("Variation 2 weight (%)").fill("40");
@@ -150,7 +167,7 @@ test("an experiment is created (after the API refuses bad weights), then started
   await page.getByRole("button", { name: "Create experiment" }).click();
   const shown = await alertText(page);
   const body = {
-    key: "checkout_test", name: "Checkout test", description: "", flagId: made.flag.id, trafficAllocation: 10000, environmentKeys: ["production"],
+    key: "checkout_test", name: "Checkout draft", description: "", flagId: made.flag.id, trafficAllocation: 10000, environmentKeys: ["production"],
     variations: [
       { key: "control", name: "Control", weight: 5000, baseline: true, featureEnabled: false },
       { key: "treatment", name: "Treatment", weight: 4000, baseline: false, featureEnabled: true },
@@ -164,9 +181,21 @@ test("an experiment is created (after the API refuses bad weights), then started
 
   await page.getByLabel("Variation 2 weight (%)").fill("50");
   await page.getByRole("button", { name: "Create experiment" }).click();
-  await page.getByRole("heading", { name: "Checkout test", level: 1 }).waitFor();
+  await page.getByRole("heading", { name: "Checkout draft", level: 1 }).waitFor();
   assert.equal(await page.getByTestId("status").textContent(), "draft");
   await look(page, "experiment-draft");
+
+  // Edit: the form comes back filled in and saves with PATCH and the etag.
+  await page.getByRole("link", { name: "Edit" }).click();
+  await page.getByLabel("Name", { exact: true }).waitFor();
+  assert.equal(await page.getByLabel("Key", { exact: true }).inputValue(), "checkout_test");
+  assert.ok(await page.getByLabel("Key", { exact: true }).isDisabled(), "the key cannot change");
+  await page.getByLabel("Name", { exact: true }).fill("Checkout test");
+  await page.getByLabel("Description").fill("One-page checkout against the current three steps.");
+  await look(page, "experiment-edit");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByRole("heading", { name: "Checkout test", level: 1 }).waitFor();
+  await page.getByText("One-page checkout against the current three steps.").waitFor();
 
   await page.getByRole("button", { name: "Start Checkout test" }).click();
   await page.getByTestId("status").filter({ hasText: "running" }).waitFor();
@@ -178,23 +207,20 @@ test("an experiment is created (after the API refuses bad weights), then started
 });
 
 test("toggling the flag's experiment off and on changes the datafile", async () => {
-  const running = await datafile();
-  assert.ok(running.json.experiments.some((x) => x.key === "checkout_test" && x.status === "Running"), "running experiment in the datafile");
+  const running = await datafile(runs, "the running experiment");
 
   await page.getByRole("link", { name: "Flags" }).click();
   const card = page.locator('[data-flag="checkout_flow"]');
   await card.getByRole("button", { name: "Pause Checkout test" }).click();
   await card.getByText("paused").waitFor();
-  const paused = await datafile();
+  const paused = await datafile((d) => !runs(d), "the experiment paused");
   assert.notEqual(paused.etag, running.etag, "the datafile's revision changed");
-  assert.ok(!paused.json.experiments.some((x) => x.key === "checkout_test" && x.status === "Running"), "paused experiment is not running in the datafile");
   await look(page, "flags");
 
   await card.getByRole("button", { name: "Resume Checkout test" }).click();
   await card.getByText("running").waitFor();
-  const resumed = await datafile();
+  const resumed = await datafile(runs, "the experiment running again");
   assert.notEqual(resumed.etag, paused.etag);
-  assert.ok(resumed.json.experiments.some((x) => x.key === "checkout_test" && x.status === "Running"));
 });
 
 test("SDK events sent through the API show on the results page with the API's numbers", async () => {
