@@ -50,6 +50,11 @@ export interface Variation {
 export interface Metric {
   eventKey: string;
   primary?: boolean;
+  /** kind, direction, role and capping are kept as the API sent them. */
+  kind?: string;
+  direction?: string;
+  role?: string;
+  capping?: unknown;
 }
 
 export interface Experiment {

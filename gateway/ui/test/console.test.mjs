@@ -185,7 +185,13 @@ test("an experiment is created (after the API refuses bad weights), then started
   assert.equal(await page.getByTestId("status").textContent(), "draft");
   await look(page, "experiment-draft");
 
-  // Edit: the form comes back filled in and saves with PATCH and the etag.
+  // Edit: the form comes back filled in and saves with PATCH and the etag,
+  // keeping what it does not show (a metric's definition set through the API).
+  const draft = (await api("GET", `/v1/projects/${cfg.projectId}/experiments`, cfg.admin)).json.experiments.find((x) => x.key === "checkout_test");
+  const defined = await api("PATCH", `/v1/experiments/${draft.id}?updateMask=metrics`, cfg.admin, {
+    metrics: [{ eventKey: "purchase", primary: true, kind: "METRIC_KIND_UNIQUE_CONVERSIONS", direction: "METRIC_DIRECTION_INCREASE" }],
+  });
+  assert.equal(defined.status, 200, JSON.stringify(defined.json));
   await page.getByRole("link", { name: "Edit" }).click();
   await page.getByLabel("Name", { exact: true }).waitFor();
   assert.equal(await page.getByLabel("Key", { exact: true }).inputValue(), "checkout_test");
@@ -196,6 +202,9 @@ test("an experiment is created (after the API refuses bad weights), then started
   await page.getByRole("button", { name: "Save changes" }).click();
   await page.getByRole("heading", { name: "Checkout test", level: 1 }).waitFor();
   await page.getByText("One-page checkout against the current three steps.").waitFor();
+  const edited = (await api("GET", `/v1/experiments/${draft.id}`, cfg.admin)).json.experiment;
+  assert.equal(edited.name, "Checkout test");
+  assert.equal(edited.metrics[0].direction, "METRIC_DIRECTION_INCREASE", "the metric's definition survives the form");
 
   await page.getByRole("button", { name: "Start Checkout test" }).click();
   await page.getByTestId("status").filter({ hasText: "running" }).waitFor();

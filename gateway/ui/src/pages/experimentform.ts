@@ -1,7 +1,7 @@
 import { ApiError, enc, get, patch, post } from "../api";
 import { h, id, replace } from "../dom";
 import type { Ctx } from "../main";
-import type { Environment, EventType, Experiment, Flag, Variation } from "../types";
+import type { Environment, EventType, Experiment, Flag, Metric, Variation } from "../types";
 import { errorBox, heading, loading } from "../ui";
 
 const editable = ["name", "description", "flag_id", "traffic_allocation", "variations", "metrics", "environment_keys"];
@@ -94,7 +94,7 @@ export async function experimentFormPage(ctx: Ctx): Promise<void> {
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean)
-      .map((eventKey, i) => ({ eventKey, primary: i === 0 })),
+      .map((eventKey, i) => keepDefinition(x?.metrics ?? [], eventKey, i === 0)),
   });
 
   const form = h(
@@ -149,4 +149,14 @@ export async function experimentFormPage(ctx: Ctx): Promise<void> {
   );
   out.setAttribute("tabindex", "-1");
   replace(ctx.main, heading(x ? `Edit ${x.name || x.key}` : "New experiment"), form);
+}
+
+/** keepDefinition is the metric on eventKey: an existing metric keeps what
+ * the form does not show (kind, direction, capping, role set through the
+ * API), except a role that would contradict its new primary flag. */
+function keepDefinition(before: Metric[], eventKey: string, primary: boolean): Metric {
+  const prev = before.find((m) => m.eventKey === eventKey);
+  const m: Metric = { ...prev, eventKey, primary };
+  if (m.role && m.role !== "METRIC_ROLE_UNSPECIFIED" && (m.role === "METRIC_ROLE_PRIMARY") !== primary) delete m.role;
+  return m;
 }
