@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"reflect"
 	"testing"
 
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
@@ -106,5 +107,34 @@ func TestCompute_DefinedMetricsFollowDirectionRoleAndKind(t *testing.T) {
 		if l.GetLiftStatus() != wantStatus[m.Status] || l.GetGuardrailViolated() != m.GuardrailViolated {
 			t.Errorf("%s: status %v guardrail violated %v, want %s %v", m.Key, l.GetLiftStatus(), l.GetGuardrailViolated(), m.Status, m.GuardrailViolated)
 		}
+	}
+}
+
+func TestCompute_CappedMetricUsesCappedCohortSums(t *testing.T) {
+	exp := experiment()
+	exp.Metrics = []catalog.Metric{{EventKey: "buy", Primary: true, Kind: experimentsv1.MetricKind_METRIC_KIND_REVENUE_PER_VISITOR,
+		Capping: &experimentsv1.MetricCapping{Cap: &experimentsv1.MetricCapping_Value{Value: 50}}}}
+	capped := map[string]Capped{"buy": {Cap: 50, Days: []store.CappedDay{
+		{VariationID: 50, Day: d1, Sum: 4000, SumSq: 180000}, {VariationID: 51, Day: d1, Sum: 3000, SumSq: 140000},
+		{VariationID: 50, Day: d3, Sum: 1000, SumSq: 45000}, {VariationID: 99, Day: d2, Sum: 7, SumSq: 49},
+	}}}
+	r := Compute(Input{Experiment: exp, Baseline: 50, Metrics: exp.Metrics, Rollups: rollups(), Capped: capped,
+		Config: stats.Config{Method: stats.MethodFrequentist}, Now: d3})
+	m := r.GetMetrics()[0]
+	if len(r.GetMetrics()) != 1 || m.GetAggregator() != resultsv1.Aggregator_AGGREGATOR_REVENUE || m.GetCappedAt() != 50 {
+		t.Fatalf("metrics %v", r.GetMetrics())
+	}
+	var got []float64
+	for _, p := range m.GetResults()[0].GetSeries() {
+		got = append(got, p.GetValue())
+	}
+	if want := []float64{4000, 4000, 5000}; !reflect.DeepEqual(got, want) {
+		t.Errorf("baseline capped series %v, want %v", got, want)
+	}
+	b := m.GetResults()[1]
+	want := stats.Compare(stats.KindNumeric, stats.Config{Method: stats.MethodFrequentist},
+		[]stats.Look{{Control: stats.Summary{N: 3000, Sum: 5000, SumSq: 225000}, Treatment: stats.Summary{N: 1500, Sum: 3000, SumSq: 140000}}})
+	if b.GetValue() != 3000 || b.GetLift().GetPValue() != want.PValue {
+		t.Errorf("capped treatment %v, want p %v", b, want.PValue)
 	}
 }

@@ -58,6 +58,15 @@ type Input struct {
 	Window store.Window
 	// Now is when the results are computed.
 	Now time.Time
+	// Capped holds the capped metrics' sums, by event key.
+	Capped map[string]Capped
+}
+
+// Capped is a capped metric's per-visitor totals, capped at Cap, summed by
+// variation and exposure day.
+type Capped struct {
+	Cap  float64
+	Days []store.CappedDay
 }
 
 // Compute returns the experiment's results.
@@ -71,6 +80,9 @@ func Compute(in Input) *resultsv1.ExperimentResults {
 		keys[i] = m.EventKey
 	}
 	t := buildTimeline(in.Rollups, variations, keys)
+	for key, c := range in.Capped {
+		t.addCapped(key, c.Days)
+	}
 	cfg := withDefaults(in.Config)
 	out := &resultsv1.ExperimentResults{
 		ExperimentId:        strconv.FormatInt(in.Experiment.ID, 10),
@@ -162,6 +174,9 @@ func metricResults(in Input, t *timeline, cfg stats.Config, m catalog.Metric, ag
 		Direction: experimentsv1.MetricDirection_METRIC_DIRECTION_INCREASE}
 	if m.LowerIsBetter {
 		mr.Direction = experimentsv1.MetricDirection_METRIC_DIRECTION_DECREASE
+	}
+	if c, ok := in.Capped[m.EventKey]; ok && agg != aggUnique {
+		mr.CappedAt = c.Cap
 	}
 	var lifts []pendingLift
 	last := t.last()

@@ -40,6 +40,38 @@ type timeline struct {
 	days     []time.Time
 	visitors map[int64][]int64           // variation → cumulative visitors per day
 	metrics  map[string]map[int64][]sums // event key → variation → cumulative sums per day
+	// capped replaces the numeric sums of capped metrics: event key →
+	// variation → cumulative capped (sum, sum of squares) per day, by the
+	// visitors' exposure day.
+	capped map[string]map[int64][][2]float64
+}
+
+// addCapped records a capped metric's sums (per variation and exposure
+// day) as cumulative series on the timeline's days.
+func (t *timeline) addCapped(key string, days []store.CappedDay) {
+	if t.capped == nil {
+		t.capped = map[string]map[int64][][2]float64{}
+	}
+	perVar := map[int64][][2]float64{}
+	for v := range t.visitors {
+		perVar[v] = make([][2]float64, len(t.days))
+	}
+	for _, d := range days {
+		series, ok := perVar[d.VariationID]
+		i, found := slices.BinarySearchFunc(t.days, d.Day, func(a, b time.Time) int { return a.Compare(b) })
+		if !ok || !found {
+			continue // a removed variation, or a day without exposures in the window
+		}
+		series[i][0] += d.Sum
+		series[i][1] += d.SumSq
+	}
+	for _, series := range perVar {
+		for i := 1; i < len(series); i++ {
+			series[i][0] += series[i-1][0]
+			series[i][1] += series[i-1][1]
+		}
+	}
+	t.capped[key] = perVar
 }
 
 func buildTimeline(r store.Rollups, variations []int64, keys []string) *timeline {
@@ -104,6 +136,9 @@ func (t *timeline) summary(key string, variation int64, agg aggregator, i int) s
 		return stats.Summary{}
 	}
 	n := t.visitors[variation][i]
+	if c, ok := t.capped[key]; ok && agg != aggUnique {
+		return stats.Summary{N: n, Sum: c[variation][i][0], SumSq: c[variation][i][1]}
+	}
 	s := t.metrics[key][variation][i]
 	switch agg {
 	case aggRevenue:

@@ -179,6 +179,72 @@ func TestGetExperimentResults_ConversionsPerVisitorWhereLowerIsBetter(t *testing
 	}
 }
 
+func TestGetExperimentResults_CappedRevenueMatchesWinsorizedReference(t *testing.T) {
+	var ref struct {
+		ServiceCapped map[string]struct {
+			Cap     float64 `json:"cap"`
+			Control struct {
+				Sum   float64 `json:"sum"`
+				SumSq float64 `json:"sum_sq"`
+			} `json:"control"`
+			Treatment struct {
+				Sum float64 `json:"sum"`
+			} `json:"treatment"`
+			PValue float64    `json:"p_value"`
+			DiffCI [2]float64 `json:"diff_ci"`
+		} `json:"service_capped"`
+	}
+	raw, err := os.ReadFile("../stats/testdata/reference.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	for name, capping := range map[string]*experimentsv1.MetricCapping{
+		"percentile_90": {Cap: &experimentsv1.MetricCapping_Percentile{Percentile: 0.9}},
+		"fixed_4000":    {Cap: &experimentsv1.MetricCapping_Value{Value: 4000}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want := ref.ServiceCapped[name]
+			s := newStack(t)
+			s.setStats(t, identityv1.StatsMethod_STATS_METHOD_FREQUENTIST, 0.95, false)
+			_, err := s.exp.Client.UpdateExperiment(s.write, &experimentsv1.UpdateExperimentRequest{
+				Experiment: &experimentsv1.Experiment{Id: s.e.GetId(), Etag: s.e.GetEtag(), Metrics: []*experimentsv1.Metric{{
+					EventKey: "purchase", Primary: true, Kind: experimentsv1.MetricKind_METRIC_KIND_REVENUE_PER_VISITOR, Capping: capping,
+				}}},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"metrics"}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range s.referenceData() {
+				s.ingest(t, b...)
+			}
+			m := s.results(t, nil).GetMetrics()[0]
+			ctl, trt := m.GetResults()[0], m.GetResults()[1]
+			l := trt.GetLift()
+			for _, c := range []struct {
+				name      string
+				got, want float64
+			}{
+				{"cap", m.GetCappedAt(), want.Cap},
+				{"control sum", ctl.GetValue(), want.Control.Sum},
+				{"control variance", ctl.GetVariance(), (want.Control.SumSq - want.Control.Sum*want.Control.Sum/1000) / 999},
+				{"treatment sum", trt.GetValue(), want.Treatment.Sum},
+				{"day 1 treatment sum", trt.GetSeries()[0].GetValue(), want.Treatment.Sum},
+				{"p", l.GetPValue(), want.PValue},
+				{"diff lower", l.GetAbsoluteConfidenceInterval().GetLower(), want.DiffCI[0]},
+				{"diff upper", l.GetAbsoluteConfidenceInterval().GetUpper(), want.DiffCI[1]},
+			} {
+				if !near(c.got, c.want) {
+					t.Errorf("%s = %.15g, want %.15g", c.name, c.got, c.want)
+				}
+			}
+		})
+	}
+}
+
 func TestGetExperimentResults_BayesianReportsRiskAndCredibleIntervals(t *testing.T) {
 	s := newStack(t)
 	s.setStats(t, identityv1.StatsMethod_STATS_METHOD_BAYESIAN, 0.95, false)

@@ -44,9 +44,13 @@ func (s *Server) GetExperimentResults(ctx context.Context, req *resultsv1.GetExp
 	if err != nil {
 		return nil, err
 	}
+	capped, err := s.cappedMetrics(ctx, exp, metrics, window)
+	if err != nil {
+		return nil, err
+	}
 	settings := project.GetSettings()
 	res := analysis.Compute(analysis.Input{
-		Experiment: exp, Baseline: baseline, Metrics: metrics, Rollups: rollups,
+		Experiment: exp, Baseline: baseline, Metrics: metrics, Rollups: rollups, Capped: capped,
 		Config: stats.Config{Method: analysis.Method(settings.GetStatsMethod()), Confidence: settings.GetConfidenceLevel()},
 		FDR:    settings.GetFalseDiscoveryRateControl(), Window: window, Now: s.now(),
 	})

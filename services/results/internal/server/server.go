@@ -21,6 +21,8 @@ var _ resultsv1.ResultsServiceServer = (*Server)(nil)
 type Store interface {
 	Ingest(ctx context.Context, b *ingest.Batch) (store.IngestResult, error)
 	Rollups(ctx context.Context, projectID, experimentID int64, keys []string, w store.Window) (store.Rollups, error)
+	CapPercentile(ctx context.Context, experimentID int64, key string, col store.CapColumn, p float64) (float64, bool, error)
+	CappedDays(ctx context.Context, projectID, experimentID int64, key string, col store.CapColumn, cap float64, w store.Window) ([]store.CappedDay, error)
 }
 
 // Catalog is what the handlers need to know about other services'

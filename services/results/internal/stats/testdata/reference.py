@@ -594,6 +594,27 @@ def service_conversions_case():
             "variance_control": float(c.var(ddof=1)), "variance_treatment": float(t.var(ddof=1))}
 
 
+def service_capped_case():
+    """The service dataset's revenue per visitor, winsorized: at the 90th
+    percentile of the buyers' totals (numpy's linear percentile, which is
+    Postgres's percentile_cont) and at a fixed 4000 cents (Welch)."""
+    n = 1000
+    c = np.zeros(n)
+    c[:100] = 1000 + 37 * np.arange(100)
+    t = np.zeros(n)
+    t[:130] = 1100 + 41 * np.arange(130)
+    t[:130:10] += 500
+    out = {}
+    nz = np.concatenate([c[c != 0], t[t != 0]])
+    for name, cap in (("percentile_90", float(np.percentile(nz, 90))), ("fixed_4000", 4000.0)):
+        cc, tc = np.minimum(c, cap), np.minimum(t, cap)
+        tstat, p = st.ttest_ind(tc, cc, equal_var=False)
+        lo, hi = CompareMeans(DescrStatsW(tc), DescrStatsW(cc)).tconfint_diff(alpha=0.05, usevar="unequal")
+        out[name] = {"cap": cap, "control": summary(cc), "treatment": summary(tc), "p_value": finite(p),
+                     "diff_ci": [finite(lo), finite(hi)]}
+    return out
+
+
 def metric_definitions_case():
     rng = np.random.default_rng(20261206)
     n = 4000
@@ -669,6 +690,7 @@ def main():
         "service_bayes": service_bayes_case(),
         "metric_definitions": metric_definitions_case(),
         "service_conversions": service_conversions_case(),
+        "service_capped": service_capped_case(),
     }
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")

@@ -779,7 +779,13 @@ type MetricResults struct {
 	Role v1.MetricRole `protobuf:"varint,5,opt,name=role,proto3,enum=lift.experiments.v1.MetricRole" json:"role,omitempty"`
 	// Which way is better (from the experiment's metric); the verdicts,
 	// chances to beat and risks follow it.
-	Direction     v1.MetricDirection `protobuf:"varint,6,opt,name=direction,proto3,enum=lift.experiments.v1.MetricDirection" json:"direction,omitempty"`
+	Direction v1.MetricDirection `protobuf:"varint,6,opt,name=direction,proto3,enum=lift.experiments.v1.MetricDirection" json:"direction,omitempty"`
+	// The value per-visitor totals were capped at (winsorized) before any
+	// statistic, from the metric's fixed cap or percentile of the converting
+	// visitors' totals; 0 when not capped. A capped metric's sums and daily
+	// series are by the visitors' exposure day (each day's point holds the
+	// visitors exposed by then, with their totals so far).
+	CappedAt      float64 `protobuf:"fixed64,7,opt,name=capped_at,json=cappedAt,proto3" json:"capped_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -854,6 +860,13 @@ func (x *MetricResults) GetDirection() v1.MetricDirection {
 		return x.Direction
 	}
 	return v1.MetricDirection(0)
+}
+
+func (x *MetricResults) GetCappedAt() float64 {
+	if x != nil {
+		return x.CappedAt
+	}
+	return 0
 }
 
 // VariationReach is how many visitors one variation got.
@@ -1494,7 +1507,7 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\bvariance\x18\t \x01(\x01R\bvariance\x12)\n" +
 	"\x04lift\x18\n" +
 	" \x01(\v2\x15.lift.results.v1.LiftR\x04lift\x123\n" +
-	"\x06series\x18\v \x03(\v2\x1b.lift.results.v1.DailyPointR\x06series\"\xb8\x02\n" +
+	"\x06series\x18\v \x03(\v2\x1b.lift.results.v1.DailyPointR\x06series\"\xd5\x02\n" +
 	"\rMetricResults\x12\x1b\n" +
 	"\tevent_key\x18\x01 \x01(\tR\beventKey\x12;\n" +
 	"\n" +
@@ -1503,7 +1516,8 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\aprimary\x18\x03 \x01(\bR\aprimary\x12:\n" +
 	"\aresults\x18\x04 \x03(\v2 .lift.results.v1.VariationResultR\aresults\x123\n" +
 	"\x04role\x18\x05 \x01(\x0e2\x1f.lift.experiments.v1.MetricRoleR\x04role\x12B\n" +
-	"\tdirection\x18\x06 \x01(\x0e2$.lift.experiments.v1.MetricDirectionR\tdirection\"\xc0\x01\n" +
+	"\tdirection\x18\x06 \x01(\x0e2$.lift.experiments.v1.MetricDirectionR\tdirection\x12\x1b\n" +
+	"\tcapped_at\x18\a \x01(\x01R\bcappedAt\"\xc0\x01\n" +
 	"\x0eVariationReach\x12!\n" +
 	"\fvariation_id\x18\x01 \x01(\tR\vvariationId\x12#\n" +
 	"\rvariation_key\x18\x02 \x01(\tR\fvariationKey\x12\x14\n" +
