@@ -41,9 +41,11 @@ check: lint
 	@$(MAKE) --no-print-directory ui >/dev/null
 	@if [ -n "$$(git status --porcelain -- gateway/internal/console/dist)" ]; then git status --porcelain -- gateway/internal/console/dist; echo "the web console's build output is stale: run make ui and commit"; exit 1; fi
 
-# Run every test (needs Postgres at LIFT_PG_URL; the console's browser test needs chromium and `make ui`).
+# (The timeout leaves room for deploy/e2e's first run on a fresh machine: the compose
+# plugin, the stand-in images and the Lift images are built once, then reused.)
+# Run every test (needs Postgres at LIFT_PG_URL; the console's browser test needs chromium and `make ui`; deploy/e2e needs Docker, see the README).
 test:
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -timeout 30m $(PKGS)
 
 # Run only the fault-injection tests, printing their figures (make test runs them too).
 test-faults:
