@@ -139,16 +139,17 @@ USER 100:101
 ENTRYPOINT [\"/usr/bin/curl\"]"
 }
 
-# NATS as the official scratch image lays it out (/nats-server, its config
-# /nats-server.conf, ENTRYPOINT /nats-server), built from the nats-server
-# Go module at the tag's version.
+# NATS from the nats-server Go module at the tag's version, laid out as the
+# official image of that variant: "-alpine" is a shell image whose
+# entrypoint runs nats-server when the command starts with a flag (and has
+# wget, which the compose health check uses); the plain tag is scratch with
+# /nats-server and its config. Both run as root, as the official ones do.
 nats_image() {
-	local name=$1 version=${1#nats:} work
+	local name=$1 version=${1#nats:} work=$scratch/nats
 	version=v${version%%-*}
-	work=$scratch/nats
 	mkdir -p "$work"
 	log "$name: building nats-server $version from its Go module"
-	(cd "$work" && go mod init standin/nats >/dev/null 2>&1 &&
+	(cd "$work" && GOWORK=off go mod init standin/nats >/dev/null 2>&1 &&
 		GOWORK=off GOFLAGS=-mod=mod go get "github.com/nats-io/nats-server/v2@$version" >/dev/null 2>&1 &&
 		GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o nats-server github.com/nats-io/nats-server/v2)
 	cat >"$work/nats-server.conf" <<-'EOF'
@@ -157,6 +158,28 @@ nats_image() {
 		http: 8222
 		cluster { port: 6222 }
 	EOF
+	if [[ $name == *-alpine ]]; then
+		cat >"$work/docker-entrypoint.sh" <<-'EOF'
+			#!/bin/sh
+			set -e
+			# As the official image: a command starting with a flag is nats-server's.
+			if [ "$#" -eq 0 ] || [ "${1#-}" != "$1" ]; then
+				set -- nats-server "$@"
+			fi
+			exec "$@"
+		EOF
+		chmod +x "$work/docker-entrypoint.sh"
+		build "$name" "FROM $base
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wget >/dev/null \\
+ && rm -rf /var/lib/apt/lists/*
+COPY nats-server /usr/local/bin/nats-server
+COPY nats-server.conf /etc/nats/nats-server.conf
+COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+EXPOSE 4222 6222 8222
+ENTRYPOINT [\"docker-entrypoint.sh\"]
+CMD [\"nats-server\", \"--config\", \"/etc/nats/nats-server.conf\"]" "$work"
+		return
+	fi
 	build "$name" "FROM scratch
 COPY nats-server /nats-server
 COPY nats-server.conf /nats-server.conf
