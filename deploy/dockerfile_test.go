@@ -288,7 +288,7 @@ func TestDockerignore_KeepsTheWorkspace(t *testing.T) {
 			need = append(need, path.Clean(line))
 		}
 	}
-	ignore, err := os.ReadFile("Dockerfile.dockerignore")
+	ignore, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestDockerignore_KeepsTheWorkspace(t *testing.T) {
 		for _, p := range need {
 			for q := p; q != "."; q = path.Dir(q) {
 				if ok, _ := path.Match(pat, q); ok {
-					t.Errorf("Dockerfile.dockerignore pattern %q drops %s, which the build needs", pat, p)
+					t.Errorf(".dockerignore pattern %q drops %s, which the build needs", pat, p)
 				}
 			}
 		}
