@@ -115,7 +115,7 @@ func TestAgentDecide_SameAsAgentAndTypedDecide(t *testing.T) {
 		typed.JSON(t, tr)
 		for _, f := range tr.GetFlags() {
 			g := got[f.GetFlagKey()].(map[string]any)
-			if g["enabled"] != f.GetEnabled() || g["variationKey"] != f.GetVariationKey() || g["ruleKey"] != f.GetExperimentKey() {
+			if g["enabled"] != f.GetEnabled() || g["variationKey"] != f.GetVariationKey() || g["ruleKey"] != f.GetRuleKey() {
 				t.Fatalf("%s flag %s: Agent-shaped %v, typed %v", user, f.GetFlagKey(), g, f)
 			}
 		}
@@ -192,7 +192,8 @@ func TestAgentDecide_Errors(t *testing.T) {
 
 // Decisions made by an experiment are recorded as impressions: results
 // counts exactly the users the endpoint bucketed, per variation, and none
-// of those decided with DISABLE_DECISION_EVENT or not bucketed.
+// of those decided with DISABLE_DECISION_EVENT or not bucketed, nor those
+// the flag's everyone-else rule decided ("off", a delivery decision).
 func TestAgentDecide_ImpressionsReachResults(t *testing.T) {
 	s := newSDKStack(t)
 	flag, err := s.exp.CreateFlag(s.write, &experimentsv1.CreateFlagRequest{ProjectId: s.project.GetId(), Flag: &experimentsv1.Flag{Key: "banner"}})
@@ -208,8 +209,8 @@ func TestAgentDecide_ImpressionsReachResults(t *testing.T) {
 	want := map[string]int64{}
 	for i := range 200 {
 		_, v := s.agentDecide(t, sdkKey, map[string]any{"userId": fmt.Sprintf("imp-%d", i)}, "banner")
-		if vk := v.(map[string]any)["variationKey"].(string); vk != "" {
-			want[vk]++
+		if d := v.(map[string]any); d["ruleKey"] == "banner_test" {
+			want[d["variationKey"].(string)]++
 		}
 	}
 	for i := range 50 { // decided, but no impression asked for

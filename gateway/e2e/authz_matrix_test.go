@@ -132,6 +132,12 @@ func sampleBody(op operation, tn *tenant) any {
 		return map[string]any{"key": "matrix-layer"}
 	case "ExperimentsService_CreateExperiment":
 		return experimentBody("matrix", tn.eventKey)
+	case "ExperimentsService_CreateAudience":
+		return audienceBody("matrix_audience")
+	case "ExperimentsService_ShipExperiment":
+		return map[string]any{"environmentKey": "production", "variationKey": "control"}
+	case "ExperimentsService_UpdateFlagRuleset":
+		return map[string]any{"enabled": true}
 	case "ExperimentsService_Decide":
 		return map[string]any{"projectId": tn.project, "environmentKey": "production", "userId": "u1"}
 	case "ResultsService_IngestEvents":
@@ -154,6 +160,15 @@ func takesForeignID(op operation) bool {
 	return len(op.pathParams) > 0 || op.id == "ExperimentsService_Decide"
 }
 
+// patchMask is the field a PATCH of the matrix changes: the name, or the
+// toggle of a ruleset (which has no name).
+func patchMask(op operation) string {
+	if op.id == "ExperimentsService_UpdateFlagRuleset" {
+		return "enabled"
+	}
+	return "name"
+}
+
 // fill substitutes tn's ids into the operation's path.
 func fill(op operation, tn *tenant) (string, error) {
 	ids := tn.ids()
@@ -170,7 +185,7 @@ func fill(op operation, tn *tenant) (string, error) {
 		return "", fmt.Errorf("path parameters %v cannot be filled: add them to tenant.ids and seed the resource", missing)
 	}
 	if op.method == "PATCH" {
-		path += "?updateMask=name"
+		path += "?updateMask=" + patchMask(op)
 	}
 	return path, nil
 }
@@ -353,8 +368,9 @@ func assertNoSecretsLogged(t *testing.T, logs string, secrets ...string) {
 }
 
 // TestCrossAccountReferences: ids of another account's resources inside a
-// body (an experiment's layer or flag) are as unknown as in a path — B
-// cannot attach its experiment to A's layer or flag — and A is unchanged.
+// body (an experiment's layer or flag, a delivery's audience) are as
+// unknown as in a path — B cannot attach its experiment to A's layer or
+// flag, nor target A's audience — and A is unchanged.
 func TestCrossAccountReferences(t *testing.T) {
 	s := newSecurityStack(t)
 	a, b := s.a, s.b
@@ -385,6 +401,11 @@ func TestCrossAccountReferences(t *testing.T) {
 		resp = s.gw.Do(t, "PATCH", "/v1/experiments/"+draft.Experiment.ID+"?updateMask="+strings.Join(mask, ","), b.admin, patch)
 		wantUnknown(t, resp, "update to A's "+ref.field)
 	}
+	// B's delivery rule naming A's audience.
+	delivery := map[string]any{"deliveries": []any{map[string]any{"key": "xref", "audienceIds": []string{a.audience}, "percentage": 10000,
+		"variation": map[string]any{"key": "on", "featureEnabled": true}}}}
+	resp := s.gw.Do(t, "PATCH", "/v1/flags/"+b.flag+"/environments/production/ruleset?updateMask=deliveries", b.admin, delivery)
+	wantUnknown(t, resp, "delivery with A's audience")
 	if after := s.snapshot(t, a); after != before {
 		t.Errorf("account A changed:\nbefore %s\nafter  %s", before, after)
 	}

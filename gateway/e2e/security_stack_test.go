@@ -22,6 +22,7 @@ type tenant struct {
 	project, staging                      string // project id, id of its "staging" environment
 	sdkKey, devSDKKey                     string // production's and development's SDK keys
 	flag, layer, event, experiment, token string // ids; token is a spare read token (a revoke target)
+	audience                              string
 	eventKey, experimentKey               string
 	variation                             string // id of the experiment's first variation
 }
@@ -37,6 +38,7 @@ func (tn *tenant) ids() map[string]string {
 		"eventId": tn.event, "event.id": tn.event,
 		"experimentId": tn.experiment, "experiment.id": tn.experiment,
 		"tokenId": tn.token, "token.id": tn.token,
+		"audienceId": tn.audience, "audience.id": tn.audience,
 	}
 }
 
@@ -123,12 +125,18 @@ func (s *securityStack) seed(t *testing.T, name string) *tenant {
 	tn.layer = out["layer"]["id"].(string)
 	s.do(t, "POST", base+"/events", tn.admin, map[string]any{"key": tn.eventKey, "name": "Purchase"}, http.StatusCreated, &out)
 	tn.event = out["event"]["id"].(string)
+	s.do(t, "POST", base+"/audiences", tn.admin, audienceBody("adults"), http.StatusCreated, &out)
+	tn.audience = out["audience"]["id"].(string)
 	var exp experimentEnvelope
 	s.do(t, "POST", base+"/experiments", tn.admin, experimentBody(tn.experimentKey, tn.eventKey), http.StatusCreated, &exp)
 	tn.experiment = exp.Experiment.ID
 	tn.variation = exp.Experiment.Variations[0].ID
 	s.do(t, "POST", "/v1/experiments/"+tn.experiment+":start", tn.admin, map[string]any{}, http.StatusOK, nil)
 	return tn
+}
+
+func audienceBody(key string) map[string]any {
+	return map[string]any{"key": key, "name": key, "conditions": `[{"type": "custom_attribute", "name": "age", "match": "ge", "value": 18}]`}
 }
 
 type createdToken struct{ id, secret string }

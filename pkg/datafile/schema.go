@@ -113,8 +113,8 @@ type Variable struct {
 	DefaultValue string `json:"defaultValue"`
 }
 
-// Rollout holds a flag's delivery rules; Lift emits none yet, so a flag no
-// experiment decides is off.
+// Rollout holds a flag's delivery rules (experiments with one variation
+// each), the everyone-else rule last.
 type Rollout struct {
 	ID          string       `json:"id"`
 	Experiments []Experiment `json:"experiments"`

@@ -81,8 +81,9 @@ func parseOptions(names []string) (decideOptions, error) {
 // order, or the keys' order). Decisions are made here, at the edge, by the
 // SDK key's compiled engine (pkg/datafile, the package experiments' Decide
 // uses too), so they equal the typed endpoint's and the SDKs'. Impressions
-// of decisions made by an experiment go to the impression sink unless
-// DISABLE_DECISION_EVENT.
+// of decisions made by an experiment (allowlisted users included) go to
+// the impression sink unless DISABLE_DECISION_EVENT; decisions made by a
+// delivery send none, as they are not experiment visitors.
 func Decide(engines *Engines, impressions *Impressions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowPost(w, r) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -50,6 +51,11 @@ func Build(in *Input) (*Datafile, error) {
 	}
 	running := make([]*ExperimentSpec, 0, len(in.Experiments))
 	for i := range in.Experiments {
+		// A disabled flag takes its experiments out with it: its kill
+		// switch covers experiments too.
+		if f := b.flags[in.Experiments[i].FlagID]; f != nil && f.Disabled {
+			continue
+		}
 		if in.Experiments[i].Running {
 			running = append(running, &in.Experiments[i])
 		}
@@ -76,8 +82,13 @@ func Build(in *Input) (*Datafile, error) {
 	if err := b.groups(running, groups); err != nil {
 		return nil, err
 	}
-	b.flagsAndRollouts(running)
+	if err := b.flagsAndRollouts(running); err != nil {
+		return nil, err
+	}
 	b.writeEvents(running)
+	if err := b.audiences(); err != nil {
+		return nil, err
+	}
 	for _, a := range sortedByID(in.Attributes, func(a Attribute) string { return a.ID }) {
 		d.Attributes = append(d.Attributes, a)
 	}
@@ -107,6 +118,8 @@ type builder struct {
 	flags  map[string]*FlagSpec
 	layers map[string]*LayerSpec
 	events map[string]bool
+	// audienceIDs are the reusable audiences rules may name.
+	audienceIDs map[string]bool
 }
 
 func (b *builder) index() error {
@@ -123,6 +136,10 @@ func (b *builder) index() error {
 	}
 	for _, e := range b.in.Events {
 		b.events[e.ID] = true
+	}
+	b.audienceIDs = map[string]bool{}
+	for _, a := range b.in.Audiences {
+		b.audienceIDs[a.ID] = true
 	}
 	return nil
 }
@@ -173,14 +190,42 @@ func (b *builder) experiment(e *ExperimentSpec) (Experiment, error) {
 		if err != nil {
 			return x, err
 		}
-		legacy, _ := json.Marshal(string(tree))
-		name := e.Key + " audience"
-		b.d.TypedAudiences = append(b.d.TypedAudiences, Audience{ID: e.AudienceID, Name: name, Conditions: tree})
-		b.d.Audiences = append(b.d.Audiences, Audience{ID: e.AudienceID, Name: name, Conditions: legacy})
+		b.addAudience(e.AudienceID, e.Key+" audience", tree)
 		x.AudienceIDs = []string{e.AudienceID}
 		x.AudienceConditions, _ = json.Marshal([]string{"or", e.AudienceID})
 	}
+	for user, key := range e.Allowlist {
+		for _, v := range e.Variations {
+			if v.Key == key {
+				x.ForcedVariations[user] = key
+			}
+		}
+	}
 	return x, nil
+}
+
+// addAudience lists an audience in typedAudiences (the tree) and in
+// audiences (the same tree as a string, the form older SDKs read).
+func (b *builder) addAudience(id, name string, tree json.RawMessage) {
+	legacy, _ := json.Marshal(string(tree))
+	b.d.TypedAudiences = append(b.d.TypedAudiences, Audience{ID: id, Name: name, Conditions: tree})
+	b.d.Audiences = append(b.d.Audiences, Audience{ID: id, Name: name, Conditions: legacy})
+}
+
+// audiences lists the project's reusable audiences after the experiments'
+// own ones.
+func (b *builder) audiences() error {
+	for _, a := range sortedByID(b.in.Audiences, func(a AudienceSpec) string { return a.ID }) {
+		if a.Conditions == nil {
+			return fmt.Errorf("audience %s: no conditions", a.ID)
+		}
+		tree, err := a.Conditions.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		b.addAudience(a.ID, a.Name, tree)
+	}
+	return nil
 }
 
 // variationVariables lists every variable of the flag with the variation's
@@ -247,7 +292,7 @@ func (b *builder) groups(running []*ExperimentSpec, groups map[string]*Group) er
 	return nil
 }
 
-func (b *builder) flagsAndRollouts(running []*ExperimentSpec) {
+func (b *builder) flagsAndRollouts(running []*ExperimentSpec) error {
 	for _, f := range sortedByID(b.in.Flags, func(f FlagSpec) string { return f.ID }) {
 		ff := FeatureFlag{ID: f.ID, Key: f.Key, RolloutID: f.RolloutID, ExperimentIDs: []string{}, Variables: []Variable{}}
 		// Experiments decide a flag in id (creation) order: the first that
@@ -261,10 +306,80 @@ func (b *builder) flagsAndRollouts(running []*ExperimentSpec) {
 			ff.Variables = append(ff.Variables, datafileVariable(v))
 		}
 		b.d.FeatureFlags = append(b.d.FeatureFlags, ff)
-		if f.RolloutID != "" {
-			b.d.Rollouts = append(b.d.Rollouts, Rollout{ID: f.RolloutID, Experiments: []Experiment{}})
+		if f.RolloutID == "" {
+			continue
+		}
+		rules, err := b.rolloutRules(&f)
+		if err != nil {
+			return fmt.Errorf("flag %s: %w", f.ID, err)
+		}
+		b.d.Rollouts = append(b.d.Rollouts, Rollout{ID: f.RolloutID, Experiments: rules})
+	}
+	return nil
+}
+
+// rolloutRules writes a flag's deliveries as Optimizely does: each rule an
+// experiment with one variation at its percentage, the everyone-else rule
+// last. A disabled flag keeps only the everyone-else rule, serving "off"
+// to everyone.
+func (b *builder) rolloutRules(f *FlagSpec) ([]Experiment, error) {
+	rules := []Experiment{}
+	if f.EveryoneElseID == "" {
+		return rules, nil
+	}
+	if !f.Disabled {
+		for i := range f.Deliveries {
+			r, err := b.rolloutRule(f, &f.Deliveries[i])
+			if err != nil {
+				return nil, err
+			}
+			rules = append(rules, r)
 		}
 	}
+	last := DeliverySpec{Percentage: bucketing.MaxBuckets, Variation: VariationSpec{ID: f.OffVariationID, Key: OffVariationKey}}
+	if f.EveryoneElse != nil && !f.Disabled {
+		last = *f.EveryoneElse
+		last.AudienceIDs = nil
+	}
+	last.ID, last.Key = f.EveryoneElseID, EveryoneElseKey(f.ID)
+	r, err := b.rolloutRule(f, &last)
+	if err != nil {
+		return nil, err
+	}
+	return append(rules, r), nil
+}
+
+func (b *builder) rolloutRule(f *FlagSpec, r *DeliverySpec) (Experiment, error) {
+	x := Experiment{
+		ID: r.ID, Key: r.Key, Status: statusRunning, LayerID: r.ID,
+		AudienceIDs: []string{}, AudienceConditions: emptyList, ForcedVariations: map[string]string{},
+	}
+	if r.Percentage < 0 || r.Percentage > bucketing.MaxBuckets {
+		return x, fmt.Errorf("rule %s: percentage %d outside 0..10000", r.Key, r.Percentage)
+	}
+	// A delivered value of a variable the flag no longer has is dropped:
+	// flag updates do not have to look into every environment's rules.
+	v := r.Variation
+	v.Variables = maps.Clone(v.Variables)
+	maps.DeleteFunc(v.Variables, func(key, _ string) bool {
+		return !slices.ContainsFunc(f.Variables, func(fv FlagVariable) bool { return fv.Key == key })
+	})
+	vv, err := variationVariables(f, v)
+	if err != nil {
+		return x, fmt.Errorf("rule %s: %w", r.Key, err)
+	}
+	x.Variations = []Variation{{ID: v.ID, Key: v.Key, FeatureEnabled: v.FeatureEnabled, Variables: vv}}
+	x.TrafficAllocation = []TrafficAllocation{{EntityID: v.ID, EndOfRange: r.Percentage}}
+	for _, id := range r.AudienceIDs {
+		if !b.audienceIDs[id] {
+			return x, fmt.Errorf("rule %s: unknown audience %s", r.Key, id)
+		}
+	}
+	if len(r.AudienceIDs) > 0 {
+		x.AudienceIDs = slices.Clone(r.AudienceIDs)
+		x.AudienceConditions, _ = json.Marshal(append([]string{"or"}, r.AudienceIDs...))
+	}
+	return x, nil
 }
 
 // datafileVariable writes a variable as the datafile types it: JSON

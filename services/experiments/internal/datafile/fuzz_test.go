@@ -70,9 +70,14 @@ func corruptInput(in *datafile.Input, how uint8, amount int) {
 
 func checkInvariants(t *testing.T, in *datafile.Input, d *datafile.Datafile) {
 	t.Helper()
+	disabled := map[string]bool{}
+	for _, f := range in.Flags {
+		disabled[f.ID] = f.Disabled
+	}
 	running := map[string]bool{}
 	for _, e := range in.Experiments {
-		running[e.ID] = e.Running
+		// A disabled flag's experiments leave the datafile (kill switch).
+		running[e.ID] = e.Running && !disabled[e.FlagID]
 	}
 	seen := map[string]bool{}
 	check := func(x datafile.Experiment) {
@@ -101,6 +106,36 @@ func checkInvariants(t *testing.T, in *datafile.Input, d *datafile.Datafile) {
 			if !seen[id] {
 				t.Fatalf("flag %s lists %s which is not in the datafile", f.Key, id)
 			}
+		}
+	}
+	checkRollouts(t, in, d)
+}
+
+// checkRollouts: a flag with a ruleset has its everyone-else rule last; a
+// disabled one has nothing else, serving "off" to everyone.
+func checkRollouts(t *testing.T, in *datafile.Input, d *datafile.Datafile) {
+	t.Helper()
+	rollouts := map[string]datafile.Rollout{}
+	for _, r := range d.Rollouts {
+		rollouts[r.ID] = r
+	}
+	for _, f := range in.Flags {
+		rules := rollouts[f.RolloutID].Experiments
+		if f.EveryoneElseID == "" {
+			if len(rules) != 0 {
+				t.Fatalf("flag %s without a ruleset has rules", f.Key)
+			}
+			continue
+		}
+		last := rules[len(rules)-1]
+		if last.ID != f.EveryoneElseID || last.Key != datafile.EveryoneElseKey(f.ID) || len(last.AudienceIDs) != 0 {
+			t.Fatalf("flag %s: last rule %+v is not everyone else", f.Key, last)
+		}
+		if f.Disabled && (len(rules) != 1 || last.Variations[0].Key != datafile.OffVariationKey || last.Variations[0].FeatureEnabled || last.TrafficAllocation[0].EndOfRange != bucketing.MaxBuckets) {
+			t.Fatalf("disabled flag %s: rules %+v", f.Key, rules)
+		}
+		for _, r := range rules {
+			checkRanges(t, r.TrafficAllocation)
 		}
 	}
 }

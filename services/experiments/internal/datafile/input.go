@@ -19,15 +19,58 @@ type Input struct {
 	Layers      []LayerSpec
 	Events      []EventSpec
 	Attributes  []Attribute
+	// Audiences are the project's reusable audiences; every one is listed,
+	// used or not, as Optimizely does.
+	Audiences []AudienceSpec
 }
 
-// FlagSpec is a feature flag with its variables.
+// AudienceSpec is a reusable audience.
+type AudienceSpec struct {
+	ID         string
+	Name       string
+	Conditions *audience.Node
+}
+
+// FlagSpec is a feature flag with its variables and its ruleset in the
+// environment.
 type FlagSpec struct {
 	ID        string
 	Key       string
 	RolloutID string
 	Variables []FlagVariable
+
+	// Disabled is the kill switch: the flag's experiments leave the
+	// datafile and everyone gets the off variation.
+	Disabled bool
+	// Deliveries are the targeted deliveries, in order.
+	Deliveries []DeliverySpec
+	// EveryoneElseID is the everyone-else rule's id; without it the
+	// rollout has no rules (a flag with no ruleset at all).
+	EveryoneElseID string
+	// OffVariationID is the id of the "off" variation the everyone-else
+	// rule serves by default and when the flag is disabled.
+	OffVariationID string
+	// EveryoneElse, when set, replaces the default everyone-else rule
+	// ("off" to everyone); its ID is ignored (EveryoneElseID is used).
+	EveryoneElse *DeliverySpec
 }
+
+// DeliverySpec is a rollout rule: users matching any of AudienceIDs (all
+// users when empty), up to Percentage basis points, get Variation.
+type DeliverySpec struct {
+	ID          string
+	Key         string
+	AudienceIDs []string
+	Percentage  int
+	Variation   VariationSpec
+}
+
+// OffVariationKey is the key of a flag's off variation.
+const OffVariationKey = "off"
+
+// EveryoneElseKey is the rule key of a flag's everyone-else rule, as
+// Optimizely names it.
+func EveryoneElseKey(flagID string) string { return "default-rollout-" + flagID }
 
 // Variable types, as Lift's API names them.
 const (
@@ -67,6 +110,9 @@ type ExperimentSpec struct {
 	Conditions *audience.Node
 	// MetricEventIDs are the events the experiment is measured on.
 	MetricEventIDs []string
+	// Allowlist maps user ids to the variation key they are forced into
+	// (forcedVariations); entries naming no variation are left out.
+	Allowlist map[string]string
 }
 
 // VariationSpec is one arm; Weight is its share of the experiment's traffic

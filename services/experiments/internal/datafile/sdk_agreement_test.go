@@ -49,8 +49,12 @@ func TestDecide_AgreesWithOptimizelyGoSDK(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		users := datafiletest.AllowlistedUsers
 		for u := range 1000 {
 			user := fmt.Sprintf("r%d-user-%d", round, u)
+			if u < len(users) {
+				user = users[u]
+			}
 			attrs := datafiletest.Attributes(rng)
 			for _, key := range lift.ExperimentKeys() {
 				want, _ := sdk.GetVariation(key, entities.UserContext{ID: user, Attributes: attrs})

@@ -82,13 +82,18 @@ func (s *Server) Decide(ctx context.Context, req *experimentsv1.DecideRequest) (
 	}
 	for _, key := range flagKeys {
 		fd, _ := e.Engine.DecideFlag(req.GetUserId(), attrs, key)
+		experimentKey := "" // a delivery is no experiment
+		if fd.RuleType == v4.RuleFeatureTest {
+			experimentKey = fd.ExperimentKey()
+		}
 		vars := make(map[string]string, len(fd.Variables))
 		for i, v := range fd.Variables {
 			vars[v.Key] = fd.Values[i]
 		}
 		resp.Flags = append(resp.Flags, &experimentsv1.FlagDecision{
-			FlagKey: fd.FlagKey, Enabled: fd.Enabled, ExperimentKey: fd.ExperimentKey(),
+			FlagKey: fd.FlagKey, Enabled: fd.Enabled, ExperimentKey: experimentKey,
 			VariationKey: fd.VariationKey(), Variables: vars,
+			RuleKey: fd.ExperimentKey(), RuleType: ruleTypes[fd.RuleType],
 		})
 	}
 	return resp, nil
@@ -125,15 +130,19 @@ func (s *Server) decider(ctx context.Context, req *experimentsv1.DecideRequest) 
 	return s.datafiles.Get(ctx, env)
 }
 
-// reasons maps the engine's reasons to the API's; a whitelisted user is
-// bucketed as far as the API tells.
 var reasons = map[v4.Reason]experimentsv1.DecisionReason{
 	v4.Bucketed:      experimentsv1.DecisionReason_DECISION_REASON_BUCKETED,
-	v4.Forced:        experimentsv1.DecisionReason_DECISION_REASON_BUCKETED,
+	v4.Forced:        experimentsv1.DecisionReason_DECISION_REASON_ALLOWLISTED,
 	v4.NotRunning:    experimentsv1.DecisionReason_DECISION_REASON_NOT_RUNNING,
 	v4.NotInAudience: experimentsv1.DecisionReason_DECISION_REASON_NOT_IN_AUDIENCE,
 	v4.NotInLayer:    experimentsv1.DecisionReason_DECISION_REASON_NOT_IN_LAYER,
 	v4.NotInTraffic:  experimentsv1.DecisionReason_DECISION_REASON_NOT_IN_TRAFFIC,
+}
+
+var ruleTypes = map[string]experimentsv1.RuleType{
+	"":                 experimentsv1.RuleType_RULE_TYPE_UNSPECIFIED,
+	v4.RuleFeatureTest: experimentsv1.RuleType_RULE_TYPE_AB_TEST,
+	v4.RuleRollout:     experimentsv1.RuleType_RULE_TYPE_DELIVERY,
 }
 
 func itoa(n int64) string { return store.FormatID(n) }

@@ -42,6 +42,16 @@ type Store interface {
 	CreateEvent(ctx context.Context, projectID int64, e *experimentsv1.Event) (*experimentsv1.Event, error)
 	UpdateEvent(ctx context.Context, projectID, id int64, etag string, change func(*experimentsv1.Event)) (*experimentsv1.Event, error)
 	DeleteEvent(ctx context.Context, projectID, id int64, etag string) error
+
+	GetAudience(ctx context.Context, id int64) (*experimentsv1.Audience, error)
+	ListAudiences(ctx context.Context, projectID, afterID int64, limit int) ([]*experimentsv1.Audience, error)
+	CreateAudience(ctx context.Context, projectID int64, a *experimentsv1.Audience) (*experimentsv1.Audience, error)
+	UpdateAudience(ctx context.Context, projectID, id int64, etag string, change func(*experimentsv1.Audience)) (*experimentsv1.Audience, error)
+	DeleteAudience(ctx context.Context, projectID, id int64, etag string) error
+
+	GetRuleset(ctx context.Context, projectID, flagID int64, env string) (*experimentsv1.FlagRuleset, error)
+	UpdateRuleset(ctx context.Context, projectID, flagID int64, env, etag string, change func(*experimentsv1.FlagRuleset) error) (*experimentsv1.FlagRuleset, error)
+	ShipExperiment(ctx context.Context, projectID, id int64, env, variationKey string, percentage int32, etag string) (*experimentsv1.Experiment, *experimentsv1.FlagRuleset, error)
 }
 
 // Directory is what the handlers ask identity.

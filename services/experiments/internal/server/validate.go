@@ -109,23 +109,31 @@ func (s *Server) referencedLayer(ctx context.Context, projectID int64, id string
 // checkVariationVariables: values only for variables the flag has, and
 // valid for their type.
 func checkVariationVariables(flag *experimentsv1.Flag, vs []*experimentsv1.Variation) error {
+	for i, v := range vs {
+		if err := checkVariableValues(flag, v.GetKey(), v.GetVariables(), fmt.Sprintf("experiment.variations[%d].variables", i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkVariableValues checks the variable values one variation (of an
+// experiment or a delivery) sets.
+func checkVariableValues(flag *experimentsv1.Flag, variationKey string, values map[string]string, field string) error {
 	types := map[string]string{}
 	for _, v := range flag.GetVariables() {
 		types[v.GetKey()] = store.VariableTypeName(v.GetType())
 	}
-	for i, v := range vs {
-		field := fmt.Sprintf("experiment.variations[%d].variables", i)
-		for key, value := range v.GetVariables() {
-			typ, ok := types[key]
-			if !ok {
-				if flag == nil {
-					return apierr.InvalidArgument("VARIABLES_WITHOUT_FLAG", "variation %q sets variables but the experiment has no flag", v.GetKey()).With("field", field)
-				}
-				return apierr.InvalidArgument("UNKNOWN_VARIABLE", "flag %q has no variable %q", flag.GetKey(), key).With("field", field)
+	for key, value := range values {
+		typ, ok := types[key]
+		if !ok {
+			if flag == nil {
+				return apierr.InvalidArgument("VARIABLES_WITHOUT_FLAG", "variation %q sets variables but the experiment has no flag", variationKey).With("field", field)
 			}
-			if err := datafile.CheckValue(typ, value); err != nil {
-				return apierr.InvalidArgument("INVALID_VARIABLE_VALUE", "variable %q of variation %q: %s", key, v.GetKey(), err).With("field", field)
-			}
+			return apierr.InvalidArgument("UNKNOWN_VARIABLE", "flag %q has no variable %q", flag.GetKey(), key).With("field", field)
+		}
+		if err := datafile.CheckValue(typ, value); err != nil {
+			return apierr.InvalidArgument("INVALID_VARIABLE_VALUE", "variable %q of variation %q: %s", key, variationKey, err).With("field", field)
 		}
 	}
 	return nil

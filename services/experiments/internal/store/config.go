@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -21,7 +22,7 @@ SELECT e.id, e.key, e.flag_id, e.layer_id, e.layer_start, e.layer_end, e.traffic
 FROM experiments e WHERE e.project_id = $1 AND e.status = 2 ORDER BY e.id`
 
 const configFlagsSQL = `
-SELECT f.id, f.key, f.rollout_id,
+SELECT f.id, f.key, f.rollout_id, f.everyone_else_id, f.off_variation_id,
 	COALESCE((SELECT json_agg(json_build_object('id', v.id, 'key', v.key, 'type', v.type, 'default_value', v.default_value)
 		ORDER BY v.position) FROM flag_variables v WHERE v.flag_id = f.id), '[]')
 FROM flags f WHERE f.project_id = $1 ORDER BY f.id`
@@ -32,13 +33,23 @@ const configEventsSQL = `SELECT id, key FROM events WHERE project_id = $1 ORDER 
 
 const configAttributesSQL = `SELECT id, key FROM attributes WHERE project_id = $1 ORDER BY id`
 
+const configAudiencesSQL = `SELECT id, key, name, conditions FROM audiences WHERE project_id = $1 ORDER BY id`
+
+const configRulesetsSQL = `
+SELECT r.flag_id, r.environment_key, r.enabled, r.allowlists, r.deliveries, r.everyone_else
+FROM flag_rulesets r JOIN flags f ON f.id = r.flag_id WHERE f.project_id = $1`
+
 // projectConfig is everything of a project that any of its datafiles shows.
 type projectConfig struct {
 	flags       []datafile.FlagSpec
 	layers      []datafile.LayerSpec
 	events      []datafile.EventSpec
 	attributes  []datafile.Attribute
+	audiences   []datafile.AudienceSpec
 	experiments []runningExperiment
+	// rulesets by flag id and environment key; a missing one is the
+	// default.
+	rulesets map[string]map[string]rulesetRow
 }
 
 type runningExperiment struct {
@@ -50,14 +61,42 @@ type runningExperiment struct {
 // configuration with the experiments enabled there marked running. The
 // identity fields (account, SDK key) are left to the caller.
 func (c *projectConfig) input(environmentKey string) *datafile.Input {
-	in := &datafile.Input{Flags: c.flags, Layers: c.layers, Events: c.events, Attributes: c.attributes,
+	in := &datafile.Input{Layers: c.layers, Events: c.events, Attributes: c.attributes, Audiences: c.audiences,
 		EnvironmentKey: environmentKey}
+	for _, f := range c.flags {
+		r, ok := c.rulesets[f.ID][environmentKey]
+		if ok {
+			f.Disabled = !r.enabled
+			f.Deliveries = deliverySpecs(r.deliveries)
+			if r.everyoneElse != nil {
+				f.EveryoneElse = &datafile.DeliverySpec{Percentage: int(r.everyoneElse.Percentage), Variation: variationSpec(r.everyoneElse.Variation)}
+			}
+		}
+		in.Flags = append(in.Flags, f)
+	}
 	for _, e := range c.experiments {
 		spec := e.spec
 		spec.Running = slices.Contains(e.environments, environmentKey)
+		spec.Allowlist = c.rulesets[spec.FlagID][environmentKey].allowlists[spec.ID]
 		in.Experiments = append(in.Experiments, spec)
 	}
 	return in
+}
+
+func deliverySpecs(docs []deliveryDoc) []datafile.DeliverySpec {
+	out := make([]datafile.DeliverySpec, 0, len(docs))
+	for _, d := range docs {
+		spec := datafile.DeliverySpec{ID: idString(d.ID), Key: d.Key, Percentage: int(d.Percentage), Variation: variationSpec(d.Variation)}
+		for _, a := range d.AudienceIDs {
+			spec.AudienceIDs = append(spec.AudienceIDs, idString(a))
+		}
+		out = append(out, spec)
+	}
+	return out
+}
+
+func variationSpec(v variationDoc) datafile.VariationSpec {
+	return datafile.VariationSpec{ID: idString(v.ID), Key: v.Key, FeatureEnabled: v.FeatureEnabled, Variables: v.Variables}
 }
 
 func loadConfig(ctx context.Context, q querier, projectID int64) (*projectConfig, error) {
@@ -96,7 +135,51 @@ func loadConfig(ctx context.Context, q querier, projectID int64) (*projectConfig
 	if c.experiments, err = collect(ctx, q, configExperimentsSQL, projectID, scanRunningExperiment); err != nil {
 		return nil, err
 	}
-	return c, nil
+	if c.audiences, err = collect(ctx, q, configAudiencesSQL, projectID, scanConfigAudience); err != nil {
+		return nil, err
+	}
+	return c, loadConfigRulesets(ctx, q, c, projectID)
+}
+
+func scanConfigAudience(r pgx.Row) (datafile.AudienceSpec, error) {
+	var (
+		id                    int64
+		a                     datafile.AudienceSpec
+		key, name, conditions string
+	)
+	if err := r.Scan(&id, &key, &name, &conditions); err != nil {
+		return a, err
+	}
+	a.ID, a.Name = idString(id), cmp.Or(name, key)
+	tree, err := audience.ParseConditions([]byte(conditions), audience.Lenient)
+	a.Conditions = tree
+	return a, err
+}
+
+func loadConfigRulesets(ctx context.Context, q querier, c *projectConfig, projectID int64) error {
+	rows, err := q.Query(ctx, configRulesetsSQL, projectID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	c.rulesets = map[string]map[string]rulesetRow{}
+	for rows.Next() {
+		var (
+			flagID int64
+			env    string
+			r      rulesetRow
+		)
+		if err := rows.Scan(&flagID, &env, &r.enabled, &r.allowlists, &r.deliveries, &r.everyoneElse); err != nil {
+			return err
+		}
+		byEnv := c.rulesets[idString(flagID)]
+		if byEnv == nil {
+			byEnv = map[string]rulesetRow{}
+			c.rulesets[idString(flagID)] = byEnv
+		}
+		byEnv[env] = r
+	}
+	return rows.Err()
 }
 
 func collect[T any](ctx context.Context, q querier, sql string, projectID int64, scan func(pgx.Row) (T, error)) ([]T, error) {
@@ -109,13 +192,14 @@ func collect[T any](ctx context.Context, q querier, sql string, projectID int64,
 
 func scanConfigFlag(r pgx.Row) (datafile.FlagSpec, error) {
 	var (
-		f           datafile.FlagSpec
-		id, rollout int64
-		vars        []byte
+		f                          datafile.FlagSpec
+		id, rollout, everyone, off int64
+		vars                       []byte
 	)
-	if err := r.Scan(&id, &f.Key, &rollout, &vars); err != nil {
+	if err := r.Scan(&id, &f.Key, &rollout, &everyone, &off, &vars); err != nil {
 		return f, err
 	}
+	f.EveryoneElseID, f.OffVariationID = idString(everyone), idString(off)
 	var rows []variableRow
 	if err := json.Unmarshal(vars, &rows); err != nil {
 		return f, err

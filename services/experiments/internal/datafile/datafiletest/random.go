@@ -57,9 +57,28 @@ func Input(rng *rand.Rand) *datafile.Input {
 		Revision: int64(1 + rng.IntN(100)), AnonymizeIP: rng.IntN(2) == 0, BotFiltering: rng.IntN(2) == 0,
 	}
 	for i := range rng.IntN(4) {
+		in.Audiences = append(in.Audiences, datafile.AudienceSpec{ID: id(), Name: fmt.Sprintf("audience %d", i), Conditions: randomTree(rng)})
+	}
+	for i := range rng.IntN(4) {
 		f := datafile.FlagSpec{ID: id(), Key: fmt.Sprintf("flag_%d", i), RolloutID: id()}
 		for j, typ := range []string{datafile.TypeBoolean, datafile.TypeString, datafile.TypeInteger, datafile.TypeDouble, datafile.TypeJSON}[:rng.IntN(6)] {
 			f.Variables = append(f.Variables, datafile.FlagVariable{ID: id(), Key: fmt.Sprintf("v%d", j), Type: typ, Default: sample(typ, 0)})
+		}
+		if rng.IntN(6) != 0 { // else a flag with an empty rollout, as before rulesets
+			f.EveryoneElseID, f.OffVariationID = id(), id()
+			f.Disabled = rng.IntN(5) == 0
+			for j := range rng.IntN(4) {
+				r := datafile.DeliverySpec{ID: id(), Key: fmt.Sprintf("delivery_%d", j), Percentage: trafficShare(rng), Variation: deliveredVariation(rng, &f, id(), j)}
+				for _, a := range in.Audiences {
+					if rng.IntN(3) == 0 {
+						r.AudienceIDs = append(r.AudienceIDs, a.ID)
+					}
+				}
+				f.Deliveries = append(f.Deliveries, r)
+			}
+			if rng.IntN(2) == 0 {
+				f.EveryoneElse = &datafile.DeliverySpec{Percentage: trafficShare(rng), Variation: deliveredVariation(rng, &f, id(), 9)}
+			}
 		}
 		in.Flags = append(in.Flags, f)
 	}
@@ -101,11 +120,13 @@ func Input(rng *rand.Rand) *datafile.Input {
 			e.Variations = append(e.Variations, v)
 		}
 		if rng.IntN(3) != 0 {
-			tree, err := audience.ParseConditions([]byte(Conditions[rng.IntN(len(Conditions))]), audience.Strict)
-			if err != nil {
-				panic(err)
+			e.AudienceID, e.Conditions = id(), randomTree(rng)
+		}
+		for range rng.IntN(4) {
+			if e.Allowlist == nil {
+				e.Allowlist = map[string]string{}
 			}
-			e.AudienceID, e.Conditions = id(), tree
+			e.Allowlist[AllowlistedUsers[rng.IntN(len(AllowlistedUsers))]] = e.Variations[rng.IntN(len(e.Variations))].Key
 		}
 		for _, ev := range in.Events {
 			if rng.IntN(2) == 0 {
@@ -118,6 +139,33 @@ func Input(rng *rand.Rand) *datafile.Input {
 		in.Attributes = append(in.Attributes, datafile.Attribute{ID: id(), Key: name})
 	}
 	return in
+}
+
+// AllowlistedUsers are the user ids random allowlists name; a test should
+// decide for them too.
+var AllowlistedUsers = []string{"qa-0", "qa-1", "qa-2", "qa-3", "qa-4", "qa-5", "qa-6", "qa-7"}
+
+func randomTree(rng *rand.Rand) *audience.Node {
+	tree, err := audience.ParseConditions([]byte(Conditions[rng.IntN(len(Conditions))]), audience.Strict)
+	if err != nil {
+		panic(err)
+	}
+	return tree
+}
+
+// deliveredVariation is a random variation a delivery serves, setting some
+// of the flag's variables.
+func deliveredVariation(rng *rand.Rand, f *datafile.FlagSpec, id string, n int) datafile.VariationSpec {
+	v := datafile.VariationSpec{ID: id, Key: fmt.Sprintf("delivered_%d", n), FeatureEnabled: rng.IntN(4) != 0}
+	for k, fv := range f.Variables {
+		if rng.IntN(2) == 0 {
+			if v.Variables == nil {
+				v.Variables = map[string]string{}
+			}
+			v.Variables[fv.Key] = sample(fv.Type, 100+n*10+k)
+		}
+	}
+	return v
 }
 
 func trafficShare(rng *rand.Rand) int {

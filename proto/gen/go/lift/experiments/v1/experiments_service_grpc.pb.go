@@ -24,6 +24,8 @@ const (
 	ExperimentsService_ListFlags_FullMethodName          = "/lift.experiments.v1.ExperimentsService/ListFlags"
 	ExperimentsService_UpdateFlag_FullMethodName         = "/lift.experiments.v1.ExperimentsService/UpdateFlag"
 	ExperimentsService_DeleteFlag_FullMethodName         = "/lift.experiments.v1.ExperimentsService/DeleteFlag"
+	ExperimentsService_GetFlagRuleset_FullMethodName     = "/lift.experiments.v1.ExperimentsService/GetFlagRuleset"
+	ExperimentsService_UpdateFlagRuleset_FullMethodName  = "/lift.experiments.v1.ExperimentsService/UpdateFlagRuleset"
 	ExperimentsService_CreateExperiment_FullMethodName   = "/lift.experiments.v1.ExperimentsService/CreateExperiment"
 	ExperimentsService_GetExperiment_FullMethodName      = "/lift.experiments.v1.ExperimentsService/GetExperiment"
 	ExperimentsService_ListExperiments_FullMethodName    = "/lift.experiments.v1.ExperimentsService/ListExperiments"
@@ -33,6 +35,7 @@ const (
 	ExperimentsService_PauseExperiment_FullMethodName    = "/lift.experiments.v1.ExperimentsService/PauseExperiment"
 	ExperimentsService_ConcludeExperiment_FullMethodName = "/lift.experiments.v1.ExperimentsService/ConcludeExperiment"
 	ExperimentsService_ArchiveExperiment_FullMethodName  = "/lift.experiments.v1.ExperimentsService/ArchiveExperiment"
+	ExperimentsService_ShipExperiment_FullMethodName     = "/lift.experiments.v1.ExperimentsService/ShipExperiment"
 	ExperimentsService_CreateLayer_FullMethodName        = "/lift.experiments.v1.ExperimentsService/CreateLayer"
 	ExperimentsService_GetLayer_FullMethodName           = "/lift.experiments.v1.ExperimentsService/GetLayer"
 	ExperimentsService_GetExperimentLayer_FullMethodName = "/lift.experiments.v1.ExperimentsService/GetExperimentLayer"
@@ -44,6 +47,11 @@ const (
 	ExperimentsService_ListEvents_FullMethodName         = "/lift.experiments.v1.ExperimentsService/ListEvents"
 	ExperimentsService_UpdateEvent_FullMethodName        = "/lift.experiments.v1.ExperimentsService/UpdateEvent"
 	ExperimentsService_DeleteEvent_FullMethodName        = "/lift.experiments.v1.ExperimentsService/DeleteEvent"
+	ExperimentsService_CreateAudience_FullMethodName     = "/lift.experiments.v1.ExperimentsService/CreateAudience"
+	ExperimentsService_GetAudience_FullMethodName        = "/lift.experiments.v1.ExperimentsService/GetAudience"
+	ExperimentsService_ListAudiences_FullMethodName      = "/lift.experiments.v1.ExperimentsService/ListAudiences"
+	ExperimentsService_UpdateAudience_FullMethodName     = "/lift.experiments.v1.ExperimentsService/UpdateAudience"
+	ExperimentsService_DeleteAudience_FullMethodName     = "/lift.experiments.v1.ExperimentsService/DeleteAudience"
 	ExperimentsService_Decide_FullMethodName             = "/lift.experiments.v1.ExperimentsService/Decide"
 	ExperimentsService_GetDatafile_FullMethodName        = "/lift.experiments.v1.ExperimentsService/GetDatafile"
 	ExperimentsService_WatchDatafile_FullMethodName      = "/lift.experiments.v1.ExperimentsService/WatchDatafile"
@@ -84,6 +92,22 @@ type ExperimentsServiceClient interface {
 	// A flag an experiment still names is FAILED_PRECONDITION
 	// (STILL_REFERENCED). Needs a token with the write scope.
 	DeleteFlag(ctx context.Context, in *DeleteFlagRequest, opts ...grpc.CallOption) (*DeleteFlagResponse, error)
+	// Returns a flag's ruleset in one environment.
+	//
+	// The on/off toggle, the A/B tests with their allowlists, the targeted
+	// deliveries and the everyone-else rule, with the ruleset's etag. A flag
+	// never configured in the environment answers the default: enabled, no
+	// deliveries, "off" to everyone else. Needs a token with the read scope.
+	GetFlagRuleset(ctx context.Context, in *GetFlagRulesetRequest, opts ...grpc.CallOption) (*GetFlagRulesetResponse, error)
+	// Updates the fields of a flag's ruleset named by update_mask.
+	//
+	// Toggle the flag (enabled: false is the kill switch), set allowlists,
+	// replace the ordered deliveries or the everyone-else rule. The
+	// environment's datafile gets a new revision, so SDKs see the change on
+	// their next poll. Send the etag you read to update only an unchanged
+	// ruleset (409 ETAG_MISMATCH otherwise). Needs a token with the write
+	// scope.
+	UpdateFlagRuleset(ctx context.Context, in *UpdateFlagRulesetRequest, opts ...grpc.CallOption) (*UpdateFlagRulesetResponse, error)
 	// Creates an experiment in a project.
 	//
 	// It starts as a draft: nothing is decided until it is started. Variation
@@ -136,6 +160,14 @@ type ExperimentsServiceClient interface {
 	// Archived experiments keep their results and may be deleted. Needs a
 	// token with the write scope.
 	ArchiveExperiment(ctx context.Context, in *ArchiveExperimentRequest, opts ...grpc.CallOption) (*ArchiveExperimentResponse, error)
+	// Ships the winner of an experiment in one environment.
+	//
+	// In one transaction: concludes the running or paused experiment and
+	// makes the chosen variation (its key, toggle and variable values) the
+	// first delivery of the experiment's flag in that environment, for
+	// everyone or for a percentage of users. Needs a token with the write
+	// scope.
+	ShipExperiment(ctx context.Context, in *ShipExperimentRequest, opts ...grpc.CallOption) (*ShipExperimentResponse, error)
 	// Creates a layer in a project.
 	//
 	// A layer is a mutually exclusive group: each of its experiments holds a
@@ -195,6 +227,32 @@ type ExperimentsServiceClient interface {
 	// An event a metric still uses is FAILED_PRECONDITION (STILL_REFERENCED).
 	// Needs a token with the write scope.
 	DeleteEvent(ctx context.Context, in *DeleteEventRequest, opts ...grpc.CallOption) (*DeleteEventResponse, error)
+	// Creates a reusable audience in a project.
+	//
+	// Delivery rules of the project's flags refer to it by id. Needs a token
+	// with the write scope. Answers 201 with Location.
+	CreateAudience(ctx context.Context, in *CreateAudienceRequest, opts ...grpc.CallOption) (*CreateAudienceResponse, error)
+	// Returns one audience.
+	//
+	// With its etag (also the ETag header). Needs a token with the read
+	// scope.
+	GetAudience(ctx context.Context, in *GetAudienceRequest, opts ...grpc.CallOption) (*GetAudienceResponse, error)
+	// Lists a project's audiences, oldest first.
+	//
+	// Pages with page_size (default 50) and the next_page_token of the
+	// previous page. Needs a token with the read scope.
+	ListAudiences(ctx context.Context, in *ListAudiencesRequest, opts ...grpc.CallOption) (*ListAudiencesResponse, error)
+	// Updates the fields of an audience named by update_mask.
+	//
+	// Every datafile using it gets a new revision. Send the etag you read to
+	// update only an unchanged resource (409 ETAG_MISMATCH otherwise). Needs
+	// a token with the write scope.
+	UpdateAudience(ctx context.Context, in *UpdateAudienceRequest, opts ...grpc.CallOption) (*UpdateAudienceResponse, error)
+	// Deletes an audience no delivery rule refers to.
+	//
+	// An audience a rule still uses is FAILED_PRECONDITION
+	// (STILL_REFERENCED). Needs a token with the write scope.
+	DeleteAudience(ctx context.Context, in *DeleteAudienceRequest, opts ...grpc.CallOption) (*DeleteAudienceResponse, error)
 	// Decides a user's variations in an environment.
 	//
 	// Each running experiment (and each flag) of the environment is decided
@@ -269,6 +327,26 @@ func (c *experimentsServiceClient) DeleteFlag(ctx context.Context, in *DeleteFla
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DeleteFlagResponse)
 	err := c.cc.Invoke(ctx, ExperimentsService_DeleteFlag_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *experimentsServiceClient) GetFlagRuleset(ctx context.Context, in *GetFlagRulesetRequest, opts ...grpc.CallOption) (*GetFlagRulesetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetFlagRulesetResponse)
+	err := c.cc.Invoke(ctx, ExperimentsService_GetFlagRuleset_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *experimentsServiceClient) UpdateFlagRuleset(ctx context.Context, in *UpdateFlagRulesetRequest, opts ...grpc.CallOption) (*UpdateFlagRulesetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateFlagRulesetResponse)
+	err := c.cc.Invoke(ctx, ExperimentsService_UpdateFlagRuleset_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -359,6 +437,16 @@ func (c *experimentsServiceClient) ArchiveExperiment(ctx context.Context, in *Ar
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ArchiveExperimentResponse)
 	err := c.cc.Invoke(ctx, ExperimentsService_ArchiveExperiment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *experimentsServiceClient) ShipExperiment(ctx context.Context, in *ShipExperimentRequest, opts ...grpc.CallOption) (*ShipExperimentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ShipExperimentResponse)
+	err := c.cc.Invoke(ctx, ExperimentsService_ShipExperiment_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -475,6 +563,56 @@ func (c *experimentsServiceClient) DeleteEvent(ctx context.Context, in *DeleteEv
 	return out, nil
 }
 
+func (c *experimentsServiceClient) CreateAudience(ctx context.Context, in *CreateAudienceRequest, opts ...grpc.CallOption) (*CreateAudienceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAudienceResponse)
+	err := c.cc.Invoke(ctx, ExperimentsService_CreateAudience_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *experimentsServiceClient) GetAudience(ctx context.Context, in *GetAudienceRequest, opts ...grpc.CallOption) (*GetAudienceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAudienceResponse)
+	err := c.cc.Invoke(ctx, ExperimentsService_GetAudience_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *experimentsServiceClient) ListAudiences(ctx context.Context, in *ListAudiencesRequest, opts ...grpc.CallOption) (*ListAudiencesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAudiencesResponse)
+	err := c.cc.Invoke(ctx, ExperimentsService_ListAudiences_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *experimentsServiceClient) UpdateAudience(ctx context.Context, in *UpdateAudienceRequest, opts ...grpc.CallOption) (*UpdateAudienceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateAudienceResponse)
+	err := c.cc.Invoke(ctx, ExperimentsService_UpdateAudience_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *experimentsServiceClient) DeleteAudience(ctx context.Context, in *DeleteAudienceRequest, opts ...grpc.CallOption) (*DeleteAudienceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAudienceResponse)
+	err := c.cc.Invoke(ctx, ExperimentsService_DeleteAudience_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *experimentsServiceClient) Decide(ctx context.Context, in *DecideRequest, opts ...grpc.CallOption) (*DecideResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DecideResponse)
@@ -549,6 +687,22 @@ type ExperimentsServiceServer interface {
 	// A flag an experiment still names is FAILED_PRECONDITION
 	// (STILL_REFERENCED). Needs a token with the write scope.
 	DeleteFlag(context.Context, *DeleteFlagRequest) (*DeleteFlagResponse, error)
+	// Returns a flag's ruleset in one environment.
+	//
+	// The on/off toggle, the A/B tests with their allowlists, the targeted
+	// deliveries and the everyone-else rule, with the ruleset's etag. A flag
+	// never configured in the environment answers the default: enabled, no
+	// deliveries, "off" to everyone else. Needs a token with the read scope.
+	GetFlagRuleset(context.Context, *GetFlagRulesetRequest) (*GetFlagRulesetResponse, error)
+	// Updates the fields of a flag's ruleset named by update_mask.
+	//
+	// Toggle the flag (enabled: false is the kill switch), set allowlists,
+	// replace the ordered deliveries or the everyone-else rule. The
+	// environment's datafile gets a new revision, so SDKs see the change on
+	// their next poll. Send the etag you read to update only an unchanged
+	// ruleset (409 ETAG_MISMATCH otherwise). Needs a token with the write
+	// scope.
+	UpdateFlagRuleset(context.Context, *UpdateFlagRulesetRequest) (*UpdateFlagRulesetResponse, error)
 	// Creates an experiment in a project.
 	//
 	// It starts as a draft: nothing is decided until it is started. Variation
@@ -601,6 +755,14 @@ type ExperimentsServiceServer interface {
 	// Archived experiments keep their results and may be deleted. Needs a
 	// token with the write scope.
 	ArchiveExperiment(context.Context, *ArchiveExperimentRequest) (*ArchiveExperimentResponse, error)
+	// Ships the winner of an experiment in one environment.
+	//
+	// In one transaction: concludes the running or paused experiment and
+	// makes the chosen variation (its key, toggle and variable values) the
+	// first delivery of the experiment's flag in that environment, for
+	// everyone or for a percentage of users. Needs a token with the write
+	// scope.
+	ShipExperiment(context.Context, *ShipExperimentRequest) (*ShipExperimentResponse, error)
 	// Creates a layer in a project.
 	//
 	// A layer is a mutually exclusive group: each of its experiments holds a
@@ -660,6 +822,32 @@ type ExperimentsServiceServer interface {
 	// An event a metric still uses is FAILED_PRECONDITION (STILL_REFERENCED).
 	// Needs a token with the write scope.
 	DeleteEvent(context.Context, *DeleteEventRequest) (*DeleteEventResponse, error)
+	// Creates a reusable audience in a project.
+	//
+	// Delivery rules of the project's flags refer to it by id. Needs a token
+	// with the write scope. Answers 201 with Location.
+	CreateAudience(context.Context, *CreateAudienceRequest) (*CreateAudienceResponse, error)
+	// Returns one audience.
+	//
+	// With its etag (also the ETag header). Needs a token with the read
+	// scope.
+	GetAudience(context.Context, *GetAudienceRequest) (*GetAudienceResponse, error)
+	// Lists a project's audiences, oldest first.
+	//
+	// Pages with page_size (default 50) and the next_page_token of the
+	// previous page. Needs a token with the read scope.
+	ListAudiences(context.Context, *ListAudiencesRequest) (*ListAudiencesResponse, error)
+	// Updates the fields of an audience named by update_mask.
+	//
+	// Every datafile using it gets a new revision. Send the etag you read to
+	// update only an unchanged resource (409 ETAG_MISMATCH otherwise). Needs
+	// a token with the write scope.
+	UpdateAudience(context.Context, *UpdateAudienceRequest) (*UpdateAudienceResponse, error)
+	// Deletes an audience no delivery rule refers to.
+	//
+	// An audience a rule still uses is FAILED_PRECONDITION
+	// (STILL_REFERENCED). Needs a token with the write scope.
+	DeleteAudience(context.Context, *DeleteAudienceRequest) (*DeleteAudienceResponse, error)
 	// Decides a user's variations in an environment.
 	//
 	// Each running experiment (and each flag) of the environment is decided
@@ -705,6 +893,12 @@ func (UnimplementedExperimentsServiceServer) UpdateFlag(context.Context, *Update
 func (UnimplementedExperimentsServiceServer) DeleteFlag(context.Context, *DeleteFlagRequest) (*DeleteFlagResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteFlag not implemented")
 }
+func (UnimplementedExperimentsServiceServer) GetFlagRuleset(context.Context, *GetFlagRulesetRequest) (*GetFlagRulesetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFlagRuleset not implemented")
+}
+func (UnimplementedExperimentsServiceServer) UpdateFlagRuleset(context.Context, *UpdateFlagRulesetRequest) (*UpdateFlagRulesetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateFlagRuleset not implemented")
+}
 func (UnimplementedExperimentsServiceServer) CreateExperiment(context.Context, *CreateExperimentRequest) (*CreateExperimentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateExperiment not implemented")
 }
@@ -731,6 +925,9 @@ func (UnimplementedExperimentsServiceServer) ConcludeExperiment(context.Context,
 }
 func (UnimplementedExperimentsServiceServer) ArchiveExperiment(context.Context, *ArchiveExperimentRequest) (*ArchiveExperimentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ArchiveExperiment not implemented")
+}
+func (UnimplementedExperimentsServiceServer) ShipExperiment(context.Context, *ShipExperimentRequest) (*ShipExperimentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ShipExperiment not implemented")
 }
 func (UnimplementedExperimentsServiceServer) CreateLayer(context.Context, *CreateLayerRequest) (*CreateLayerResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateLayer not implemented")
@@ -764,6 +961,21 @@ func (UnimplementedExperimentsServiceServer) UpdateEvent(context.Context, *Updat
 }
 func (UnimplementedExperimentsServiceServer) DeleteEvent(context.Context, *DeleteEventRequest) (*DeleteEventResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteEvent not implemented")
+}
+func (UnimplementedExperimentsServiceServer) CreateAudience(context.Context, *CreateAudienceRequest) (*CreateAudienceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAudience not implemented")
+}
+func (UnimplementedExperimentsServiceServer) GetAudience(context.Context, *GetAudienceRequest) (*GetAudienceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAudience not implemented")
+}
+func (UnimplementedExperimentsServiceServer) ListAudiences(context.Context, *ListAudiencesRequest) (*ListAudiencesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAudiences not implemented")
+}
+func (UnimplementedExperimentsServiceServer) UpdateAudience(context.Context, *UpdateAudienceRequest) (*UpdateAudienceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateAudience not implemented")
+}
+func (UnimplementedExperimentsServiceServer) DeleteAudience(context.Context, *DeleteAudienceRequest) (*DeleteAudienceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAudience not implemented")
 }
 func (UnimplementedExperimentsServiceServer) Decide(context.Context, *DecideRequest) (*DecideResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Decide not implemented")
@@ -881,6 +1093,42 @@ func _ExperimentsService_DeleteFlag_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ExperimentsServiceServer).DeleteFlag(ctx, req.(*DeleteFlagRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ExperimentsService_GetFlagRuleset_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFlagRulesetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExperimentsServiceServer).GetFlagRuleset(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExperimentsService_GetFlagRuleset_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExperimentsServiceServer).GetFlagRuleset(ctx, req.(*GetFlagRulesetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ExperimentsService_UpdateFlagRuleset_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateFlagRulesetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExperimentsServiceServer).UpdateFlagRuleset(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExperimentsService_UpdateFlagRuleset_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExperimentsServiceServer).UpdateFlagRuleset(ctx, req.(*UpdateFlagRulesetRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1043,6 +1291,24 @@ func _ExperimentsService_ArchiveExperiment_Handler(srv interface{}, ctx context.
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ExperimentsServiceServer).ArchiveExperiment(ctx, req.(*ArchiveExperimentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ExperimentsService_ShipExperiment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShipExperimentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExperimentsServiceServer).ShipExperiment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExperimentsService_ShipExperiment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExperimentsServiceServer).ShipExperiment(ctx, req.(*ShipExperimentRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1245,6 +1511,96 @@ func _ExperimentsService_DeleteEvent_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExperimentsService_CreateAudience_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAudienceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExperimentsServiceServer).CreateAudience(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExperimentsService_CreateAudience_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExperimentsServiceServer).CreateAudience(ctx, req.(*CreateAudienceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ExperimentsService_GetAudience_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAudienceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExperimentsServiceServer).GetAudience(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExperimentsService_GetAudience_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExperimentsServiceServer).GetAudience(ctx, req.(*GetAudienceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ExperimentsService_ListAudiences_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAudiencesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExperimentsServiceServer).ListAudiences(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExperimentsService_ListAudiences_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExperimentsServiceServer).ListAudiences(ctx, req.(*ListAudiencesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ExperimentsService_UpdateAudience_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateAudienceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExperimentsServiceServer).UpdateAudience(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExperimentsService_UpdateAudience_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExperimentsServiceServer).UpdateAudience(ctx, req.(*UpdateAudienceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ExperimentsService_DeleteAudience_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAudienceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExperimentsServiceServer).DeleteAudience(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExperimentsService_DeleteAudience_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExperimentsServiceServer).DeleteAudience(ctx, req.(*DeleteAudienceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ExperimentsService_Decide_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(DecideRequest)
 	if err := dec(in); err != nil {
@@ -1320,6 +1676,14 @@ var ExperimentsService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ExperimentsService_DeleteFlag_Handler,
 		},
 		{
+			MethodName: "GetFlagRuleset",
+			Handler:    _ExperimentsService_GetFlagRuleset_Handler,
+		},
+		{
+			MethodName: "UpdateFlagRuleset",
+			Handler:    _ExperimentsService_UpdateFlagRuleset_Handler,
+		},
+		{
 			MethodName: "CreateExperiment",
 			Handler:    _ExperimentsService_CreateExperiment_Handler,
 		},
@@ -1354,6 +1718,10 @@ var ExperimentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ArchiveExperiment",
 			Handler:    _ExperimentsService_ArchiveExperiment_Handler,
+		},
+		{
+			MethodName: "ShipExperiment",
+			Handler:    _ExperimentsService_ShipExperiment_Handler,
 		},
 		{
 			MethodName: "CreateLayer",
@@ -1398,6 +1766,26 @@ var ExperimentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteEvent",
 			Handler:    _ExperimentsService_DeleteEvent_Handler,
+		},
+		{
+			MethodName: "CreateAudience",
+			Handler:    _ExperimentsService_CreateAudience_Handler,
+		},
+		{
+			MethodName: "GetAudience",
+			Handler:    _ExperimentsService_GetAudience_Handler,
+		},
+		{
+			MethodName: "ListAudiences",
+			Handler:    _ExperimentsService_ListAudiences_Handler,
+		},
+		{
+			MethodName: "UpdateAudience",
+			Handler:    _ExperimentsService_UpdateAudience_Handler,
+		},
+		{
+			MethodName: "DeleteAudience",
+			Handler:    _ExperimentsService_DeleteAudience_Handler,
 		},
 		{
 			MethodName: "Decide",
