@@ -123,7 +123,7 @@ func TestSDK_GoSDKAgreesWithDecideThroughGateway(t *testing.T) {
 			if wantJSON := agentJSON(t, want); !reflect.DeepEqual(edge[fd.GetFlagKey()], wantJSON) {
 				t.Fatalf("%s flag %s: edge POST /v1/decide %v, Agent's rendering of the SDK %v", user, fd.GetFlagKey(), edge[fd.GetFlagKey()], wantJSON)
 			}
-			if fd.GetEnabled() != want.Enabled || fd.GetVariationKey() != want.VariationKey || fd.GetExperimentKey() != want.RuleKey {
+			if fd.GetEnabled() != want.Enabled || fd.GetVariationKey() != want.VariationKey || fd.GetRuleKey() != want.RuleKey {
 				t.Fatalf("%s flag %s: Lift %v, SDK %+v", user, fd.GetFlagKey(), fd, want)
 			}
 			vars := want.Variables.ToMap()
