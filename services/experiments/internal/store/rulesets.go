@@ -88,10 +88,17 @@ type experimentRule struct {
 	variations []string
 }
 
-func loadRuleset(ctx context.Context, q querier, sql string, flagID int64, env string) (rulesetRow, error) {
+// loadRuleset reads a ruleset, under a row lock when lock is set.
+func loadRuleset(ctx context.Context, q querier, flagID int64, env string, lock bool) (rulesetRow, error) {
 	r := rulesetRow{enabled: true, allowlists: map[string]map[string]string{}}
 	var updated time.Time
-	err := q.QueryRow(ctx, sql, flagID, env).Scan(&r.enabled, &r.allowlists, &r.deliveries, &r.everyoneElse, &r.version, &updated)
+	var row pgx.Row
+	if lock {
+		row = q.QueryRow(ctx, getRulesetForUpdateSQL, flagID, env)
+	} else {
+		row = q.QueryRow(ctx, getRulesetSQL, flagID, env)
+	}
+	err := row.Scan(&r.enabled, &r.allowlists, &r.deliveries, &r.everyoneElse, &r.version, &updated)
 	if err == pgx.ErrNoRows {
 		return r, nil
 	}
@@ -117,18 +124,26 @@ func (s *Store) GetRuleset(ctx context.Context, projectID, flagID int64, env str
 	var out *experimentsv1.FlagRuleset
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
-		out, err = readRuleset(ctx, tx, flagRuleIDsSQL, getRulesetSQL, projectID, flagID, env)
+		out, err = readRuleset(ctx, tx, projectID, flagID, env, false)
 		return err
 	})
 	return out, pg.Translate(err, flagNotFound)
 }
 
-func readRuleset(ctx context.Context, q querier, flagSQL, rulesetSQL string, projectID, flagID int64, env string) (*experimentsv1.FlagRuleset, error) {
+// readRuleset reads a ruleset as the API shows it; lock takes the flag's
+// and the ruleset's row locks.
+func readRuleset(ctx context.Context, q querier, projectID, flagID int64, env string, lock bool) (*experimentsv1.FlagRuleset, error) {
 	var offID int64
-	if err := q.QueryRow(ctx, flagSQL, flagID, projectID).Scan(&offID); err != nil {
+	var flagRow pgx.Row
+	if lock {
+		flagRow = q.QueryRow(ctx, lockFlagRuleIDsSQL, flagID, projectID)
+	} else {
+		flagRow = q.QueryRow(ctx, flagRuleIDsSQL, flagID, projectID)
+	}
+	if err := flagRow.Scan(&offID); err != nil {
 		return nil, err
 	}
-	row, err := loadRuleset(ctx, q, rulesetSQL, flagID, env)
+	row, err := loadRuleset(ctx, q, flagID, env, lock)
 	if err != nil {
 		return nil, err
 	}
@@ -187,14 +202,14 @@ func (s *Store) UpdateRuleset(ctx context.Context, projectID, flagID int64, env,
 }
 
 func updateRuleset(ctx context.Context, tx pgx.Tx, projectID, flagID int64, env, etag string, change func(*experimentsv1.FlagRuleset) error) (*experimentsv1.FlagRuleset, error) {
-	cur, err := readRuleset(ctx, tx, lockFlagRuleIDsSQL, getRulesetForUpdateSQL, projectID, flagID, env)
+	cur, err := readRuleset(ctx, tx, projectID, flagID, env, true)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkEtag("ruleset", etag, mustInt(cur.GetEtag())); err != nil {
 		return nil, err
 	}
-	old, err := loadRuleset(ctx, tx, getRulesetSQL, flagID, env)
+	old, err := loadRuleset(ctx, tx, flagID, env, false)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +276,7 @@ func updateRuleset(ctx context.Context, tx pgx.Tx, projectID, flagID int64, env,
 	if _, err := tx.Exec(ctx, insertRulesetAudiencesSQL, flagID, env, audienceIDs); err != nil {
 		return nil, err
 	}
-	return readRuleset(ctx, tx, flagRuleIDsSQL, getRulesetSQL, projectID, flagID, env)
+	return readRuleset(ctx, tx, projectID, flagID, env, false)
 }
 
 // allowlists keeps the allowlists of the listed experiments, which must
