@@ -46,6 +46,10 @@ const (
 	// DECISION_REASON_NOT_IN_TRAFFIC: the user is outside the experiment's
 	// traffic allocation.
 	DecisionReason_DECISION_REASON_NOT_IN_TRAFFIC DecisionReason = 5
+	// DECISION_REASON_ALLOWLISTED: the user is on the experiment's allowlist
+	// in this environment and gets the listed variation, whatever the
+	// audience, the layer or the traffic allocation.
+	DecisionReason_DECISION_REASON_ALLOWLISTED DecisionReason = 6
 )
 
 // Enum value maps for DecisionReason.
@@ -57,6 +61,7 @@ var (
 		3: "DECISION_REASON_NOT_IN_AUDIENCE",
 		4: "DECISION_REASON_NOT_IN_LAYER",
 		5: "DECISION_REASON_NOT_IN_TRAFFIC",
+		6: "DECISION_REASON_ALLOWLISTED",
 	}
 	DecisionReason_value = map[string]int32{
 		"DECISION_REASON_UNSPECIFIED":     0,
@@ -65,6 +70,7 @@ var (
 		"DECISION_REASON_NOT_IN_AUDIENCE": 3,
 		"DECISION_REASON_NOT_IN_LAYER":    4,
 		"DECISION_REASON_NOT_IN_TRAFFIC":  5,
+		"DECISION_REASON_ALLOWLISTED":     6,
 	}
 )
 
@@ -93,6 +99,60 @@ func (x DecisionReason) Number() protoreflect.EnumNumber {
 // Deprecated: Use DecisionReason.Descriptor instead.
 func (DecisionReason) EnumDescriptor() ([]byte, []int) {
 	return file_lift_experiments_v1_delivery_proto_rawDescGZIP(), []int{0}
+}
+
+// RuleType is the kind of flag rule that decided a flag.
+type RuleType int32
+
+const (
+	// RULE_TYPE_UNSPECIFIED: no rule decided the flag.
+	RuleType_RULE_TYPE_UNSPECIFIED RuleType = 0
+	// RULE_TYPE_AB_TEST: an experiment (the SDKs' "feature-test" rule type).
+	RuleType_RULE_TYPE_AB_TEST RuleType = 1
+	// RULE_TYPE_DELIVERY: a targeted delivery or the everyone-else rule (the
+	// SDKs' "rollout" rule type); such decisions are not experiment visitors.
+	RuleType_RULE_TYPE_DELIVERY RuleType = 2
+)
+
+// Enum value maps for RuleType.
+var (
+	RuleType_name = map[int32]string{
+		0: "RULE_TYPE_UNSPECIFIED",
+		1: "RULE_TYPE_AB_TEST",
+		2: "RULE_TYPE_DELIVERY",
+	}
+	RuleType_value = map[string]int32{
+		"RULE_TYPE_UNSPECIFIED": 0,
+		"RULE_TYPE_AB_TEST":     1,
+		"RULE_TYPE_DELIVERY":    2,
+	}
+)
+
+func (x RuleType) Enum() *RuleType {
+	p := new(RuleType)
+	*p = x
+	return p
+}
+
+func (x RuleType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RuleType) Descriptor() protoreflect.EnumDescriptor {
+	return file_lift_experiments_v1_delivery_proto_enumTypes[1].Descriptor()
+}
+
+func (RuleType) Type() protoreflect.EnumType {
+	return &file_lift_experiments_v1_delivery_proto_enumTypes[1]
+}
+
+func (x RuleType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RuleType.Descriptor instead.
+func (RuleType) EnumDescriptor() ([]byte, []int) {
+	return file_lift_experiments_v1_delivery_proto_rawDescGZIP(), []int{1}
 }
 
 // GetDatafileRequest names an environment by its SDK key.
@@ -476,9 +536,9 @@ type ExperimentDecision struct {
 	ExperimentKey string `protobuf:"bytes,1,opt,name=experiment_key,json=experimentKey,proto3" json:"experiment_key,omitempty"`
 	// Experiment id; empty when the experiment is not running.
 	ExperimentId string `protobuf:"bytes,2,opt,name=experiment_id,json=experimentId,proto3" json:"experiment_id,omitempty"`
-	// Variation key; empty unless reason is BUCKETED.
+	// Variation key; empty unless reason is BUCKETED or ALLOWLISTED.
 	VariationKey string `protobuf:"bytes,3,opt,name=variation_key,json=variationKey,proto3" json:"variation_key,omitempty"`
-	// Variation id; empty unless reason is BUCKETED.
+	// Variation id; empty unless reason is BUCKETED or ALLOWLISTED.
 	VariationId string `protobuf:"bytes,4,opt,name=variation_id,json=variationId,proto3" json:"variation_id,omitempty"`
 	// Why.
 	Reason        DecisionReason `protobuf:"varint,5,opt,name=reason,proto3,enum=lift.experiments.v1.DecisionReason" json:"reason,omitempty"`
@@ -551,21 +611,31 @@ func (x *ExperimentDecision) GetReason() DecisionReason {
 	return DecisionReason_DECISION_REASON_UNSPECIFIED
 }
 
-// FlagDecision is a flag's state for one user: the first of the flag's
-// running experiments that takes the user decides it, as in the SDKs'
-// decide.
+// FlagDecision is a flag's state for one user, decided as in the SDKs'
+// decide: the first of the flag's running experiments that takes the user
+// (allowlists first), else the first delivery whose audience matches (a
+// user outside its percentage skips to everyone else), else the
+// everyone-else rule. A flag switched off in the environment serves its
+// "off" variation from the everyone-else rule.
 type FlagDecision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Flag key.
 	FlagKey string `protobuf:"bytes,1,opt,name=flag_key,json=flagKey,proto3" json:"flag_key,omitempty"`
 	// Whether the flag is on for the user.
 	Enabled bool `protobuf:"varint,2,opt,name=enabled,proto3" json:"enabled,omitempty"`
-	// Key of the experiment that decided the flag; empty if none did.
+	// Key of the experiment that decided the flag; empty if no experiment
+	// did (see rule_key for deliveries).
 	ExperimentKey string `protobuf:"bytes,3,opt,name=experiment_key,json=experimentKey,proto3" json:"experiment_key,omitempty"`
 	// Key of the user's variation in it; empty if none.
 	VariationKey string `protobuf:"bytes,4,opt,name=variation_key,json=variationKey,proto3" json:"variation_key,omitempty"`
 	// The flag's variable values for the user, as text, by key.
-	Variables     map[string]string `protobuf:"bytes,5,rep,name=variables,proto3" json:"variables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Variables map[string]string `protobuf:"bytes,5,rep,name=variables,proto3" json:"variables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Key of the rule that decided the flag (an experiment key, a delivery
+	// key or the everyone-else rule's "default-rollout-<flag id>"), as the
+	// SDKs report ruleKey; empty if no rule did.
+	RuleKey string `protobuf:"bytes,6,opt,name=rule_key,json=ruleKey,proto3" json:"rule_key,omitempty"`
+	// Kind of the rule that decided the flag.
+	RuleType      RuleType `protobuf:"varint,7,opt,name=rule_type,json=ruleType,proto3,enum=lift.experiments.v1.RuleType" json:"rule_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -633,6 +703,20 @@ func (x *FlagDecision) GetVariables() map[string]string {
 		return x.Variables
 	}
 	return nil
+}
+
+func (x *FlagDecision) GetRuleKey() string {
+	if x != nil {
+		return x.RuleKey
+	}
+	return ""
+}
+
+func (x *FlagDecision) GetRuleType() RuleType {
+	if x != nil {
+		return x.RuleType
+	}
+	return RuleType_RULE_TYPE_UNSPECIFIED
 }
 
 // DecideResponse holds the decisions.
@@ -743,27 +827,34 @@ const file_lift_experiments_v1_delivery_proto_rawDesc = "" +
 	"\rexperiment_id\x18\x02 \x01(\tR\fexperimentId\x12#\n" +
 	"\rvariation_key\x18\x03 \x01(\tR\fvariationKey\x12!\n" +
 	"\fvariation_id\x18\x04 \x01(\tR\vvariationId\x12;\n" +
-	"\x06reason\x18\x05 \x01(\x0e2#.lift.experiments.v1.DecisionReasonR\x06reason\"\x9d\x02\n" +
+	"\x06reason\x18\x05 \x01(\x0e2#.lift.experiments.v1.DecisionReasonR\x06reason\"\xf4\x02\n" +
 	"\fFlagDecision\x12\x19\n" +
 	"\bflag_key\x18\x01 \x01(\tR\aflagKey\x12\x18\n" +
 	"\aenabled\x18\x02 \x01(\bR\aenabled\x12%\n" +
 	"\x0eexperiment_key\x18\x03 \x01(\tR\rexperimentKey\x12#\n" +
 	"\rvariation_key\x18\x04 \x01(\tR\fvariationKey\x12N\n" +
-	"\tvariables\x18\x05 \x03(\v20.lift.experiments.v1.FlagDecision.VariablesEntryR\tvariables\x1a<\n" +
+	"\tvariables\x18\x05 \x03(\v20.lift.experiments.v1.FlagDecision.VariablesEntryR\tvariables\x12\x19\n" +
+	"\brule_key\x18\x06 \x01(\tR\aruleKey\x12:\n" +
+	"\trule_type\x18\a \x01(\x0e2\x1d.lift.experiments.v1.RuleTypeR\bruleType\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x01\n" +
 	"\x0eDecideResponse\x12E\n" +
 	"\tdecisions\x18\x01 \x03(\v2'.lift.experiments.v1.ExperimentDecisionR\tdecisions\x127\n" +
 	"\x05flags\x18\x02 \x03(\v2!.lift.experiments.v1.FlagDecisionR\x05flags\x12\x1a\n" +
-	"\brevision\x18\x03 \x01(\tR\brevision*\xdb\x01\n" +
+	"\brevision\x18\x03 \x01(\tR\brevision*\xfc\x01\n" +
 	"\x0eDecisionReason\x12\x1f\n" +
 	"\x1bDECISION_REASON_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18DECISION_REASON_BUCKETED\x10\x01\x12\x1f\n" +
 	"\x1bDECISION_REASON_NOT_RUNNING\x10\x02\x12#\n" +
 	"\x1fDECISION_REASON_NOT_IN_AUDIENCE\x10\x03\x12 \n" +
 	"\x1cDECISION_REASON_NOT_IN_LAYER\x10\x04\x12\"\n" +
-	"\x1eDECISION_REASON_NOT_IN_TRAFFIC\x10\x05B\xdf\x01\n" +
+	"\x1eDECISION_REASON_NOT_IN_TRAFFIC\x10\x05\x12\x1f\n" +
+	"\x1bDECISION_REASON_ALLOWLISTED\x10\x06*T\n" +
+	"\bRuleType\x12\x19\n" +
+	"\x15RULE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11RULE_TYPE_AB_TEST\x10\x01\x12\x16\n" +
+	"\x12RULE_TYPE_DELIVERY\x10\x02B\xdf\x01\n" +
 	"\x17com.lift.experiments.v1B\rDeliveryProtoP\x01ZGgithub.com/liftlabs/lift/proto/gen/go/lift/experiments/v1;experimentsv1\xa2\x02\x03LEX\xaa\x02\x13Lift.Experiments.V1\xca\x02\x13Lift\\Experiments\\V1\xe2\x02\x1fLift\\Experiments\\V1\\GPBMetadata\xea\x02\x15Lift::Experiments::V1b\x06proto3"
 
 var (
@@ -778,36 +869,38 @@ func file_lift_experiments_v1_delivery_proto_rawDescGZIP() []byte {
 	return file_lift_experiments_v1_delivery_proto_rawDescData
 }
 
-var file_lift_experiments_v1_delivery_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_lift_experiments_v1_delivery_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_lift_experiments_v1_delivery_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_lift_experiments_v1_delivery_proto_goTypes = []any{
 	(DecisionReason)(0),           // 0: lift.experiments.v1.DecisionReason
-	(*GetDatafileRequest)(nil),    // 1: lift.experiments.v1.GetDatafileRequest
-	(*GetDatafileResponse)(nil),   // 2: lift.experiments.v1.GetDatafileResponse
-	(*WatchDatafileRequest)(nil),  // 3: lift.experiments.v1.WatchDatafileRequest
-	(*WatchDatafileResponse)(nil), // 4: lift.experiments.v1.WatchDatafileResponse
-	(*DecideRequest)(nil),         // 5: lift.experiments.v1.DecideRequest
-	(*ExperimentDecision)(nil),    // 6: lift.experiments.v1.ExperimentDecision
-	(*FlagDecision)(nil),          // 7: lift.experiments.v1.FlagDecision
-	(*DecideResponse)(nil),        // 8: lift.experiments.v1.DecideResponse
-	nil,                           // 9: lift.experiments.v1.DecideRequest.AttributesEntry
-	nil,                           // 10: lift.experiments.v1.FlagDecision.VariablesEntry
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(*structpb.Value)(nil),        // 12: google.protobuf.Value
+	(RuleType)(0),                 // 1: lift.experiments.v1.RuleType
+	(*GetDatafileRequest)(nil),    // 2: lift.experiments.v1.GetDatafileRequest
+	(*GetDatafileResponse)(nil),   // 3: lift.experiments.v1.GetDatafileResponse
+	(*WatchDatafileRequest)(nil),  // 4: lift.experiments.v1.WatchDatafileRequest
+	(*WatchDatafileResponse)(nil), // 5: lift.experiments.v1.WatchDatafileResponse
+	(*DecideRequest)(nil),         // 6: lift.experiments.v1.DecideRequest
+	(*ExperimentDecision)(nil),    // 7: lift.experiments.v1.ExperimentDecision
+	(*FlagDecision)(nil),          // 8: lift.experiments.v1.FlagDecision
+	(*DecideResponse)(nil),        // 9: lift.experiments.v1.DecideResponse
+	nil,                           // 10: lift.experiments.v1.DecideRequest.AttributesEntry
+	nil,                           // 11: lift.experiments.v1.FlagDecision.VariablesEntry
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*structpb.Value)(nil),        // 13: google.protobuf.Value
 }
 var file_lift_experiments_v1_delivery_proto_depIdxs = []int32{
-	11, // 0: lift.experiments.v1.GetDatafileResponse.last_modified:type_name -> google.protobuf.Timestamp
-	9,  // 1: lift.experiments.v1.DecideRequest.attributes:type_name -> lift.experiments.v1.DecideRequest.AttributesEntry
+	12, // 0: lift.experiments.v1.GetDatafileResponse.last_modified:type_name -> google.protobuf.Timestamp
+	10, // 1: lift.experiments.v1.DecideRequest.attributes:type_name -> lift.experiments.v1.DecideRequest.AttributesEntry
 	0,  // 2: lift.experiments.v1.ExperimentDecision.reason:type_name -> lift.experiments.v1.DecisionReason
-	10, // 3: lift.experiments.v1.FlagDecision.variables:type_name -> lift.experiments.v1.FlagDecision.VariablesEntry
-	6,  // 4: lift.experiments.v1.DecideResponse.decisions:type_name -> lift.experiments.v1.ExperimentDecision
-	7,  // 5: lift.experiments.v1.DecideResponse.flags:type_name -> lift.experiments.v1.FlagDecision
-	12, // 6: lift.experiments.v1.DecideRequest.AttributesEntry.value:type_name -> google.protobuf.Value
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	11, // 3: lift.experiments.v1.FlagDecision.variables:type_name -> lift.experiments.v1.FlagDecision.VariablesEntry
+	1,  // 4: lift.experiments.v1.FlagDecision.rule_type:type_name -> lift.experiments.v1.RuleType
+	7,  // 5: lift.experiments.v1.DecideResponse.decisions:type_name -> lift.experiments.v1.ExperimentDecision
+	8,  // 6: lift.experiments.v1.DecideResponse.flags:type_name -> lift.experiments.v1.FlagDecision
+	13, // 7: lift.experiments.v1.DecideRequest.AttributesEntry.value:type_name -> google.protobuf.Value
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_lift_experiments_v1_delivery_proto_init() }
@@ -820,7 +913,7 @@ func file_lift_experiments_v1_delivery_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lift_experiments_v1_delivery_proto_rawDesc), len(file_lift_experiments_v1_delivery_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -27,7 +27,7 @@ var File_lift_experiments_v1_experiments_service_proto protoreflect.FileDescript
 
 const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\n" +
-	"-lift/experiments/v1/experiments_service.proto\x12\x13lift.experiments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"lift/experiments/v1/delivery.proto\x1a\x1flift/experiments/v1/event.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1elift/experiments/v1/flag.proto\x1a\x1flift/experiments/v1/layer.proto\x1a\x1clift/options/v1/access.proto\x1a.protoc-gen-openapiv2/options/annotations.proto2\xe5\x1f\n" +
+	"-lift/experiments/v1/experiments_service.proto\x12\x13lift.experiments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"lift/experiments/v1/audience.proto\x1a\"lift/experiments/v1/delivery.proto\x1a\x1flift/experiments/v1/event.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1elift/experiments/v1/flag.proto\x1a\x1flift/experiments/v1/layer.proto\x1a!lift/experiments/v1/ruleset.proto\x1a\x1clift/options/v1/access.proto\x1a.protoc-gen-openapiv2/options/annotations.proto2\x81*\n" +
 	"\x12ExperimentsService\x12\x90\x01\n" +
 	"\n" +
 	"CreateFlag\x12&.lift.experiments.v1.CreateFlagRequest\x1a'.lift.experiments.v1.CreateFlagResponse\"1\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02':\x04flag\"\x1f/v1/projects/{project_id}/flags\x12u\n" +
@@ -36,7 +36,9 @@ const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\n" +
 	"UpdateFlag\x12&.lift.experiments.v1.UpdateFlagRequest\x1a'.lift.experiments.v1.UpdateFlagResponse\"%\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x1b:\x04flag2\x13/v1/flags/{flag.id}\x12~\n" +
 	"\n" +
-	"DeleteFlag\x12&.lift.experiments.v1.DeleteFlagRequest\x1a'.lift.experiments.v1.DeleteFlagResponse\"\x1f\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x15*\x13/v1/flags/{flag_id}\x12\xae\x01\n" +
+	"DeleteFlag\x12&.lift.experiments.v1.DeleteFlagRequest\x1a'.lift.experiments.v1.DeleteFlagResponse\"\x1f\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x15*\x13/v1/flags/{flag_id}\x12\xb1\x01\n" +
+	"\x0eGetFlagRuleset\x12*.lift.experiments.v1.GetFlagRulesetRequest\x1a+.lift.experiments.v1.GetFlagRulesetResponse\"F\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02<\x12:/v1/flags/{flag_id}/environments/{environment_key}/ruleset\x12\xc3\x01\n" +
+	"\x11UpdateFlagRuleset\x12-.lift.experiments.v1.UpdateFlagRulesetRequest\x1a..lift.experiments.v1.UpdateFlagRulesetResponse\"O\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02E:\aruleset2:/v1/flags/{flag_id}/environments/{environment_key}/ruleset\x12\xae\x01\n" +
 	"\x10CreateExperiment\x12,.lift.experiments.v1.CreateExperimentRequest\x1a-.lift.experiments.v1.CreateExperimentResponse\"=\x88\xb5\x18\x03\x82\xd3\xe4\x93\x023:\n" +
 	"experiment\"%/v1/projects/{project_id}/experiments\x12\x93\x01\n" +
 	"\rGetExperiment\x12).lift.experiments.v1.GetExperimentRequest\x1a*.lift.experiments.v1.GetExperimentResponse\"+\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02!\x12\x1f/v1/experiments/{experiment_id}\x12\x9f\x01\n" +
@@ -47,7 +49,8 @@ const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\x0fStartExperiment\x12+.lift.experiments.v1.StartExperimentRequest\x1a,.lift.experiments.v1.StartExperimentResponse\"4\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/experiments/{experiment_id}:start\x12\xa2\x01\n" +
 	"\x0fPauseExperiment\x12+.lift.experiments.v1.PauseExperimentRequest\x1a,.lift.experiments.v1.PauseExperimentResponse\"4\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/experiments/{experiment_id}:pause\x12\xae\x01\n" +
 	"\x12ConcludeExperiment\x12..lift.experiments.v1.ConcludeExperimentRequest\x1a/.lift.experiments.v1.ConcludeExperimentResponse\"7\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/experiments/{experiment_id}:conclude\x12\xaa\x01\n" +
-	"\x11ArchiveExperiment\x12-.lift.experiments.v1.ArchiveExperimentRequest\x1a..lift.experiments.v1.ArchiveExperimentResponse\"6\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/experiments/{experiment_id}:archive\x12\x95\x01\n" +
+	"\x11ArchiveExperiment\x12-.lift.experiments.v1.ArchiveExperimentRequest\x1a..lift.experiments.v1.ArchiveExperimentResponse\"6\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/experiments/{experiment_id}:archive\x12\x9e\x01\n" +
+	"\x0eShipExperiment\x12*.lift.experiments.v1.ShipExperimentRequest\x1a+.lift.experiments.v1.ShipExperimentResponse\"3\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02):\x01*\"$/v1/experiments/{experiment_id}:ship\x12\x95\x01\n" +
 	"\vCreateLayer\x12'.lift.experiments.v1.CreateLayerRequest\x1a(.lift.experiments.v1.CreateLayerResponse\"3\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02):\x05layer\" /v1/projects/{project_id}/layers\x12z\n" +
 	"\bGetLayer\x12$.lift.experiments.v1.GetLayerRequest\x1a%.lift.experiments.v1.GetLayerResponse\"!\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/layers/{layer_id}\x12{\n" +
 	"\x12GetExperimentLayer\x12..lift.experiments.v1.GetExperimentLayerRequest\x1a/.lift.experiments.v1.GetExperimentLayerResponse\"\x04\x88\xb5\x18\x02\x12\x8b\x01\n" +
@@ -60,7 +63,12 @@ const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\n" +
 	"ListEvents\x12&.lift.experiments.v1.ListEventsRequest\x1a'.lift.experiments.v1.ListEventsResponse\",\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02\"\x12 /v1/projects/{project_id}/events\x12\x8a\x01\n" +
 	"\vUpdateEvent\x12'.lift.experiments.v1.UpdateEventRequest\x1a(.lift.experiments.v1.UpdateEventResponse\"(\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x1e:\x05event2\x15/v1/events/{event.id}\x12\x83\x01\n" +
-	"\vDeleteEvent\x12'.lift.experiments.v1.DeleteEventRequest\x1a(.lift.experiments.v1.DeleteEventResponse\"!\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x17*\x15/v1/events/{event_id}\x12\x99\x01\n" +
+	"\vDeleteEvent\x12'.lift.experiments.v1.DeleteEventRequest\x1a(.lift.experiments.v1.DeleteEventResponse\"!\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x17*\x15/v1/events/{event_id}\x12\xa4\x01\n" +
+	"\x0eCreateAudience\x12*.lift.experiments.v1.CreateAudienceRequest\x1a+.lift.experiments.v1.CreateAudienceResponse\"9\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02/:\baudience\"#/v1/projects/{project_id}/audiences\x12\x89\x01\n" +
+	"\vGetAudience\x12'.lift.experiments.v1.GetAudienceRequest\x1a(.lift.experiments.v1.GetAudienceResponse\"'\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/audiences/{audience_id}\x12\x97\x01\n" +
+	"\rListAudiences\x12).lift.experiments.v1.ListAudiencesRequest\x1a*.lift.experiments.v1.ListAudiencesResponse\"/\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02%\x12#/v1/projects/{project_id}/audiences\x12\x9c\x01\n" +
+	"\x0eUpdateAudience\x12*.lift.experiments.v1.UpdateAudienceRequest\x1a+.lift.experiments.v1.UpdateAudienceResponse\"1\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02':\baudience2\x1b/v1/audiences/{audience.id}\x12\x92\x01\n" +
+	"\x0eDeleteAudience\x12*.lift.experiments.v1.DeleteAudienceRequest\x1a+.lift.experiments.v1.DeleteAudienceResponse\"'\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/audiences/{audience_id}\x12\x99\x01\n" +
 	"\x06Decide\x12\".lift.experiments.v1.DecideRequest\x1a#.lift.experiments.v1.DecideResponse\"F\x92A\x1db\x00j\x19\n" +
 	"\x0fx-release-state\x12\x06\x1a\x04beta\x88\xb5\x18\x01\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/environments:decide\x12f\n" +
 	"\vGetDatafile\x12'.lift.experiments.v1.GetDatafileRequest\x1a(.lift.experiments.v1.GetDatafileResponse\"\x04\x88\xb5\x18\x01\x12n\n" +
@@ -73,57 +81,73 @@ var file_lift_experiments_v1_experiments_service_proto_goTypes = []any{
 	(*ListFlagsRequest)(nil),           // 2: lift.experiments.v1.ListFlagsRequest
 	(*UpdateFlagRequest)(nil),          // 3: lift.experiments.v1.UpdateFlagRequest
 	(*DeleteFlagRequest)(nil),          // 4: lift.experiments.v1.DeleteFlagRequest
-	(*CreateExperimentRequest)(nil),    // 5: lift.experiments.v1.CreateExperimentRequest
-	(*GetExperimentRequest)(nil),       // 6: lift.experiments.v1.GetExperimentRequest
-	(*ListExperimentsRequest)(nil),     // 7: lift.experiments.v1.ListExperimentsRequest
-	(*UpdateExperimentRequest)(nil),    // 8: lift.experiments.v1.UpdateExperimentRequest
-	(*DeleteExperimentRequest)(nil),    // 9: lift.experiments.v1.DeleteExperimentRequest
-	(*StartExperimentRequest)(nil),     // 10: lift.experiments.v1.StartExperimentRequest
-	(*PauseExperimentRequest)(nil),     // 11: lift.experiments.v1.PauseExperimentRequest
-	(*ConcludeExperimentRequest)(nil),  // 12: lift.experiments.v1.ConcludeExperimentRequest
-	(*ArchiveExperimentRequest)(nil),   // 13: lift.experiments.v1.ArchiveExperimentRequest
-	(*CreateLayerRequest)(nil),         // 14: lift.experiments.v1.CreateLayerRequest
-	(*GetLayerRequest)(nil),            // 15: lift.experiments.v1.GetLayerRequest
-	(*GetExperimentLayerRequest)(nil),  // 16: lift.experiments.v1.GetExperimentLayerRequest
-	(*ListLayersRequest)(nil),          // 17: lift.experiments.v1.ListLayersRequest
-	(*UpdateLayerRequest)(nil),         // 18: lift.experiments.v1.UpdateLayerRequest
-	(*DeleteLayerRequest)(nil),         // 19: lift.experiments.v1.DeleteLayerRequest
-	(*CreateEventRequest)(nil),         // 20: lift.experiments.v1.CreateEventRequest
-	(*GetEventRequest)(nil),            // 21: lift.experiments.v1.GetEventRequest
-	(*ListEventsRequest)(nil),          // 22: lift.experiments.v1.ListEventsRequest
-	(*UpdateEventRequest)(nil),         // 23: lift.experiments.v1.UpdateEventRequest
-	(*DeleteEventRequest)(nil),         // 24: lift.experiments.v1.DeleteEventRequest
-	(*DecideRequest)(nil),              // 25: lift.experiments.v1.DecideRequest
-	(*GetDatafileRequest)(nil),         // 26: lift.experiments.v1.GetDatafileRequest
-	(*WatchDatafileRequest)(nil),       // 27: lift.experiments.v1.WatchDatafileRequest
-	(*CreateFlagResponse)(nil),         // 28: lift.experiments.v1.CreateFlagResponse
-	(*GetFlagResponse)(nil),            // 29: lift.experiments.v1.GetFlagResponse
-	(*ListFlagsResponse)(nil),          // 30: lift.experiments.v1.ListFlagsResponse
-	(*UpdateFlagResponse)(nil),         // 31: lift.experiments.v1.UpdateFlagResponse
-	(*DeleteFlagResponse)(nil),         // 32: lift.experiments.v1.DeleteFlagResponse
-	(*CreateExperimentResponse)(nil),   // 33: lift.experiments.v1.CreateExperimentResponse
-	(*GetExperimentResponse)(nil),      // 34: lift.experiments.v1.GetExperimentResponse
-	(*ListExperimentsResponse)(nil),    // 35: lift.experiments.v1.ListExperimentsResponse
-	(*UpdateExperimentResponse)(nil),   // 36: lift.experiments.v1.UpdateExperimentResponse
-	(*DeleteExperimentResponse)(nil),   // 37: lift.experiments.v1.DeleteExperimentResponse
-	(*StartExperimentResponse)(nil),    // 38: lift.experiments.v1.StartExperimentResponse
-	(*PauseExperimentResponse)(nil),    // 39: lift.experiments.v1.PauseExperimentResponse
-	(*ConcludeExperimentResponse)(nil), // 40: lift.experiments.v1.ConcludeExperimentResponse
-	(*ArchiveExperimentResponse)(nil),  // 41: lift.experiments.v1.ArchiveExperimentResponse
-	(*CreateLayerResponse)(nil),        // 42: lift.experiments.v1.CreateLayerResponse
-	(*GetLayerResponse)(nil),           // 43: lift.experiments.v1.GetLayerResponse
-	(*GetExperimentLayerResponse)(nil), // 44: lift.experiments.v1.GetExperimentLayerResponse
-	(*ListLayersResponse)(nil),         // 45: lift.experiments.v1.ListLayersResponse
-	(*UpdateLayerResponse)(nil),        // 46: lift.experiments.v1.UpdateLayerResponse
-	(*DeleteLayerResponse)(nil),        // 47: lift.experiments.v1.DeleteLayerResponse
-	(*CreateEventResponse)(nil),        // 48: lift.experiments.v1.CreateEventResponse
-	(*GetEventResponse)(nil),           // 49: lift.experiments.v1.GetEventResponse
-	(*ListEventsResponse)(nil),         // 50: lift.experiments.v1.ListEventsResponse
-	(*UpdateEventResponse)(nil),        // 51: lift.experiments.v1.UpdateEventResponse
-	(*DeleteEventResponse)(nil),        // 52: lift.experiments.v1.DeleteEventResponse
-	(*DecideResponse)(nil),             // 53: lift.experiments.v1.DecideResponse
-	(*GetDatafileResponse)(nil),        // 54: lift.experiments.v1.GetDatafileResponse
-	(*WatchDatafileResponse)(nil),      // 55: lift.experiments.v1.WatchDatafileResponse
+	(*GetFlagRulesetRequest)(nil),      // 5: lift.experiments.v1.GetFlagRulesetRequest
+	(*UpdateFlagRulesetRequest)(nil),   // 6: lift.experiments.v1.UpdateFlagRulesetRequest
+	(*CreateExperimentRequest)(nil),    // 7: lift.experiments.v1.CreateExperimentRequest
+	(*GetExperimentRequest)(nil),       // 8: lift.experiments.v1.GetExperimentRequest
+	(*ListExperimentsRequest)(nil),     // 9: lift.experiments.v1.ListExperimentsRequest
+	(*UpdateExperimentRequest)(nil),    // 10: lift.experiments.v1.UpdateExperimentRequest
+	(*DeleteExperimentRequest)(nil),    // 11: lift.experiments.v1.DeleteExperimentRequest
+	(*StartExperimentRequest)(nil),     // 12: lift.experiments.v1.StartExperimentRequest
+	(*PauseExperimentRequest)(nil),     // 13: lift.experiments.v1.PauseExperimentRequest
+	(*ConcludeExperimentRequest)(nil),  // 14: lift.experiments.v1.ConcludeExperimentRequest
+	(*ArchiveExperimentRequest)(nil),   // 15: lift.experiments.v1.ArchiveExperimentRequest
+	(*ShipExperimentRequest)(nil),      // 16: lift.experiments.v1.ShipExperimentRequest
+	(*CreateLayerRequest)(nil),         // 17: lift.experiments.v1.CreateLayerRequest
+	(*GetLayerRequest)(nil),            // 18: lift.experiments.v1.GetLayerRequest
+	(*GetExperimentLayerRequest)(nil),  // 19: lift.experiments.v1.GetExperimentLayerRequest
+	(*ListLayersRequest)(nil),          // 20: lift.experiments.v1.ListLayersRequest
+	(*UpdateLayerRequest)(nil),         // 21: lift.experiments.v1.UpdateLayerRequest
+	(*DeleteLayerRequest)(nil),         // 22: lift.experiments.v1.DeleteLayerRequest
+	(*CreateEventRequest)(nil),         // 23: lift.experiments.v1.CreateEventRequest
+	(*GetEventRequest)(nil),            // 24: lift.experiments.v1.GetEventRequest
+	(*ListEventsRequest)(nil),          // 25: lift.experiments.v1.ListEventsRequest
+	(*UpdateEventRequest)(nil),         // 26: lift.experiments.v1.UpdateEventRequest
+	(*DeleteEventRequest)(nil),         // 27: lift.experiments.v1.DeleteEventRequest
+	(*CreateAudienceRequest)(nil),      // 28: lift.experiments.v1.CreateAudienceRequest
+	(*GetAudienceRequest)(nil),         // 29: lift.experiments.v1.GetAudienceRequest
+	(*ListAudiencesRequest)(nil),       // 30: lift.experiments.v1.ListAudiencesRequest
+	(*UpdateAudienceRequest)(nil),      // 31: lift.experiments.v1.UpdateAudienceRequest
+	(*DeleteAudienceRequest)(nil),      // 32: lift.experiments.v1.DeleteAudienceRequest
+	(*DecideRequest)(nil),              // 33: lift.experiments.v1.DecideRequest
+	(*GetDatafileRequest)(nil),         // 34: lift.experiments.v1.GetDatafileRequest
+	(*WatchDatafileRequest)(nil),       // 35: lift.experiments.v1.WatchDatafileRequest
+	(*CreateFlagResponse)(nil),         // 36: lift.experiments.v1.CreateFlagResponse
+	(*GetFlagResponse)(nil),            // 37: lift.experiments.v1.GetFlagResponse
+	(*ListFlagsResponse)(nil),          // 38: lift.experiments.v1.ListFlagsResponse
+	(*UpdateFlagResponse)(nil),         // 39: lift.experiments.v1.UpdateFlagResponse
+	(*DeleteFlagResponse)(nil),         // 40: lift.experiments.v1.DeleteFlagResponse
+	(*GetFlagRulesetResponse)(nil),     // 41: lift.experiments.v1.GetFlagRulesetResponse
+	(*UpdateFlagRulesetResponse)(nil),  // 42: lift.experiments.v1.UpdateFlagRulesetResponse
+	(*CreateExperimentResponse)(nil),   // 43: lift.experiments.v1.CreateExperimentResponse
+	(*GetExperimentResponse)(nil),      // 44: lift.experiments.v1.GetExperimentResponse
+	(*ListExperimentsResponse)(nil),    // 45: lift.experiments.v1.ListExperimentsResponse
+	(*UpdateExperimentResponse)(nil),   // 46: lift.experiments.v1.UpdateExperimentResponse
+	(*DeleteExperimentResponse)(nil),   // 47: lift.experiments.v1.DeleteExperimentResponse
+	(*StartExperimentResponse)(nil),    // 48: lift.experiments.v1.StartExperimentResponse
+	(*PauseExperimentResponse)(nil),    // 49: lift.experiments.v1.PauseExperimentResponse
+	(*ConcludeExperimentResponse)(nil), // 50: lift.experiments.v1.ConcludeExperimentResponse
+	(*ArchiveExperimentResponse)(nil),  // 51: lift.experiments.v1.ArchiveExperimentResponse
+	(*ShipExperimentResponse)(nil),     // 52: lift.experiments.v1.ShipExperimentResponse
+	(*CreateLayerResponse)(nil),        // 53: lift.experiments.v1.CreateLayerResponse
+	(*GetLayerResponse)(nil),           // 54: lift.experiments.v1.GetLayerResponse
+	(*GetExperimentLayerResponse)(nil), // 55: lift.experiments.v1.GetExperimentLayerResponse
+	(*ListLayersResponse)(nil),         // 56: lift.experiments.v1.ListLayersResponse
+	(*UpdateLayerResponse)(nil),        // 57: lift.experiments.v1.UpdateLayerResponse
+	(*DeleteLayerResponse)(nil),        // 58: lift.experiments.v1.DeleteLayerResponse
+	(*CreateEventResponse)(nil),        // 59: lift.experiments.v1.CreateEventResponse
+	(*GetEventResponse)(nil),           // 60: lift.experiments.v1.GetEventResponse
+	(*ListEventsResponse)(nil),         // 61: lift.experiments.v1.ListEventsResponse
+	(*UpdateEventResponse)(nil),        // 62: lift.experiments.v1.UpdateEventResponse
+	(*DeleteEventResponse)(nil),        // 63: lift.experiments.v1.DeleteEventResponse
+	(*CreateAudienceResponse)(nil),     // 64: lift.experiments.v1.CreateAudienceResponse
+	(*GetAudienceResponse)(nil),        // 65: lift.experiments.v1.GetAudienceResponse
+	(*ListAudiencesResponse)(nil),      // 66: lift.experiments.v1.ListAudiencesResponse
+	(*UpdateAudienceResponse)(nil),     // 67: lift.experiments.v1.UpdateAudienceResponse
+	(*DeleteAudienceResponse)(nil),     // 68: lift.experiments.v1.DeleteAudienceResponse
+	(*DecideResponse)(nil),             // 69: lift.experiments.v1.DecideResponse
+	(*GetDatafileResponse)(nil),        // 70: lift.experiments.v1.GetDatafileResponse
+	(*WatchDatafileResponse)(nil),      // 71: lift.experiments.v1.WatchDatafileResponse
 }
 var file_lift_experiments_v1_experiments_service_proto_depIdxs = []int32{
 	0,  // 0: lift.experiments.v1.ExperimentsService.CreateFlag:input_type -> lift.experiments.v1.CreateFlagRequest
@@ -131,59 +155,75 @@ var file_lift_experiments_v1_experiments_service_proto_depIdxs = []int32{
 	2,  // 2: lift.experiments.v1.ExperimentsService.ListFlags:input_type -> lift.experiments.v1.ListFlagsRequest
 	3,  // 3: lift.experiments.v1.ExperimentsService.UpdateFlag:input_type -> lift.experiments.v1.UpdateFlagRequest
 	4,  // 4: lift.experiments.v1.ExperimentsService.DeleteFlag:input_type -> lift.experiments.v1.DeleteFlagRequest
-	5,  // 5: lift.experiments.v1.ExperimentsService.CreateExperiment:input_type -> lift.experiments.v1.CreateExperimentRequest
-	6,  // 6: lift.experiments.v1.ExperimentsService.GetExperiment:input_type -> lift.experiments.v1.GetExperimentRequest
-	7,  // 7: lift.experiments.v1.ExperimentsService.ListExperiments:input_type -> lift.experiments.v1.ListExperimentsRequest
-	8,  // 8: lift.experiments.v1.ExperimentsService.UpdateExperiment:input_type -> lift.experiments.v1.UpdateExperimentRequest
-	9,  // 9: lift.experiments.v1.ExperimentsService.DeleteExperiment:input_type -> lift.experiments.v1.DeleteExperimentRequest
-	10, // 10: lift.experiments.v1.ExperimentsService.StartExperiment:input_type -> lift.experiments.v1.StartExperimentRequest
-	11, // 11: lift.experiments.v1.ExperimentsService.PauseExperiment:input_type -> lift.experiments.v1.PauseExperimentRequest
-	12, // 12: lift.experiments.v1.ExperimentsService.ConcludeExperiment:input_type -> lift.experiments.v1.ConcludeExperimentRequest
-	13, // 13: lift.experiments.v1.ExperimentsService.ArchiveExperiment:input_type -> lift.experiments.v1.ArchiveExperimentRequest
-	14, // 14: lift.experiments.v1.ExperimentsService.CreateLayer:input_type -> lift.experiments.v1.CreateLayerRequest
-	15, // 15: lift.experiments.v1.ExperimentsService.GetLayer:input_type -> lift.experiments.v1.GetLayerRequest
-	16, // 16: lift.experiments.v1.ExperimentsService.GetExperimentLayer:input_type -> lift.experiments.v1.GetExperimentLayerRequest
-	17, // 17: lift.experiments.v1.ExperimentsService.ListLayers:input_type -> lift.experiments.v1.ListLayersRequest
-	18, // 18: lift.experiments.v1.ExperimentsService.UpdateLayer:input_type -> lift.experiments.v1.UpdateLayerRequest
-	19, // 19: lift.experiments.v1.ExperimentsService.DeleteLayer:input_type -> lift.experiments.v1.DeleteLayerRequest
-	20, // 20: lift.experiments.v1.ExperimentsService.CreateEvent:input_type -> lift.experiments.v1.CreateEventRequest
-	21, // 21: lift.experiments.v1.ExperimentsService.GetEvent:input_type -> lift.experiments.v1.GetEventRequest
-	22, // 22: lift.experiments.v1.ExperimentsService.ListEvents:input_type -> lift.experiments.v1.ListEventsRequest
-	23, // 23: lift.experiments.v1.ExperimentsService.UpdateEvent:input_type -> lift.experiments.v1.UpdateEventRequest
-	24, // 24: lift.experiments.v1.ExperimentsService.DeleteEvent:input_type -> lift.experiments.v1.DeleteEventRequest
-	25, // 25: lift.experiments.v1.ExperimentsService.Decide:input_type -> lift.experiments.v1.DecideRequest
-	26, // 26: lift.experiments.v1.ExperimentsService.GetDatafile:input_type -> lift.experiments.v1.GetDatafileRequest
-	27, // 27: lift.experiments.v1.ExperimentsService.WatchDatafile:input_type -> lift.experiments.v1.WatchDatafileRequest
-	28, // 28: lift.experiments.v1.ExperimentsService.CreateFlag:output_type -> lift.experiments.v1.CreateFlagResponse
-	29, // 29: lift.experiments.v1.ExperimentsService.GetFlag:output_type -> lift.experiments.v1.GetFlagResponse
-	30, // 30: lift.experiments.v1.ExperimentsService.ListFlags:output_type -> lift.experiments.v1.ListFlagsResponse
-	31, // 31: lift.experiments.v1.ExperimentsService.UpdateFlag:output_type -> lift.experiments.v1.UpdateFlagResponse
-	32, // 32: lift.experiments.v1.ExperimentsService.DeleteFlag:output_type -> lift.experiments.v1.DeleteFlagResponse
-	33, // 33: lift.experiments.v1.ExperimentsService.CreateExperiment:output_type -> lift.experiments.v1.CreateExperimentResponse
-	34, // 34: lift.experiments.v1.ExperimentsService.GetExperiment:output_type -> lift.experiments.v1.GetExperimentResponse
-	35, // 35: lift.experiments.v1.ExperimentsService.ListExperiments:output_type -> lift.experiments.v1.ListExperimentsResponse
-	36, // 36: lift.experiments.v1.ExperimentsService.UpdateExperiment:output_type -> lift.experiments.v1.UpdateExperimentResponse
-	37, // 37: lift.experiments.v1.ExperimentsService.DeleteExperiment:output_type -> lift.experiments.v1.DeleteExperimentResponse
-	38, // 38: lift.experiments.v1.ExperimentsService.StartExperiment:output_type -> lift.experiments.v1.StartExperimentResponse
-	39, // 39: lift.experiments.v1.ExperimentsService.PauseExperiment:output_type -> lift.experiments.v1.PauseExperimentResponse
-	40, // 40: lift.experiments.v1.ExperimentsService.ConcludeExperiment:output_type -> lift.experiments.v1.ConcludeExperimentResponse
-	41, // 41: lift.experiments.v1.ExperimentsService.ArchiveExperiment:output_type -> lift.experiments.v1.ArchiveExperimentResponse
-	42, // 42: lift.experiments.v1.ExperimentsService.CreateLayer:output_type -> lift.experiments.v1.CreateLayerResponse
-	43, // 43: lift.experiments.v1.ExperimentsService.GetLayer:output_type -> lift.experiments.v1.GetLayerResponse
-	44, // 44: lift.experiments.v1.ExperimentsService.GetExperimentLayer:output_type -> lift.experiments.v1.GetExperimentLayerResponse
-	45, // 45: lift.experiments.v1.ExperimentsService.ListLayers:output_type -> lift.experiments.v1.ListLayersResponse
-	46, // 46: lift.experiments.v1.ExperimentsService.UpdateLayer:output_type -> lift.experiments.v1.UpdateLayerResponse
-	47, // 47: lift.experiments.v1.ExperimentsService.DeleteLayer:output_type -> lift.experiments.v1.DeleteLayerResponse
-	48, // 48: lift.experiments.v1.ExperimentsService.CreateEvent:output_type -> lift.experiments.v1.CreateEventResponse
-	49, // 49: lift.experiments.v1.ExperimentsService.GetEvent:output_type -> lift.experiments.v1.GetEventResponse
-	50, // 50: lift.experiments.v1.ExperimentsService.ListEvents:output_type -> lift.experiments.v1.ListEventsResponse
-	51, // 51: lift.experiments.v1.ExperimentsService.UpdateEvent:output_type -> lift.experiments.v1.UpdateEventResponse
-	52, // 52: lift.experiments.v1.ExperimentsService.DeleteEvent:output_type -> lift.experiments.v1.DeleteEventResponse
-	53, // 53: lift.experiments.v1.ExperimentsService.Decide:output_type -> lift.experiments.v1.DecideResponse
-	54, // 54: lift.experiments.v1.ExperimentsService.GetDatafile:output_type -> lift.experiments.v1.GetDatafileResponse
-	55, // 55: lift.experiments.v1.ExperimentsService.WatchDatafile:output_type -> lift.experiments.v1.WatchDatafileResponse
-	28, // [28:56] is the sub-list for method output_type
-	0,  // [0:28] is the sub-list for method input_type
+	5,  // 5: lift.experiments.v1.ExperimentsService.GetFlagRuleset:input_type -> lift.experiments.v1.GetFlagRulesetRequest
+	6,  // 6: lift.experiments.v1.ExperimentsService.UpdateFlagRuleset:input_type -> lift.experiments.v1.UpdateFlagRulesetRequest
+	7,  // 7: lift.experiments.v1.ExperimentsService.CreateExperiment:input_type -> lift.experiments.v1.CreateExperimentRequest
+	8,  // 8: lift.experiments.v1.ExperimentsService.GetExperiment:input_type -> lift.experiments.v1.GetExperimentRequest
+	9,  // 9: lift.experiments.v1.ExperimentsService.ListExperiments:input_type -> lift.experiments.v1.ListExperimentsRequest
+	10, // 10: lift.experiments.v1.ExperimentsService.UpdateExperiment:input_type -> lift.experiments.v1.UpdateExperimentRequest
+	11, // 11: lift.experiments.v1.ExperimentsService.DeleteExperiment:input_type -> lift.experiments.v1.DeleteExperimentRequest
+	12, // 12: lift.experiments.v1.ExperimentsService.StartExperiment:input_type -> lift.experiments.v1.StartExperimentRequest
+	13, // 13: lift.experiments.v1.ExperimentsService.PauseExperiment:input_type -> lift.experiments.v1.PauseExperimentRequest
+	14, // 14: lift.experiments.v1.ExperimentsService.ConcludeExperiment:input_type -> lift.experiments.v1.ConcludeExperimentRequest
+	15, // 15: lift.experiments.v1.ExperimentsService.ArchiveExperiment:input_type -> lift.experiments.v1.ArchiveExperimentRequest
+	16, // 16: lift.experiments.v1.ExperimentsService.ShipExperiment:input_type -> lift.experiments.v1.ShipExperimentRequest
+	17, // 17: lift.experiments.v1.ExperimentsService.CreateLayer:input_type -> lift.experiments.v1.CreateLayerRequest
+	18, // 18: lift.experiments.v1.ExperimentsService.GetLayer:input_type -> lift.experiments.v1.GetLayerRequest
+	19, // 19: lift.experiments.v1.ExperimentsService.GetExperimentLayer:input_type -> lift.experiments.v1.GetExperimentLayerRequest
+	20, // 20: lift.experiments.v1.ExperimentsService.ListLayers:input_type -> lift.experiments.v1.ListLayersRequest
+	21, // 21: lift.experiments.v1.ExperimentsService.UpdateLayer:input_type -> lift.experiments.v1.UpdateLayerRequest
+	22, // 22: lift.experiments.v1.ExperimentsService.DeleteLayer:input_type -> lift.experiments.v1.DeleteLayerRequest
+	23, // 23: lift.experiments.v1.ExperimentsService.CreateEvent:input_type -> lift.experiments.v1.CreateEventRequest
+	24, // 24: lift.experiments.v1.ExperimentsService.GetEvent:input_type -> lift.experiments.v1.GetEventRequest
+	25, // 25: lift.experiments.v1.ExperimentsService.ListEvents:input_type -> lift.experiments.v1.ListEventsRequest
+	26, // 26: lift.experiments.v1.ExperimentsService.UpdateEvent:input_type -> lift.experiments.v1.UpdateEventRequest
+	27, // 27: lift.experiments.v1.ExperimentsService.DeleteEvent:input_type -> lift.experiments.v1.DeleteEventRequest
+	28, // 28: lift.experiments.v1.ExperimentsService.CreateAudience:input_type -> lift.experiments.v1.CreateAudienceRequest
+	29, // 29: lift.experiments.v1.ExperimentsService.GetAudience:input_type -> lift.experiments.v1.GetAudienceRequest
+	30, // 30: lift.experiments.v1.ExperimentsService.ListAudiences:input_type -> lift.experiments.v1.ListAudiencesRequest
+	31, // 31: lift.experiments.v1.ExperimentsService.UpdateAudience:input_type -> lift.experiments.v1.UpdateAudienceRequest
+	32, // 32: lift.experiments.v1.ExperimentsService.DeleteAudience:input_type -> lift.experiments.v1.DeleteAudienceRequest
+	33, // 33: lift.experiments.v1.ExperimentsService.Decide:input_type -> lift.experiments.v1.DecideRequest
+	34, // 34: lift.experiments.v1.ExperimentsService.GetDatafile:input_type -> lift.experiments.v1.GetDatafileRequest
+	35, // 35: lift.experiments.v1.ExperimentsService.WatchDatafile:input_type -> lift.experiments.v1.WatchDatafileRequest
+	36, // 36: lift.experiments.v1.ExperimentsService.CreateFlag:output_type -> lift.experiments.v1.CreateFlagResponse
+	37, // 37: lift.experiments.v1.ExperimentsService.GetFlag:output_type -> lift.experiments.v1.GetFlagResponse
+	38, // 38: lift.experiments.v1.ExperimentsService.ListFlags:output_type -> lift.experiments.v1.ListFlagsResponse
+	39, // 39: lift.experiments.v1.ExperimentsService.UpdateFlag:output_type -> lift.experiments.v1.UpdateFlagResponse
+	40, // 40: lift.experiments.v1.ExperimentsService.DeleteFlag:output_type -> lift.experiments.v1.DeleteFlagResponse
+	41, // 41: lift.experiments.v1.ExperimentsService.GetFlagRuleset:output_type -> lift.experiments.v1.GetFlagRulesetResponse
+	42, // 42: lift.experiments.v1.ExperimentsService.UpdateFlagRuleset:output_type -> lift.experiments.v1.UpdateFlagRulesetResponse
+	43, // 43: lift.experiments.v1.ExperimentsService.CreateExperiment:output_type -> lift.experiments.v1.CreateExperimentResponse
+	44, // 44: lift.experiments.v1.ExperimentsService.GetExperiment:output_type -> lift.experiments.v1.GetExperimentResponse
+	45, // 45: lift.experiments.v1.ExperimentsService.ListExperiments:output_type -> lift.experiments.v1.ListExperimentsResponse
+	46, // 46: lift.experiments.v1.ExperimentsService.UpdateExperiment:output_type -> lift.experiments.v1.UpdateExperimentResponse
+	47, // 47: lift.experiments.v1.ExperimentsService.DeleteExperiment:output_type -> lift.experiments.v1.DeleteExperimentResponse
+	48, // 48: lift.experiments.v1.ExperimentsService.StartExperiment:output_type -> lift.experiments.v1.StartExperimentResponse
+	49, // 49: lift.experiments.v1.ExperimentsService.PauseExperiment:output_type -> lift.experiments.v1.PauseExperimentResponse
+	50, // 50: lift.experiments.v1.ExperimentsService.ConcludeExperiment:output_type -> lift.experiments.v1.ConcludeExperimentResponse
+	51, // 51: lift.experiments.v1.ExperimentsService.ArchiveExperiment:output_type -> lift.experiments.v1.ArchiveExperimentResponse
+	52, // 52: lift.experiments.v1.ExperimentsService.ShipExperiment:output_type -> lift.experiments.v1.ShipExperimentResponse
+	53, // 53: lift.experiments.v1.ExperimentsService.CreateLayer:output_type -> lift.experiments.v1.CreateLayerResponse
+	54, // 54: lift.experiments.v1.ExperimentsService.GetLayer:output_type -> lift.experiments.v1.GetLayerResponse
+	55, // 55: lift.experiments.v1.ExperimentsService.GetExperimentLayer:output_type -> lift.experiments.v1.GetExperimentLayerResponse
+	56, // 56: lift.experiments.v1.ExperimentsService.ListLayers:output_type -> lift.experiments.v1.ListLayersResponse
+	57, // 57: lift.experiments.v1.ExperimentsService.UpdateLayer:output_type -> lift.experiments.v1.UpdateLayerResponse
+	58, // 58: lift.experiments.v1.ExperimentsService.DeleteLayer:output_type -> lift.experiments.v1.DeleteLayerResponse
+	59, // 59: lift.experiments.v1.ExperimentsService.CreateEvent:output_type -> lift.experiments.v1.CreateEventResponse
+	60, // 60: lift.experiments.v1.ExperimentsService.GetEvent:output_type -> lift.experiments.v1.GetEventResponse
+	61, // 61: lift.experiments.v1.ExperimentsService.ListEvents:output_type -> lift.experiments.v1.ListEventsResponse
+	62, // 62: lift.experiments.v1.ExperimentsService.UpdateEvent:output_type -> lift.experiments.v1.UpdateEventResponse
+	63, // 63: lift.experiments.v1.ExperimentsService.DeleteEvent:output_type -> lift.experiments.v1.DeleteEventResponse
+	64, // 64: lift.experiments.v1.ExperimentsService.CreateAudience:output_type -> lift.experiments.v1.CreateAudienceResponse
+	65, // 65: lift.experiments.v1.ExperimentsService.GetAudience:output_type -> lift.experiments.v1.GetAudienceResponse
+	66, // 66: lift.experiments.v1.ExperimentsService.ListAudiences:output_type -> lift.experiments.v1.ListAudiencesResponse
+	67, // 67: lift.experiments.v1.ExperimentsService.UpdateAudience:output_type -> lift.experiments.v1.UpdateAudienceResponse
+	68, // 68: lift.experiments.v1.ExperimentsService.DeleteAudience:output_type -> lift.experiments.v1.DeleteAudienceResponse
+	69, // 69: lift.experiments.v1.ExperimentsService.Decide:output_type -> lift.experiments.v1.DecideResponse
+	70, // 70: lift.experiments.v1.ExperimentsService.GetDatafile:output_type -> lift.experiments.v1.GetDatafileResponse
+	71, // 71: lift.experiments.v1.ExperimentsService.WatchDatafile:output_type -> lift.experiments.v1.WatchDatafileResponse
+	36, // [36:72] is the sub-list for method output_type
+	0,  // [0:36] is the sub-list for method input_type
 	0,  // [0:0] is the sub-list for extension type_name
 	0,  // [0:0] is the sub-list for extension extendee
 	0,  // [0:0] is the sub-list for field type_name
@@ -194,11 +234,13 @@ func file_lift_experiments_v1_experiments_service_proto_init() {
 	if File_lift_experiments_v1_experiments_service_proto != nil {
 		return
 	}
+	file_lift_experiments_v1_audience_proto_init()
 	file_lift_experiments_v1_delivery_proto_init()
 	file_lift_experiments_v1_event_proto_init()
 	file_lift_experiments_v1_experiment_proto_init()
 	file_lift_experiments_v1_flag_proto_init()
 	file_lift_experiments_v1_layer_proto_init()
+	file_lift_experiments_v1_ruleset_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
