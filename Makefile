@@ -7,7 +7,7 @@ PKGS := github.com/liftlabs/lift/...
 LIFT_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export LIFT_PG_URL
 
-.PHONY: help generate ui lint check test test-faults bench build run smoke
+.PHONY: help generate ui lint check test test-faults bench bench-decide build run smoke
 
 # Show this help.
 help:
@@ -54,6 +54,10 @@ test-faults:
 # Run the benchmarks.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Load-benchmark Agent-style decide with wrk against make run's stack (1 and 5 flags; OTHER=base URL alternates rounds with another server).
+bench-decide: build
+	out/benchdecide -bin out -other "$(OTHER)" -duration $(or $(DURATION),10s) -rounds $(or $(ROUNDS),3)
 
 # Build every binary into ./out.
 build:

@@ -253,13 +253,14 @@ func (d *decider) eventAttributes() []event.VisitorAttribute {
 	return out
 }
 
+// record hands the request's impressions (one per flag an experiment
+// decided) to the sink together, so a decide of five flags waits for one
+// batch, not five in a row.
 func (d *decider) record(im *Impressions) {
-	if im == nil {
+	if im == nil || len(d.impressions) == 0 {
 		return
 	}
-	for _, i := range d.impressions {
-		im.add(i)
-	}
+	im.add(d.impressions...)
 }
 
 func reasonText(e v4.Decision) string {

@@ -72,17 +72,18 @@ func NewImpressions(client resultsv1.ResultsServiceClient, logger *slog.Logger) 
 	return &Impressions{client: client, logger: logger, gather: map[string]*impressionBatchInFlight{}}
 }
 
-// add records an impression, returning once its batch is recorded.
-func (im *Impressions) add(i impression) {
+// add records one decide's impressions (all of one SDK key), returning
+// once their batch is recorded.
+func (im *Impressions) add(is ...impression) {
 	im.mu.Lock()
-	b := im.gather[i.sdkKey]
+	b := im.gather[is[0].sdkKey]
 	if b == nil {
-		b = &impressionBatchInFlight{sdkKey: i.sdkKey, done: make(chan struct{})}
-		im.gather[i.sdkKey] = b
+		b = &impressionBatchInFlight{sdkKey: is[0].sdkKey, done: make(chan struct{})}
+		im.gather[is[0].sdkKey] = b
 		im.inflight.Add(1)
 		time.AfterFunc(impressionGather, func() { im.flush(b) })
 	}
-	b.is = append(b.is, i)
+	b.is = append(b.is, is...)
 	full := len(b.is) >= impressionBatch
 	im.mu.Unlock()
 	if full {
