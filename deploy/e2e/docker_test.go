@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,6 +47,35 @@ func tryRun(timeout time.Duration, env []string, name string, args ...string) (s
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
+}
+
+// lockFile serialises compose test runs on one machine: they share the
+// Docker daemon (one may have started it and will stop it), the compose
+// project and the images.
+const lockFile = "/tmp/lift-compose-e2e.lock"
+
+// lockMachine takes the machine-wide lock until the test ends. In CI it
+// waits for another run to finish; elsewhere (several people's test runs
+// on one machine) it skips when another run holds it.
+func lockMachine(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	how := syscall.LOCK_EX
+	if !inCI {
+		how |= syscall.LOCK_NB
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			t.Skip("another compose test run is using Docker on this machine (" + lockFile + ")")
+		}
+		t.Fatalf("lock %s: %v", lockFile, err)
+	}
+	// Registered first, so it runs after every other cleanup (LIFO).
+	t.Cleanup(func() { f.Close() })
 }
 
 // ensureDocker makes a Docker daemon answer: it installs Debian's docker.io

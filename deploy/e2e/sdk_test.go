@@ -135,23 +135,7 @@ type counts map[string][2]int64
 // resultsMismatch compares the experiment's results with want; nil when
 // they agree exactly.
 func (e *experiment) resultsMismatch(c *apiclient.Client, want counts) error {
-	var r struct {
-		Results struct {
-			Reach struct {
-				Variations []struct {
-					VariationID string `json:"variationId"`
-					Count       int64  `json:"count,string"`
-				} `json:"variations"`
-			} `json:"reach"`
-			Metrics []struct {
-				EventKey string `json:"eventKey"`
-				Results  []struct {
-					VariationID string `json:"variationId"`
-					Conversions int64  `json:"conversions,string"`
-				} `json:"results"`
-			} `json:"metrics"`
-		} `json:"results"`
-	}
+	var r apiclient.ExperimentResults
 	if _, err := c.Do(context.Background(), "GET", "/v1/experiments/"+e.id+"/results", nil, &r); err != nil {
 		return err
 	}

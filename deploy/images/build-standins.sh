@@ -34,7 +34,13 @@ log() { echo "standins: $*" >&2; }
 
 # One scratch directory for the whole run, removed however it ends.
 scratch=$(mktemp -d /var/tmp/lift-standins.XXXXXX)
-trap 'rm -rf "$scratch"' EXIT
+cleanup() {
+	# A debootstrap that was interrupted leaves /proc (and maybe /sys)
+	# mounted in its root: unmount before removing anything.
+	awk -v r="$scratch/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r umount -l
+	rm -rf "$scratch"
+}
+trap cleanup EXIT
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 

@@ -27,6 +27,8 @@ cp -r "$src/." "$work"
 chmod -R u+w "$work"
 mkdir -p "$dir"
 (cd "$work" && GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath \
-	-ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$version" -o "$dest.new" ./cmd)
-mv "$dest.new" "$dest"
+	-ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$version" -o "$work/docker-compose" ./cmd)
+# Renamed into place: a concurrent run or a running `docker compose` never
+# sees a half-written file.
+cp "$work/docker-compose" "$dest.$$" && mv "$dest.$$" "$dest"
 docker compose version >&2

@@ -89,3 +89,27 @@ func (c *Client) DoHeaders(ctx context.Context, method, path string, header http
 	}
 	return resp.StatusCode, resp.Header, nil
 }
+
+// ExperimentResults is the part of GET /v1/experiments/{id}/results that the
+// smoke suite and the compose test check: visitors reached and each
+// metric's counts, by variation id.
+type ExperimentResults struct {
+	Results struct {
+		Reach struct {
+			TotalCount int64 `json:"totalCount,string"`
+			Variations []struct {
+				VariationID string `json:"variationId"`
+				Count       int64  `json:"count,string"`
+			} `json:"variations"`
+		} `json:"reach"`
+		Metrics []struct {
+			EventKey string `json:"eventKey"`
+			Results  []struct {
+				VariationID string `json:"variationId"`
+				Samples     int64  `json:"samples,string"`
+				Converters  int64  `json:"converters,string"`
+				Conversions int64  `json:"conversions,string"`
+			} `json:"results"`
+		} `json:"metrics"`
+	} `json:"results"`
+}

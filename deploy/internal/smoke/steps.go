@@ -324,33 +324,12 @@ func (s *suite) postSDKBatch(ctx context.Context) (int, error) {
 	return st, err
 }
 
-type resultsBody struct {
-	Results struct {
-		Reach struct {
-			TotalCount int64 `json:"totalCount,string"`
-			Variations []struct {
-				VariationID string `json:"variationId"`
-				Count       int64  `json:"count,string"`
-			} `json:"variations"`
-		} `json:"reach"`
-		Metrics []struct {
-			EventKey string `json:"eventKey"`
-			Results  []struct {
-				VariationID string `json:"variationId"`
-				Samples     int64  `json:"samples,string"`
-				Converters  int64  `json:"converters,string"`
-				Conversions int64  `json:"conversions,string"`
-			} `json:"results"`
-		} `json:"metrics"`
-	} `json:"results"`
-}
-
 // results polls until the counts are exact (a live stack may still be
 // aggregating), failing with the last mismatch.
 func (s *suite) results(ctx context.Context) (int, error) {
 	deadline := time.Now().Add(waitFor)
 	for {
-		var out resultsBody
+		var out apiclient.ExperimentResults
 		st, err := s.c.Do(ctx, "GET", "/v1/experiments/"+s.experimentID+"/results", nil, &out)
 		if err != nil {
 			return st, err
@@ -368,7 +347,7 @@ func (s *suite) results(ctx context.Context) (int, error) {
 	}
 }
 
-func (s *suite) checkResults(r *resultsBody) error {
+func (s *suite) checkResults(r *apiclient.ExperimentResults) error {
 	want := map[string][2]int64{s.control: {wantReachControl, wantConvControl}, s.treatment: {wantReachTreatment, wantConvTreatment}}
 	if got := r.Results.Reach.TotalCount; got != wantReachControl+wantReachTreatment {
 		return fmt.Errorf("reach total = %d, want %d", got, wantReachControl+wantReachTreatment)
