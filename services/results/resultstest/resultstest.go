@@ -82,6 +82,9 @@ type Options struct {
 	// EventLog runs the service on an event log: an in-process JetStream
 	// server with its store in a temporary directory.
 	EventLog bool
+	// NATSURL runs it on the event log of that server instead (another
+	// Env's NATS, or a nats-server process the test kills).
+	NATSURL string
 }
 
 // Start runs results against the identity and experiments services at
@@ -101,6 +104,7 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 		o.Unary = opts[0].Unary
 		o.DatabaseURL = opts[0].DatabaseURL
 		o.EventLog = opts[0].EventLog
+		o.NATSURL = opts[0].NATSURL
 	}
 	url := o.DatabaseURL
 	if url == "" {
@@ -120,7 +124,10 @@ func Start(t testing.TB, identityAddr, experimentsAddr string, opts ...Options) 
 	identity := grpctest.Dial(t, identityAddr)
 	experiments := grpctest.Dial(t, experimentsAddr)
 	env := &Env{DatabaseURL: url, Pool: pool}
-	if o.EventLog {
+	switch {
+	case o.NATSURL != "":
+		env.EventLog = openEventLog(t, o.NATSURL)
+	case o.EventLog:
 		env.NATS, env.EventLog = startEventLog(t)
 	}
 	env.newServer = func() *grpc.Server {
@@ -161,14 +168,19 @@ func startEventLog(t testing.TB) (*natsserver.Server, *eventlog.Log) {
 		t.Fatalf("resultstest: %v", err)
 	}
 	t.Cleanup(ns.Shutdown)
+	return ns, openEventLog(t, ns.ClientURL())
+}
+
+func openEventLog(t testing.TB, url string) *eventlog.Log {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	l, err := eventlog.Open(ctx, eventlog.Options{URL: ns.ClientURL(), Name: "results"})
+	l, err := eventlog.Open(ctx, eventlog.Options{URL: url, Name: "results"})
 	if err != nil {
 		t.Fatalf("resultstest: %v", err)
 	}
 	t.Cleanup(l.Close)
-	return ns, l
+	return l
 }
 
 // WithToken returns ctx carrying token as the request's credential.

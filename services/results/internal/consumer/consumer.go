@@ -97,40 +97,48 @@ func (c *Consumer) WaitCaughtUp(ctx context.Context) {
 func (c *Consumer) Run(ctx context.Context) {
 	go c.observe(ctx)
 	for ctx.Err() == nil {
-		it, err := c.cons.Messages(jetstream.PullMaxMessages(groupSize))
-		if err != nil {
-			c.logger.Warn("event log consumer", "error", err.Error())
-			sleep(ctx, time.Second)
-			continue
-		}
-		c.drain(ctx, it)
-		it.Stop()
-	}
-}
-
-// drain takes groups from it until ctx ends or it fails: the first message
-// of a group is waited for, the rest are what has arrived meanwhile (while
-// the previous group committed), so groups grow with the load.
-func (c *Consumer) drain(ctx context.Context, it jetstream.MessagesContext) {
-	for {
-		first, err := it.Next(jetstream.NextContext(ctx))
+		group, err := c.next(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				c.logger.Warn("event log consumer", "error", err.Error())
 				sleep(ctx, time.Second)
 			}
-			return
+			continue
 		}
-		group := []jetstream.Msg{first}
-		for len(group) < groupSize {
-			m, err := it.Next(jetstream.NextMaxWait(time.Millisecond))
-			if err != nil {
-				break
-			}
-			group = append(group, m)
+		if len(group) > 0 {
+			c.handle(ctx, group)
 		}
-		c.handle(ctx, group)
 	}
+}
+
+// next waits (up to a few seconds) for a first batch, then takes whatever
+// else has arrived, up to groupSize: groups grow with the load (a backlog
+// drains in groups of groupSize) while a lone batch is stored at once.
+// Nothing is fetched ahead of the group being stored, so every batch a
+// replica holds is one it keeps marking in progress while Postgres is
+// down, and none is handed to another replica meanwhile.
+func (c *Consumer) next(ctx context.Context) ([]jetstream.Msg, error) {
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	first, err := c.cons.Fetch(1, jetstream.FetchContext(wait))
+	if err != nil {
+		return nil, err
+	}
+	var group []jetstream.Msg
+	for m := range first.Messages() {
+		group = append(group, m)
+	}
+	if len(group) == 0 {
+		return nil, nil // first.Error() is the wait's expiry
+	}
+	more, err := c.cons.FetchNoWait(groupSize - 1)
+	if err != nil {
+		return group, nil
+	}
+	for m := range more.Messages() {
+		group = append(group, m)
+	}
+	return group, nil
 }
 
 // prepared is one message made ready to store.

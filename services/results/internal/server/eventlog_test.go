@@ -130,3 +130,74 @@ func TestEventLog_DownIsUnavailable(t *testing.T) {
 	}
 	assertReason(t, err, codes.Unavailable, "EVENT_LOG_UNAVAILABLE")
 }
+
+// Two results replicas consume the same log at once (batches are sent
+// through both): every batch is stored once, and the rollups equal the
+// counts recomputed from what was sent.
+func TestEventLog_TwoConsumersRollupsEqualRecomputation(t *testing.T) {
+	s := newStack(t, resultstest.Options{EventLog: true})
+	second := resultstest.Start(t, s.id.Addr, s.exp.Addr, resultstest.Options{DatabaseURL: s.res.DatabaseURL, NATSURL: s.res.NATS.ClientURL()})
+	clients := []resultsv1.ResultsServiceClient{s.r, second.Client}
+	at := day()
+	type want struct{ samples, converters, conversions int64 }
+	expect := map[string]*want{s.control: {}, s.treat: {}}
+	var batches [][]event.Visitor
+	for b := range 120 {
+		var vs []event.Visitor
+		for i := range 8 {
+			n := b*8 + i
+			id, variation := fmt.Sprintf("v%d", n), s.control
+			if n%3 == 0 {
+				variation = s.treat
+			}
+			expect[variation].samples++
+			vs = append(vs, impressionOf(s.e.GetId(), variation, id, fmt.Sprintf("imp-%d", n), at))
+			if n%4 == 0 {
+				// a purchase, sometimes two, after the exposure
+				expect[variation].converters++
+				for k := range 1 + n%8/4 {
+					expect[variation].conversions++
+					vs = append(vs, sdkConversion(id, "purchase", fmt.Sprintf("buy-%d-%d", n, k), at.Add(time.Duration(k+1)*time.Minute), 100, nil))
+				}
+			}
+		}
+		batches = append(batches, vs)
+	}
+	errs := make(chan error, len(batches))
+	for i, vs := range batches {
+		go func() {
+			_, err := clients[i%2].IngestOptimizelyBatch(t.Context(), &resultsv1.IngestOptimizelyBatchRequest{Batch: s.sdkBatch(vs...), SdkKey: s.sdkKey})
+			errs <- err
+		}()
+	}
+	for range batches {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range clients { // either replica's read waits for both consumers
+		resp, err := r.GetExperimentResults(s.read, &resultsv1.GetExperimentResultsRequest{ExperimentId: s.e.GetId(), MetricKeys: []string{"purchase"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range resp.GetResults().GetMetrics()[0].GetResults() {
+			w := expect[v.GetVariationId()]
+			if v.GetSamples() != w.samples || v.GetConverters() != w.converters || v.GetConversions() != w.conversions {
+				t.Errorf("variation %s: samples %d converters %d conversions %d, recomputed %+v",
+					v.GetVariationKey(), v.GetSamples(), v.GetConverters(), v.GetConversions(), *w)
+			}
+		}
+	}
+	var stored int
+	if err := s.res.Pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	var sent int
+	for _, w := range expect {
+		sent += int(w.samples + w.conversions)
+	}
+	if stored != sent {
+		t.Errorf("%d events stored, %d sent", stored, sent)
+	}
+	t.Logf("two consumers: %d batches, %d events stored once, rollups %+v / %+v", len(batches), stored, *expect[s.control], *expect[s.treat])
+}
