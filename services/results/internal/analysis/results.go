@@ -60,6 +60,11 @@ type Input struct {
 	Now time.Time
 	// Capped holds the capped metrics' sums, by event key.
 	Capped map[string]Capped
+	// Cuped holds the CUPED sums per variation, by event key, when
+	// variance reduction was requested (PrePeriodDays > 0); nil otherwise.
+	Cuped map[string][]store.CupedSums
+	// PrePeriodDays is the CUPED pre-exposure window, reported back.
+	PrePeriodDays int
 }
 
 // Capped is a capped metric's per-visitor totals, capped at Cap, summed by
@@ -92,6 +97,7 @@ func Compute(in Input) *resultsv1.ExperimentResults {
 		StatsConfig: &resultsv1.StatsConfig{
 			StatsMethod: methodProto(cfg.Method), ConfidenceLevel: cfg.Confidence,
 			FalseDiscoveryRateControl: in.FDR, MixingVariance: cfg.MixingVariance,
+			PrePeriodDays: int32(in.PrePeriodDays),
 		},
 		ComputeTime: timestamppb.New(in.Now),
 	}
@@ -124,6 +130,7 @@ func Compute(in Input) *resultsv1.ExperimentResults {
 	for _, p := range pending {
 		p.into.Lift = liftProto(p.c, cfg.Method)
 		p.into.Lift.GuardrailViolated = p.guardrail && p.c.Status == stats.StatusWorse
+		p.into.Lift.Cuped = p.cuped
 	}
 	return out
 }
@@ -133,6 +140,7 @@ func Compute(in Input) *resultsv1.ExperimentResults {
 type pendingLift struct {
 	c         stats.Comparison
 	guardrail bool
+	cuped     *resultsv1.CupedLift
 	into      *resultsv1.VariationResult
 }
 
@@ -206,7 +214,15 @@ func metricResults(in Input, t *timeline, cfg stats.Config, m catalog.Metric, ag
 		if m.LowerIsBetter {
 			c.SetLowerIsBetter()
 		}
-		lifts = append(lifts, pendingLift{c: c, guardrail: m.Guardrail, into: vr})
+		p := pendingLift{c: c, guardrail: m.Guardrail, into: vr}
+		if in.Cuped != nil {
+			var status resultsv1.CupedStatus
+			p.cuped, status = cupedLift(in, cfg, m.EventKey, agg, v.ID)
+			if mr.CupedStatus != resultsv1.CupedStatus_CUPED_STATUS_INSUFFICIENT_DATA {
+				mr.CupedStatus = status // insufficient data anywhere is what the metric reports
+			}
+		}
+		lifts = append(lifts, p)
 		for i, d := range stats.LiftOverTime(agg.kind(), cfg, looks) {
 			vr.Series[i].Lift = dailyLiftProto(d)
 		}

@@ -48,9 +48,14 @@ func (s *Server) GetExperimentResults(ctx context.Context, req *resultsv1.GetExp
 	if err != nil {
 		return nil, err
 	}
+	cuped, preDays, err := s.cupedSums(ctx, exp, metrics, req, window)
+	if err != nil {
+		return nil, err
+	}
 	settings := project.GetSettings()
 	res := analysis.Compute(analysis.Input{
 		Experiment: exp, Baseline: baseline, Metrics: metrics, Rollups: rollups, Capped: capped,
+		Cuped: cuped, PrePeriodDays: preDays,
 		Config: stats.Config{Method: analysis.Method(settings.GetStatsMethod()), Confidence: settings.GetConfidenceLevel()},
 		FDR:    settings.GetFalseDiscoveryRateControl(), Window: window, Now: s.now(),
 	})

@@ -23,6 +23,7 @@ type Store interface {
 	Rollups(ctx context.Context, projectID, experimentID int64, keys []string, w store.Window) (store.Rollups, error)
 	CapPercentile(ctx context.Context, experimentID int64, key string, col store.CapColumn, p float64) (float64, bool, error)
 	CappedDays(ctx context.Context, projectID, experimentID int64, key string, col store.CapColumn, cap float64, w store.Window) ([]store.CappedDay, error)
+	CupedSums(ctx context.Context, projectID, experimentID int64, key string, preDays int, w store.Window) ([]store.CupedSums, error)
 }
 
 // Catalog is what the handlers need to know about other services'

@@ -678,6 +678,21 @@ def cuped_cases():
     return out
 
 
+def service_cuped_case():
+    """The CUPED dataset the service test sends (e2e_test.go,
+    cupedData): 400 visitors per arm; visitor i buys two days before
+    exposure for pre_i = 100 + (37 i mod 900) cents unless i % 3 == 0, and
+    after exposure for pre_i + (53 i mod 200) (+150 in the treatment)
+    unless i % 4 == 0; every tenth visitor also bought for 5000 cents 20
+    days before exposure, outside the 14-day window."""
+    i = np.arange(400)
+    pre_c = np.where(i % 3 != 0, 100 + (37 * i) % 900, 0).astype(float)
+    pre_t = np.where(i % 3 != 0, 100 + (41 * i) % 900, 0).astype(float)
+    post_c = np.where(i % 4 != 0, pre_c + (53 * i) % 200, 0).astype(float)
+    post_t = np.where(i % 4 != 0, pre_t + (53 * i) % 200 + 150, 0).astype(float)
+    return cuped_case("service", pre_c, post_c, pre_t, post_t, 0.95)
+
+
 def metric_definitions_case():
     rng = np.random.default_rng(20261206)
     n = 4000
@@ -755,6 +770,7 @@ def main():
         "service_conversions": service_conversions_case(),
         "service_capped": service_capped_case(),
         "cuped": cuped_cases(),
+        "service_cuped": service_cuped_case(),
     }
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")

@@ -151,6 +151,172 @@ func (LiftStatus) EnumDescriptor() ([]byte, []int) {
 	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{1}
 }
 
+// CupedStatus says whether CUPED variance reduction was applied to a
+// metric, and if not, why.
+type CupedStatus int32
+
+const (
+	// CUPED_STATUS_UNSPECIFIED: not requested (variance_reduction was off).
+	CupedStatus_CUPED_STATUS_UNSPECIFIED CupedStatus = 0
+	// CUPED_STATUS_APPLIED: the adjusted estimates are in each Lift's cuped.
+	CupedStatus_CUPED_STATUS_APPLIED CupedStatus = 1
+	// CUPED_STATUS_NO_PRE_PERIOD_DATA: no exposed visitor had an event of the
+	// metric in the pre-exposure window (the covariate is constant), so
+	// there is nothing to adjust with; the raw analysis stands.
+	CupedStatus_CUPED_STATUS_NO_PRE_PERIOD_DATA CupedStatus = 2
+	// CUPED_STATUS_INSUFFICIENT_DATA: a variation has fewer than two
+	// visitors.
+	CupedStatus_CUPED_STATUS_INSUFFICIENT_DATA CupedStatus = 3
+)
+
+// Enum value maps for CupedStatus.
+var (
+	CupedStatus_name = map[int32]string{
+		0: "CUPED_STATUS_UNSPECIFIED",
+		1: "CUPED_STATUS_APPLIED",
+		2: "CUPED_STATUS_NO_PRE_PERIOD_DATA",
+		3: "CUPED_STATUS_INSUFFICIENT_DATA",
+	}
+	CupedStatus_value = map[string]int32{
+		"CUPED_STATUS_UNSPECIFIED":        0,
+		"CUPED_STATUS_APPLIED":            1,
+		"CUPED_STATUS_NO_PRE_PERIOD_DATA": 2,
+		"CUPED_STATUS_INSUFFICIENT_DATA":  3,
+	}
+)
+
+func (x CupedStatus) Enum() *CupedStatus {
+	p := new(CupedStatus)
+	*p = x
+	return p
+}
+
+func (x CupedStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CupedStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_lift_results_v1_results_proto_enumTypes[2].Descriptor()
+}
+
+func (CupedStatus) Type() protoreflect.EnumType {
+	return &file_lift_results_v1_results_proto_enumTypes[2]
+}
+
+func (x CupedStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CupedStatus.Descriptor instead.
+func (CupedStatus) EnumDescriptor() ([]byte, []int) {
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{2}
+}
+
+// CupedLift is a comparison adjusted with each visitor's value of the same
+// metric in the pre-exposure window (CUPED: Y − θ(X − x̄)), reported next
+// to the raw one. Its interval is of the project's method at this look
+// (for sequential, the mSPRT interval of the adjusted estimate now, not
+// intersected over days).
+type CupedLift struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// θ, Cov(X, Y)/Var(X) pooled within the variations.
+	Theta float64 `protobuf:"fixed64,1,opt,name=theta,proto3" json:"theta,omitempty"`
+	// Adjusted relative lift, absolute_value / baseline mean.
+	Value float64 `protobuf:"fixed64,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Interval of the adjusted relative lift.
+	Interval *Interval `protobuf:"bytes,3,opt,name=interval,proto3" json:"interval,omitempty"`
+	// False when the baseline's mean is 0.
+	RelativeAvailable bool `protobuf:"varint,4,opt,name=relative_available,json=relativeAvailable,proto3" json:"relative_available,omitempty"`
+	// Adjusted difference of the per-visitor means.
+	AbsoluteValue float64 `protobuf:"fixed64,5,opt,name=absolute_value,json=absoluteValue,proto3" json:"absolute_value,omitempty"`
+	// Interval of the adjusted difference.
+	AbsoluteInterval *Interval `protobuf:"bytes,6,opt,name=absolute_interval,json=absoluteInterval,proto3" json:"absolute_interval,omitempty"`
+	// Share of the variance of the difference removed, 1 −
+	// Var(adjusted)/Var(raw) (about ρ², ρ the pre/post correlation).
+	VarianceReduction float64 `protobuf:"fixed64,7,opt,name=variance_reduction,json=varianceReduction,proto3" json:"variance_reduction,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CupedLift) Reset() {
+	*x = CupedLift{}
+	mi := &file_lift_results_v1_results_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CupedLift) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CupedLift) ProtoMessage() {}
+
+func (x *CupedLift) ProtoReflect() protoreflect.Message {
+	mi := &file_lift_results_v1_results_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CupedLift.ProtoReflect.Descriptor instead.
+func (*CupedLift) Descriptor() ([]byte, []int) {
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CupedLift) GetTheta() float64 {
+	if x != nil {
+		return x.Theta
+	}
+	return 0
+}
+
+func (x *CupedLift) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *CupedLift) GetInterval() *Interval {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+func (x *CupedLift) GetRelativeAvailable() bool {
+	if x != nil {
+		return x.RelativeAvailable
+	}
+	return false
+}
+
+func (x *CupedLift) GetAbsoluteValue() float64 {
+	if x != nil {
+		return x.AbsoluteValue
+	}
+	return 0
+}
+
+func (x *CupedLift) GetAbsoluteInterval() *Interval {
+	if x != nil {
+		return x.AbsoluteInterval
+	}
+	return nil
+}
+
+func (x *CupedLift) GetVarianceReduction() float64 {
+	if x != nil {
+		return x.VarianceReduction
+	}
+	return 0
+}
+
 // Interval is a confidence interval.
 type Interval struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -164,7 +330,7 @@ type Interval struct {
 
 func (x *Interval) Reset() {
 	*x = Interval{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[0]
+	mi := &file_lift_results_v1_results_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -176,7 +342,7 @@ func (x *Interval) String() string {
 func (*Interval) ProtoMessage() {}
 
 func (x *Interval) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[0]
+	mi := &file_lift_results_v1_results_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -189,7 +355,7 @@ func (x *Interval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interval.ProtoReflect.Descriptor instead.
 func (*Interval) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{0}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Interval) GetLower() float64 {
@@ -268,13 +434,16 @@ type Lift struct {
 	// baseline (judged on p_value at the confidence level, outside the
 	// false discovery rate family of the other metrics).
 	GuardrailViolated bool `protobuf:"varint,18,opt,name=guardrail_violated,json=guardrailViolated,proto3" json:"guardrail_violated,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The CUPED-adjusted comparison, when variance reduction was requested
+	// and applied (MetricResults.cuped_status).
+	Cuped         *CupedLift `protobuf:"bytes,19,opt,name=cuped,proto3" json:"cuped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Lift) Reset() {
 	*x = Lift{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[1]
+	mi := &file_lift_results_v1_results_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -286,7 +455,7 @@ func (x *Lift) String() string {
 func (*Lift) ProtoMessage() {}
 
 func (x *Lift) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[1]
+	mi := &file_lift_results_v1_results_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -299,7 +468,7 @@ func (x *Lift) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lift.ProtoReflect.Descriptor instead.
 func (*Lift) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{1}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Lift) GetValue() float64 {
@@ -428,6 +597,13 @@ func (x *Lift) GetGuardrailViolated() bool {
 	return false
 }
 
+func (x *Lift) GetCuped() *CupedLift {
+	if x != nil {
+		return x.Cuped
+	}
+	return nil
+}
+
 // DailyPoint is the cumulative state of a variation at the end of a UTC day.
 type DailyPoint struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -454,7 +630,7 @@ type DailyPoint struct {
 
 func (x *DailyPoint) Reset() {
 	*x = DailyPoint{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[2]
+	mi := &file_lift_results_v1_results_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -466,7 +642,7 @@ func (x *DailyPoint) String() string {
 func (*DailyPoint) ProtoMessage() {}
 
 func (x *DailyPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[2]
+	mi := &file_lift_results_v1_results_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -479,7 +655,7 @@ func (x *DailyPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DailyPoint.ProtoReflect.Descriptor instead.
 func (*DailyPoint) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{2}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DailyPoint) GetDay() *timestamppb.Timestamp {
@@ -557,7 +733,7 @@ type DailyLift struct {
 
 func (x *DailyLift) Reset() {
 	*x = DailyLift{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[3]
+	mi := &file_lift_results_v1_results_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +745,7 @@ func (x *DailyLift) String() string {
 func (*DailyLift) ProtoMessage() {}
 
 func (x *DailyLift) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[3]
+	mi := &file_lift_results_v1_results_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +758,7 @@ func (x *DailyLift) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DailyLift.ProtoReflect.Descriptor instead.
 func (*DailyLift) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{3}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DailyLift) GetValue() float64 {
@@ -659,7 +835,7 @@ type VariationResult struct {
 
 func (x *VariationResult) Reset() {
 	*x = VariationResult{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[4]
+	mi := &file_lift_results_v1_results_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +847,7 @@ func (x *VariationResult) String() string {
 func (*VariationResult) ProtoMessage() {}
 
 func (x *VariationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[4]
+	mi := &file_lift_results_v1_results_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +860,7 @@ func (x *VariationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VariationResult.ProtoReflect.Descriptor instead.
 func (*VariationResult) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{4}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *VariationResult) GetVariationId() string {
@@ -785,14 +961,16 @@ type MetricResults struct {
 	// visitors' totals; 0 when not capped. A capped metric's sums and daily
 	// series are by the visitors' exposure day (each day's point holds the
 	// visitors exposed by then, with their totals so far).
-	CappedAt      float64 `protobuf:"fixed64,7,opt,name=capped_at,json=cappedAt,proto3" json:"capped_at,omitempty"`
+	CappedAt float64 `protobuf:"fixed64,7,opt,name=capped_at,json=cappedAt,proto3" json:"capped_at,omitempty"`
+	// Whether CUPED variance reduction was applied, or why not.
+	CupedStatus   CupedStatus `protobuf:"varint,8,opt,name=cuped_status,json=cupedStatus,proto3,enum=lift.results.v1.CupedStatus" json:"cuped_status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MetricResults) Reset() {
 	*x = MetricResults{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[5]
+	mi := &file_lift_results_v1_results_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +982,7 @@ func (x *MetricResults) String() string {
 func (*MetricResults) ProtoMessage() {}
 
 func (x *MetricResults) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[5]
+	mi := &file_lift_results_v1_results_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +995,7 @@ func (x *MetricResults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricResults.ProtoReflect.Descriptor instead.
 func (*MetricResults) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{5}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MetricResults) GetEventKey() string {
@@ -869,6 +1047,13 @@ func (x *MetricResults) GetCappedAt() float64 {
 	return 0
 }
 
+func (x *MetricResults) GetCupedStatus() CupedStatus {
+	if x != nil {
+		return x.CupedStatus
+	}
+	return CupedStatus_CUPED_STATUS_UNSPECIFIED
+}
+
 // VariationReach is how many visitors one variation got.
 type VariationReach struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -888,7 +1073,7 @@ type VariationReach struct {
 
 func (x *VariationReach) Reset() {
 	*x = VariationReach{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[6]
+	mi := &file_lift_results_v1_results_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +1085,7 @@ func (x *VariationReach) String() string {
 func (*VariationReach) ProtoMessage() {}
 
 func (x *VariationReach) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[6]
+	mi := &file_lift_results_v1_results_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +1098,7 @@ func (x *VariationReach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VariationReach.ProtoReflect.Descriptor instead.
 func (*VariationReach) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{6}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *VariationReach) GetVariationId() string {
@@ -968,7 +1153,7 @@ type Reach struct {
 
 func (x *Reach) Reset() {
 	*x = Reach{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[7]
+	mi := &file_lift_results_v1_results_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -980,7 +1165,7 @@ func (x *Reach) String() string {
 func (*Reach) ProtoMessage() {}
 
 func (x *Reach) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[7]
+	mi := &file_lift_results_v1_results_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -993,7 +1178,7 @@ func (x *Reach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reach.ProtoReflect.Descriptor instead.
 func (*Reach) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{7}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Reach) GetTotalCount() int64 {
@@ -1048,7 +1233,7 @@ type SampleRatioMismatch struct {
 
 func (x *SampleRatioMismatch) Reset() {
 	*x = SampleRatioMismatch{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[8]
+	mi := &file_lift_results_v1_results_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1060,7 +1245,7 @@ func (x *SampleRatioMismatch) String() string {
 func (*SampleRatioMismatch) ProtoMessage() {}
 
 func (x *SampleRatioMismatch) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[8]
+	mi := &file_lift_results_v1_results_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1073,7 +1258,7 @@ func (x *SampleRatioMismatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleRatioMismatch.ProtoReflect.Descriptor instead.
 func (*SampleRatioMismatch) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{8}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SampleRatioMismatch) GetTested() bool {
@@ -1131,13 +1316,16 @@ type StatsConfig struct {
 	// mSPRT mixing variance τ² in units of the visitors' pooled variance
 	// (sequential method).
 	MixingVariance float64 `protobuf:"fixed64,4,opt,name=mixing_variance,json=mixingVariance,proto3" json:"mixing_variance,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Pre-exposure window of CUPED in days; 0 when variance reduction was
+	// not requested.
+	PrePeriodDays int32 `protobuf:"varint,5,opt,name=pre_period_days,json=prePeriodDays,proto3" json:"pre_period_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatsConfig) Reset() {
 	*x = StatsConfig{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[9]
+	mi := &file_lift_results_v1_results_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1149,7 +1337,7 @@ func (x *StatsConfig) String() string {
 func (*StatsConfig) ProtoMessage() {}
 
 func (x *StatsConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[9]
+	mi := &file_lift_results_v1_results_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1162,7 +1350,7 @@ func (x *StatsConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsConfig.ProtoReflect.Descriptor instead.
 func (*StatsConfig) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{9}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StatsConfig) GetStatsMethod() v11.StatsMethod {
@@ -1189,6 +1377,13 @@ func (x *StatsConfig) GetFalseDiscoveryRateControl() bool {
 func (x *StatsConfig) GetMixingVariance() float64 {
 	if x != nil {
 		return x.MixingVariance
+	}
+	return 0
+}
+
+func (x *StatsConfig) GetPrePeriodDays() int32 {
+	if x != nil {
+		return x.PrePeriodDays
 	}
 	return 0
 }
@@ -1222,7 +1417,7 @@ type ExperimentResults struct {
 
 func (x *ExperimentResults) Reset() {
 	*x = ExperimentResults{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[10]
+	mi := &file_lift_results_v1_results_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1429,7 @@ func (x *ExperimentResults) String() string {
 func (*ExperimentResults) ProtoMessage() {}
 
 func (x *ExperimentResults) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[10]
+	mi := &file_lift_results_v1_results_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1442,7 @@ func (x *ExperimentResults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExperimentResults.ProtoReflect.Descriptor instead.
 func (*ExperimentResults) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{10}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ExperimentResults) GetExperimentId() string {
@@ -1330,13 +1525,23 @@ type GetExperimentResultsRequest struct {
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Compare against this variation instead of the experiment's baseline.
 	BaselineVariationId string `protobuf:"bytes,5,opt,name=baseline_variation_id,json=baselineVariationId,proto3" json:"baseline_variation_id,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Also report CUPED-adjusted comparisons (Lift.cuped), with each
+	// visitor's value of the same metric in the days before exposure as the
+	// covariate, from the stored events. It reads every exposed visitor of
+	// the experiment (with an index probe into their events), so it costs
+	// what the experiment's visitors number, unlike the rest of the results.
+	// The adjustment uses the uncapped per-visitor totals of the whole
+	// history (the window's end does not cut them).
+	VarianceReduction bool `protobuf:"varint,6,opt,name=variance_reduction,json=varianceReduction,proto3" json:"variance_reduction,omitempty"`
+	// Length of the pre-exposure window in days; 0 means 14.
+	PrePeriodDays int32 `protobuf:"varint,7,opt,name=pre_period_days,json=prePeriodDays,proto3" json:"pre_period_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetExperimentResultsRequest) Reset() {
 	*x = GetExperimentResultsRequest{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[11]
+	mi := &file_lift_results_v1_results_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +1553,7 @@ func (x *GetExperimentResultsRequest) String() string {
 func (*GetExperimentResultsRequest) ProtoMessage() {}
 
 func (x *GetExperimentResultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[11]
+	mi := &file_lift_results_v1_results_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +1566,7 @@ func (x *GetExperimentResultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExperimentResultsRequest.ProtoReflect.Descriptor instead.
 func (*GetExperimentResultsRequest) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{11}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetExperimentResultsRequest) GetExperimentId() string {
@@ -1399,6 +1604,20 @@ func (x *GetExperimentResultsRequest) GetBaselineVariationId() string {
 	return ""
 }
 
+func (x *GetExperimentResultsRequest) GetVarianceReduction() bool {
+	if x != nil {
+		return x.VarianceReduction
+	}
+	return false
+}
+
+func (x *GetExperimentResultsRequest) GetPrePeriodDays() int32 {
+	if x != nil {
+		return x.PrePeriodDays
+	}
+	return 0
+}
+
 // GetExperimentResultsResponse holds the results.
 type GetExperimentResultsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1410,7 +1629,7 @@ type GetExperimentResultsResponse struct {
 
 func (x *GetExperimentResultsResponse) Reset() {
 	*x = GetExperimentResultsResponse{}
-	mi := &file_lift_results_v1_results_proto_msgTypes[12]
+	mi := &file_lift_results_v1_results_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1422,7 +1641,7 @@ func (x *GetExperimentResultsResponse) String() string {
 func (*GetExperimentResultsResponse) ProtoMessage() {}
 
 func (x *GetExperimentResultsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lift_results_v1_results_proto_msgTypes[12]
+	mi := &file_lift_results_v1_results_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1435,7 +1654,7 @@ func (x *GetExperimentResultsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExperimentResultsResponse.ProtoReflect.Descriptor instead.
 func (*GetExperimentResultsResponse) Descriptor() ([]byte, []int) {
-	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{12}
+	return file_lift_results_v1_results_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetExperimentResultsResponse) GetResults() *ExperimentResults {
@@ -1449,10 +1668,18 @@ var File_lift_results_v1_results_proto protoreflect.FileDescriptor
 
 const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\n" +
-	"\x1dlift/results/v1/results.proto\x12\x0flift.results.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1flift/identity/v1/identity.proto\"6\n" +
+	"\x1dlift/results/v1/results.proto\x12\x0flift.results.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1flift/identity/v1/identity.proto\"\xbb\x02\n" +
+	"\tCupedLift\x12\x14\n" +
+	"\x05theta\x18\x01 \x01(\x01R\x05theta\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value\x125\n" +
+	"\binterval\x18\x03 \x01(\v2\x19.lift.results.v1.IntervalR\binterval\x12-\n" +
+	"\x12relative_available\x18\x04 \x01(\bR\x11relativeAvailable\x12%\n" +
+	"\x0eabsolute_value\x18\x05 \x01(\x01R\rabsoluteValue\x12F\n" +
+	"\x11absolute_interval\x18\x06 \x01(\v2\x19.lift.results.v1.IntervalR\x10absoluteInterval\x12-\n" +
+	"\x12variance_reduction\x18\a \x01(\x01R\x11varianceReduction\"6\n" +
 	"\bInterval\x12\x14\n" +
 	"\x05lower\x18\x01 \x01(\x01R\x05lower\x12\x14\n" +
-	"\x05upper\x18\x02 \x01(\x01R\x05upper\"\x86\a\n" +
+	"\x05upper\x18\x02 \x01(\x01R\x05upper\"\xb8\a\n" +
 	"\x04Lift\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\x01R\x05value\x12J\n" +
 	"\x13confidence_interval\x18\x02 \x01(\v2\x19.lift.results.v1.IntervalR\x12confidenceInterval\x12-\n" +
@@ -1473,7 +1700,8 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\rexpected_loss\x18\x0f \x01(\x01R\fexpectedLoss\x124\n" +
 	"\x16baseline_expected_loss\x18\x10 \x01(\x01R\x14baselineExpectedLoss\x12F\n" +
 	"\x11credible_interval\x18\x11 \x01(\v2\x19.lift.results.v1.IntervalR\x10credibleInterval\x12-\n" +
-	"\x12guardrail_violated\x18\x12 \x01(\bR\x11guardrailViolated\"\xf0\x01\n" +
+	"\x12guardrail_violated\x18\x12 \x01(\bR\x11guardrailViolated\x120\n" +
+	"\x05cuped\x18\x13 \x01(\v2\x1a.lift.results.v1.CupedLiftR\x05cuped\"\xf0\x01\n" +
 	"\n" +
 	"DailyPoint\x12,\n" +
 	"\x03day\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03day\x12\x18\n" +
@@ -1507,7 +1735,7 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\bvariance\x18\t \x01(\x01R\bvariance\x12)\n" +
 	"\x04lift\x18\n" +
 	" \x01(\v2\x15.lift.results.v1.LiftR\x04lift\x123\n" +
-	"\x06series\x18\v \x03(\v2\x1b.lift.results.v1.DailyPointR\x06series\"\xd5\x02\n" +
+	"\x06series\x18\v \x03(\v2\x1b.lift.results.v1.DailyPointR\x06series\"\x96\x03\n" +
 	"\rMetricResults\x12\x1b\n" +
 	"\tevent_key\x18\x01 \x01(\tR\beventKey\x12;\n" +
 	"\n" +
@@ -1517,7 +1745,8 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\aresults\x18\x04 \x03(\v2 .lift.results.v1.VariationResultR\aresults\x123\n" +
 	"\x04role\x18\x05 \x01(\x0e2\x1f.lift.experiments.v1.MetricRoleR\x04role\x12B\n" +
 	"\tdirection\x18\x06 \x01(\x0e2$.lift.experiments.v1.MetricDirectionR\tdirection\x12\x1b\n" +
-	"\tcapped_at\x18\a \x01(\x01R\bcappedAt\"\xc0\x01\n" +
+	"\tcapped_at\x18\a \x01(\x01R\bcappedAt\x12?\n" +
+	"\fcuped_status\x18\b \x01(\x0e2\x1c.lift.results.v1.CupedStatusR\vcupedStatus\"\xc0\x01\n" +
 	"\x0eVariationReach\x12!\n" +
 	"\fvariation_id\x18\x01 \x01(\tR\vvariationId\x12#\n" +
 	"\rvariation_key\x18\x02 \x01(\tR\fvariationKey\x12\x14\n" +
@@ -1539,12 +1768,13 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\x12degrees_of_freedom\x18\x03 \x01(\x05R\x10degreesOfFreedom\x12\x17\n" +
 	"\ap_value\x18\x04 \x01(\x01R\x06pValue\x12-\n" +
 	"\x12unexpected_traffic\x18\x05 \x01(\bR\x11unexpectedTraffic\x12\x1a\n" +
-	"\bmismatch\x18\x06 \x01(\bR\bmismatch\"\xe4\x01\n" +
+	"\bmismatch\x18\x06 \x01(\bR\bmismatch\"\x8c\x02\n" +
 	"\vStatsConfig\x12@\n" +
 	"\fstats_method\x18\x01 \x01(\x0e2\x1d.lift.identity.v1.StatsMethodR\vstatsMethod\x12)\n" +
 	"\x10confidence_level\x18\x02 \x01(\x01R\x0fconfidenceLevel\x12?\n" +
 	"\x1cfalse_discovery_rate_control\x18\x03 \x01(\bR\x19falseDiscoveryRateControl\x12'\n" +
-	"\x0fmixing_variance\x18\x04 \x01(\x01R\x0emixingVariance\"\xa0\x04\n" +
+	"\x0fmixing_variance\x18\x04 \x01(\x01R\x0emixingVariance\x12&\n" +
+	"\x0fpre_period_days\x18\x05 \x01(\x05R\rprePeriodDays\"\xa0\x04\n" +
 	"\x11ExperimentResults\x12#\n" +
 	"\rexperiment_id\x18\x01 \x01(\tR\fexperimentId\x129\n" +
 	"\n" +
@@ -1555,7 +1785,7 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\x15sample_ratio_mismatch\x18\x06 \x01(\v2$.lift.results.v1.SampleRatioMismatchR\x13sampleRatioMismatch\x12?\n" +
 	"\fstats_config\x18\a \x01(\v2\x1c.lift.results.v1.StatsConfigR\vstatsConfig\x128\n" +
 	"\ametrics\x18\b \x03(\v2\x1e.lift.results.v1.MetricResultsR\ametrics\x12=\n" +
-	"\fcompute_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vcomputeTime\"\xe3\x02\n" +
+	"\fcompute_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vcomputeTime\"\xc5\x03\n" +
 	"\x1bGetExperimentResultsRequest\x12<\n" +
 	"\rexperiment_id\x18\x01 \x01(\tB\x17\xe0A\x02\xbaH\x11r\x0f2\r^[0-9]{1,19}$R\fexperimentId\x12G\n" +
 	"\vmetric_keys\x18\x02 \x03(\tB&\xbaH#\x92\x01 \x102\"\x1cr\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\n" +
@@ -1563,7 +1793,9 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\n" +
 	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12K\n" +
-	"\x15baseline_variation_id\x18\x05 \x01(\tB\x17\xbaH\x14\xd8\x01\x01r\x0f2\r^[0-9]{1,19}$R\x13baselineVariationId\"\\\n" +
+	"\x15baseline_variation_id\x18\x05 \x01(\tB\x17\xbaH\x14\xd8\x01\x01r\x0f2\r^[0-9]{1,19}$R\x13baselineVariationId\x12-\n" +
+	"\x12variance_reduction\x18\x06 \x01(\bR\x11varianceReduction\x121\n" +
+	"\x0fpre_period_days\x18\a \x01(\x05B\t\xbaH\x06\x1a\x04\x18Z(\x00R\rprePeriodDays\"\\\n" +
 	"\x1cGetExperimentResultsResponse\x12<\n" +
 	"\aresults\x18\x01 \x01(\v2\".lift.results.v1.ExperimentResultsR\aresults*\x95\x01\n" +
 	"\n" +
@@ -1578,7 +1810,12 @@ const file_lift_results_v1_results_proto_rawDesc = "" +
 	"\x17LIFT_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12LIFT_STATUS_BETTER\x10\x01\x12\x15\n" +
 	"\x11LIFT_STATUS_WORSE\x10\x02\x12\x1c\n" +
-	"\x18LIFT_STATUS_INCONCLUSIVE\x10\x03B\xc2\x01\n" +
+	"\x18LIFT_STATUS_INCONCLUSIVE\x10\x03*\x8e\x01\n" +
+	"\vCupedStatus\x12\x1c\n" +
+	"\x18CUPED_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14CUPED_STATUS_APPLIED\x10\x01\x12#\n" +
+	"\x1fCUPED_STATUS_NO_PRE_PERIOD_DATA\x10\x02\x12\"\n" +
+	"\x1eCUPED_STATUS_INSUFFICIENT_DATA\x10\x03B\xc2\x01\n" +
 	"\x13com.lift.results.v1B\fResultsProtoP\x01Z?github.com/liftlabs/lift/proto/gen/go/lift/results/v1;resultsv1\xa2\x02\x03LRX\xaa\x02\x0fLift.Results.V1\xca\x02\x0fLift\\Results\\V1\xe2\x02\x1bLift\\Results\\V1\\GPBMetadata\xea\x02\x11Lift::Results::V1b\x06proto3"
 
 var (
@@ -1593,61 +1830,67 @@ func file_lift_results_v1_results_proto_rawDescGZIP() []byte {
 	return file_lift_results_v1_results_proto_rawDescData
 }
 
-var file_lift_results_v1_results_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_lift_results_v1_results_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_lift_results_v1_results_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_lift_results_v1_results_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_lift_results_v1_results_proto_goTypes = []any{
 	(Aggregator)(0),                      // 0: lift.results.v1.Aggregator
 	(LiftStatus)(0),                      // 1: lift.results.v1.LiftStatus
-	(*Interval)(nil),                     // 2: lift.results.v1.Interval
-	(*Lift)(nil),                         // 3: lift.results.v1.Lift
-	(*DailyPoint)(nil),                   // 4: lift.results.v1.DailyPoint
-	(*DailyLift)(nil),                    // 5: lift.results.v1.DailyLift
-	(*VariationResult)(nil),              // 6: lift.results.v1.VariationResult
-	(*MetricResults)(nil),                // 7: lift.results.v1.MetricResults
-	(*VariationReach)(nil),               // 8: lift.results.v1.VariationReach
-	(*Reach)(nil),                        // 9: lift.results.v1.Reach
-	(*SampleRatioMismatch)(nil),          // 10: lift.results.v1.SampleRatioMismatch
-	(*StatsConfig)(nil),                  // 11: lift.results.v1.StatsConfig
-	(*ExperimentResults)(nil),            // 12: lift.results.v1.ExperimentResults
-	(*GetExperimentResultsRequest)(nil),  // 13: lift.results.v1.GetExperimentResultsRequest
-	(*GetExperimentResultsResponse)(nil), // 14: lift.results.v1.GetExperimentResultsResponse
-	(*timestamppb.Timestamp)(nil),        // 15: google.protobuf.Timestamp
-	(v1.MetricRole)(0),                   // 16: lift.experiments.v1.MetricRole
-	(v1.MetricDirection)(0),              // 17: lift.experiments.v1.MetricDirection
-	(v11.StatsMethod)(0),                 // 18: lift.identity.v1.StatsMethod
+	(CupedStatus)(0),                     // 2: lift.results.v1.CupedStatus
+	(*CupedLift)(nil),                    // 3: lift.results.v1.CupedLift
+	(*Interval)(nil),                     // 4: lift.results.v1.Interval
+	(*Lift)(nil),                         // 5: lift.results.v1.Lift
+	(*DailyPoint)(nil),                   // 6: lift.results.v1.DailyPoint
+	(*DailyLift)(nil),                    // 7: lift.results.v1.DailyLift
+	(*VariationResult)(nil),              // 8: lift.results.v1.VariationResult
+	(*MetricResults)(nil),                // 9: lift.results.v1.MetricResults
+	(*VariationReach)(nil),               // 10: lift.results.v1.VariationReach
+	(*Reach)(nil),                        // 11: lift.results.v1.Reach
+	(*SampleRatioMismatch)(nil),          // 12: lift.results.v1.SampleRatioMismatch
+	(*StatsConfig)(nil),                  // 13: lift.results.v1.StatsConfig
+	(*ExperimentResults)(nil),            // 14: lift.results.v1.ExperimentResults
+	(*GetExperimentResultsRequest)(nil),  // 15: lift.results.v1.GetExperimentResultsRequest
+	(*GetExperimentResultsResponse)(nil), // 16: lift.results.v1.GetExperimentResultsResponse
+	(*timestamppb.Timestamp)(nil),        // 17: google.protobuf.Timestamp
+	(v1.MetricRole)(0),                   // 18: lift.experiments.v1.MetricRole
+	(v1.MetricDirection)(0),              // 19: lift.experiments.v1.MetricDirection
+	(v11.StatsMethod)(0),                 // 20: lift.identity.v1.StatsMethod
 }
 var file_lift_results_v1_results_proto_depIdxs = []int32{
-	2,  // 0: lift.results.v1.Lift.confidence_interval:type_name -> lift.results.v1.Interval
-	2,  // 1: lift.results.v1.Lift.absolute_confidence_interval:type_name -> lift.results.v1.Interval
-	1,  // 2: lift.results.v1.Lift.lift_status:type_name -> lift.results.v1.LiftStatus
-	2,  // 3: lift.results.v1.Lift.credible_interval:type_name -> lift.results.v1.Interval
-	15, // 4: lift.results.v1.DailyPoint.day:type_name -> google.protobuf.Timestamp
-	5,  // 5: lift.results.v1.DailyPoint.lift:type_name -> lift.results.v1.DailyLift
-	2,  // 6: lift.results.v1.DailyLift.interval:type_name -> lift.results.v1.Interval
-	2,  // 7: lift.results.v1.DailyLift.absolute_interval:type_name -> lift.results.v1.Interval
-	3,  // 8: lift.results.v1.VariationResult.lift:type_name -> lift.results.v1.Lift
-	4,  // 9: lift.results.v1.VariationResult.series:type_name -> lift.results.v1.DailyPoint
-	0,  // 10: lift.results.v1.MetricResults.aggregator:type_name -> lift.results.v1.Aggregator
-	6,  // 11: lift.results.v1.MetricResults.results:type_name -> lift.results.v1.VariationResult
-	16, // 12: lift.results.v1.MetricResults.role:type_name -> lift.experiments.v1.MetricRole
-	17, // 13: lift.results.v1.MetricResults.direction:type_name -> lift.experiments.v1.MetricDirection
-	8,  // 14: lift.results.v1.Reach.variations:type_name -> lift.results.v1.VariationReach
-	18, // 15: lift.results.v1.StatsConfig.stats_method:type_name -> lift.identity.v1.StatsMethod
-	15, // 16: lift.results.v1.ExperimentResults.start_time:type_name -> google.protobuf.Timestamp
-	15, // 17: lift.results.v1.ExperimentResults.end_time:type_name -> google.protobuf.Timestamp
-	9,  // 18: lift.results.v1.ExperimentResults.reach:type_name -> lift.results.v1.Reach
-	10, // 19: lift.results.v1.ExperimentResults.sample_ratio_mismatch:type_name -> lift.results.v1.SampleRatioMismatch
-	11, // 20: lift.results.v1.ExperimentResults.stats_config:type_name -> lift.results.v1.StatsConfig
-	7,  // 21: lift.results.v1.ExperimentResults.metrics:type_name -> lift.results.v1.MetricResults
-	15, // 22: lift.results.v1.ExperimentResults.compute_time:type_name -> google.protobuf.Timestamp
-	15, // 23: lift.results.v1.GetExperimentResultsRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 24: lift.results.v1.GetExperimentResultsRequest.end_time:type_name -> google.protobuf.Timestamp
-	12, // 25: lift.results.v1.GetExperimentResultsResponse.results:type_name -> lift.results.v1.ExperimentResults
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	4,  // 0: lift.results.v1.CupedLift.interval:type_name -> lift.results.v1.Interval
+	4,  // 1: lift.results.v1.CupedLift.absolute_interval:type_name -> lift.results.v1.Interval
+	4,  // 2: lift.results.v1.Lift.confidence_interval:type_name -> lift.results.v1.Interval
+	4,  // 3: lift.results.v1.Lift.absolute_confidence_interval:type_name -> lift.results.v1.Interval
+	1,  // 4: lift.results.v1.Lift.lift_status:type_name -> lift.results.v1.LiftStatus
+	4,  // 5: lift.results.v1.Lift.credible_interval:type_name -> lift.results.v1.Interval
+	3,  // 6: lift.results.v1.Lift.cuped:type_name -> lift.results.v1.CupedLift
+	17, // 7: lift.results.v1.DailyPoint.day:type_name -> google.protobuf.Timestamp
+	7,  // 8: lift.results.v1.DailyPoint.lift:type_name -> lift.results.v1.DailyLift
+	4,  // 9: lift.results.v1.DailyLift.interval:type_name -> lift.results.v1.Interval
+	4,  // 10: lift.results.v1.DailyLift.absolute_interval:type_name -> lift.results.v1.Interval
+	5,  // 11: lift.results.v1.VariationResult.lift:type_name -> lift.results.v1.Lift
+	6,  // 12: lift.results.v1.VariationResult.series:type_name -> lift.results.v1.DailyPoint
+	0,  // 13: lift.results.v1.MetricResults.aggregator:type_name -> lift.results.v1.Aggregator
+	8,  // 14: lift.results.v1.MetricResults.results:type_name -> lift.results.v1.VariationResult
+	18, // 15: lift.results.v1.MetricResults.role:type_name -> lift.experiments.v1.MetricRole
+	19, // 16: lift.results.v1.MetricResults.direction:type_name -> lift.experiments.v1.MetricDirection
+	2,  // 17: lift.results.v1.MetricResults.cuped_status:type_name -> lift.results.v1.CupedStatus
+	10, // 18: lift.results.v1.Reach.variations:type_name -> lift.results.v1.VariationReach
+	20, // 19: lift.results.v1.StatsConfig.stats_method:type_name -> lift.identity.v1.StatsMethod
+	17, // 20: lift.results.v1.ExperimentResults.start_time:type_name -> google.protobuf.Timestamp
+	17, // 21: lift.results.v1.ExperimentResults.end_time:type_name -> google.protobuf.Timestamp
+	11, // 22: lift.results.v1.ExperimentResults.reach:type_name -> lift.results.v1.Reach
+	12, // 23: lift.results.v1.ExperimentResults.sample_ratio_mismatch:type_name -> lift.results.v1.SampleRatioMismatch
+	13, // 24: lift.results.v1.ExperimentResults.stats_config:type_name -> lift.results.v1.StatsConfig
+	9,  // 25: lift.results.v1.ExperimentResults.metrics:type_name -> lift.results.v1.MetricResults
+	17, // 26: lift.results.v1.ExperimentResults.compute_time:type_name -> google.protobuf.Timestamp
+	17, // 27: lift.results.v1.GetExperimentResultsRequest.start_time:type_name -> google.protobuf.Timestamp
+	17, // 28: lift.results.v1.GetExperimentResultsRequest.end_time:type_name -> google.protobuf.Timestamp
+	14, // 29: lift.results.v1.GetExperimentResultsResponse.results:type_name -> lift.results.v1.ExperimentResults
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_lift_results_v1_results_proto_init() }
@@ -1660,8 +1903,8 @@ func file_lift_results_v1_results_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lift_results_v1_results_proto_rawDesc), len(file_lift_results_v1_results_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   13,
+			NumEnums:      3,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

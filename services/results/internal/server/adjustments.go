@@ -4,6 +4,7 @@ import (
 	"context"
 
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
+	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"github.com/liftlabs/lift/services/results/internal/analysis"
 	"github.com/liftlabs/lift/services/results/internal/catalog"
 	"github.com/liftlabs/lift/services/results/internal/store"
@@ -49,4 +50,30 @@ func (s *Server) cappedMetrics(ctx context.Context, exp *catalog.Experiment, met
 		out[m.EventKey] = analysis.Capped{Cap: limit, Days: days}
 	}
 	return out, nil
+}
+
+// defaultPrePeriodDays is CUPED's pre-exposure window when the request
+// does not set one: two weeks covers weekly cycles twice.
+const defaultPrePeriodDays = 14
+
+// cupedSums reads the CUPED sums of every metric when the request asks for
+// variance reduction (nil and 0 otherwise). Called after Rollups, which has
+// folded in every pending batch.
+func (s *Server) cupedSums(ctx context.Context, exp *catalog.Experiment, metrics []catalog.Metric, req *resultsv1.GetExperimentResultsRequest, w store.Window) (map[string][]store.CupedSums, int, error) {
+	if !req.GetVarianceReduction() {
+		return nil, 0, nil
+	}
+	days := int(req.GetPrePeriodDays())
+	if days == 0 {
+		days = defaultPrePeriodDays
+	}
+	out := make(map[string][]store.CupedSums, len(metrics))
+	for _, m := range metrics {
+		sums, err := s.store.CupedSums(ctx, exp.ProjectID, exp.ID, m.EventKey, days, w)
+		if err != nil {
+			return nil, 0, err
+		}
+		out[m.EventKey] = sums
+	}
+	return out, days, nil
 }
