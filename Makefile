@@ -7,7 +7,7 @@ PKGS := github.com/liftlabs/lift/...
 LIFT_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export LIFT_PG_URL
 
-.PHONY: help generate ui lint check test test-faults bench bench-decide build run smoke
+.PHONY: help generate ui jssdk lint check test test-faults bench bench-decide build run smoke
 
 # Show this help.
 help:
@@ -44,8 +44,14 @@ check: lint
 # (The timeout leaves room for deploy/e2e's first run on a fresh machine: the compose
 # plugin, the stand-in images and the Lift images are built once, then reused.)
 # Run every test (needs Postgres at LIFT_PG_URL; the console's browser test needs chromium and `make ui`; deploy/e2e needs Docker, see the README).
-test:
+test: jssdk
 	$(GO) test -count=1 -timeout 30m $(PKGS)
+
+# Install the Optimizely JavaScript SDK (pinned by gateway/e2e/jssdk/package-lock.json) for the flags agreement test.
+jssdk: gateway/e2e/jssdk/node_modules/.package-lock.json
+
+gateway/e2e/jssdk/node_modules/.package-lock.json: gateway/e2e/jssdk/package-lock.json
+	cd gateway/e2e/jssdk && npm ci --no-audit --no-fund --loglevel=error
 
 # Run only the fault-injection tests, printing their figures (make test runs them too).
 test-faults:
