@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,23 +17,28 @@ const (
 	CapValue       CapColumn = "value"
 )
 
+// capTotalSQL picks the visitor_metrics column a CapColumn names, passed as
+// $4, so the queries below stay constant SQL (deploy/sqlscan_test.go).
+const capTotalSQL = `(CASE $4::text WHEN 'conversions' THEN vm.conversions::float8
+  WHEN 'revenue' THEN vm.revenue::float8 ELSE vm.value::float8 END)`
+
 // capPercentileSQL is the percentile (continuous, as numpy's default
 // "linear" method) of the non-zero per-visitor totals of one metric over
-// every variation; NULL when no visitor has one. %s is a CapColumn.
+// every variation; NULL when no visitor has one.
 const capPercentileSQL = `
-SELECT percentile_cont($3::float8) WITHIN GROUP (ORDER BY %s::float8)
-FROM visitor_metrics WHERE experiment_id = $1 AND event_key = $2 AND %s <> 0`
+SELECT percentile_cont($3::float8) WITHIN GROUP (ORDER BY ` + capTotalSQL + `)
+FROM visitor_metrics vm WHERE vm.experiment_id = $1 AND vm.event_key = $2 AND ` + capTotalSQL + ` <> 0`
 
 // cappedDaysSQL sums the capped per-visitor totals by variation and UTC day
 // of exposure (the visitors' cohorts), within the window of exposure days.
-// $1 project, $2 experiment, $3 event key, $4 cap, $5/$6 window.
+// $1 project, $2 experiment, $3 event key, $4 column, $5 cap, $6/$7 window.
 const cappedDaysSQL = `
 SELECT vm.variation_id, (x.exposed_at AT TIME ZONE 'UTC')::date AS day,
-       sum(least(vm.%s::float8, $4::float8)), sum(least(vm.%s::float8, $4::float8) ^ 2)
+       sum(least(` + capTotalSQL + `, $5::float8)), sum(least(` + capTotalSQL + `, $5::float8) ^ 2)
 FROM visitor_metrics vm
 JOIN exposures x ON x.project_id = $1 AND x.visitor_id = vm.visitor_id AND x.experiment_id = vm.experiment_id
 WHERE vm.experiment_id = $2 AND vm.event_key = $3
-  AND ($5::date IS NULL OR x.exposed_at >= $5::date) AND ($6::date IS NULL OR x.exposed_at < $6::date)
+  AND ($6::date IS NULL OR x.exposed_at >= $6::date) AND ($7::date IS NULL OR x.exposed_at < $7::date)
 GROUP BY 1, 2
 ORDER BY 2, 1`
 
@@ -50,7 +54,7 @@ type CappedDay struct {
 // per-visitor totals; ok is false when no visitor has one.
 func (s *Store) CapPercentile(ctx context.Context, experimentID int64, key string, col CapColumn, p float64) (cap float64, ok bool, err error) {
 	var v *float64
-	err = s.pool.QueryRow(ctx, fmt.Sprintf(capPercentileSQL, col, col), experimentID, key, p).Scan(&v)
+	err = s.pool.QueryRow(ctx, capPercentileSQL, experimentID, key, p, string(col)).Scan(&v)
 	if err != nil || v == nil {
 		return 0, false, err
 	}
@@ -64,7 +68,7 @@ func (s *Store) CapPercentile(ctx context.Context, experimentID int64, key strin
 // metrics use it. Visitors without a conversion add nothing to the sums.
 func (s *Store) CappedDays(ctx context.Context, projectID, experimentID int64, key string, col CapColumn, cap float64, w Window) ([]CappedDay, error) {
 	from, to := w.args()
-	rows, _ := s.pool.Query(ctx, fmt.Sprintf(cappedDaysSQL, col, col), projectID, experimentID, key, cap, from, to)
+	rows, _ := s.pool.Query(ctx, cappedDaysSQL, projectID, experimentID, key, string(col), cap, from, to)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (CappedDay, error) {
 		var d CappedDay
 		err := row.Scan(&d.VariationID, &d.Day, &d.Sum, &d.SumSq)
