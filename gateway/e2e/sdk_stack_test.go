@@ -29,9 +29,16 @@ type sdkStack struct {
 
 func newSDKStack(t *testing.T, opts ...gatewaytest.Option) *sdkStack {
 	t.Helper()
+	return newSDKStackOn(t, resultstest.Options{}, opts...)
+}
+
+// newSDKStackOn is newSDKStack with results started with ro (e.g. on an
+// event log).
+func newSDKStackOn(t *testing.T, ro resultstest.Options, opts ...gatewaytest.Option) *sdkStack {
+	t.Helper()
 	id := identitytest.Start(t)
 	exp := experimentstest.Start(t, id.Addr)
-	res := resultstest.Start(t, id.Addr, exp.Addr)
+	res := resultstest.Start(t, id.Addr, exp.Addr, ro)
 	s := &sdkStack{
 		gw: gatewaytest.Start(t, gatewaytest.Backends{
 			Identity: "dns:///" + id.Addr, Experiments: "dns:///" + exp.Addr, Results: "dns:///" + res.Addr,
