@@ -223,18 +223,7 @@ func TestAgentDecide_ImpressionsReachResults(t *testing.T) {
 	// Impressions are sent within about a second; poll the results.
 	var got map[string]int64
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		r := s.gw.Do(t, "GET", "/v1/experiments/"+e.GetId()+"/results", s.read, nil)
-		if r.Status != http.StatusOK {
-			t.Fatalf("results: %d %s", r.Status, r.Body)
-		}
-		out := &resultsv1.GetExperimentResultsResponse{}
-		r.JSON(t, out)
-		got = map[string]int64{}
-		for _, v := range out.GetResults().GetReach().GetVariations() {
-			if v.GetCount() > 0 {
-				got[v.GetVariationKey()] = v.GetCount()
-			}
-		}
+		got = s.reach(t, e.GetId())
 		if reflect.DeepEqual(got, want) {
 			t.Logf("results counts %v visitors, as bucketed", got)
 			return

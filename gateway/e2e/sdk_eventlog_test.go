@@ -11,7 +11,6 @@ import (
 	"time"
 
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
-	resultsv1 "github.com/liftlabs/lift/proto/gen/go/lift/results/v1"
 	"github.com/liftlabs/lift/services/results/resultstest"
 	"github.com/optimizely/go-sdk/v2/pkg/client"
 	"github.com/optimizely/go-sdk/v2/pkg/config"
@@ -97,18 +96,7 @@ func TestSDK_GoSDKEventsOfAJustStartedExperimentAreAllCounted(t *testing.T) {
 	if len(d.statuses) != 1 || d.statuses[http.StatusNoContent] == 0 {
 		t.Fatalf("batches of the new experiment answered %v, want only 204", d.statuses)
 	}
-	r := s.gw.Do(t, "GET", "/v1/experiments/"+second.GetId()+"/results", s.read, nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("results: %d %s", r.Status, r.Body)
-	}
-	out := &resultsv1.GetExperimentResultsResponse{}
-	r.JSON(t, out)
-	got := map[string]int64{}
-	for _, v := range out.GetResults().GetReach().GetVariations() {
-		if v.GetCount() > 0 {
-			got[v.GetVariationKey()] = v.GetCount()
-		}
-	}
+	got := s.reach(t, second.GetId())
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("results visitors %v, the SDK decided %v", got, want)
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/http"
 	"testing"
 
 	"github.com/liftlabs/lift/gateway/gatewaytest"
@@ -73,4 +74,23 @@ func (s *sdkStack) runningExperiment(t *testing.T, key string, edit func(*experi
 		t.Fatalf("start %s: %v", key, err)
 	}
 	return started.GetExperiment()
+}
+
+// reach reads an experiment's visitors per variation key (variations with
+// none left out) through the gateway.
+func (s *sdkStack) reach(t *testing.T, experimentID string) map[string]int64 {
+	t.Helper()
+	r := s.gw.Do(t, "GET", "/v1/experiments/"+experimentID+"/results", s.read, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("results: %d %s", r.Status, r.Body)
+	}
+	out := &resultsv1.GetExperimentResultsResponse{}
+	r.JSON(t, out)
+	got := map[string]int64{}
+	for _, v := range out.GetResults().GetReach().GetVariations() {
+		if v.GetCount() > 0 {
+			got[v.GetVariationKey()] = v.GetCount()
+		}
+	}
+	return got
 }
