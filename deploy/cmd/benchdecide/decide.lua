@@ -4,6 +4,8 @@
 -- done() prints one JSON line the benchmark reads.
 local key = os.getenv("BENCH_SDK_KEY")
 local prefix = os.getenv("BENCH_PREFIX") or "u"
+-- BENCH_OPTIONS: a JSON array of decide options, e.g. ["DISABLE_DECISION_EVENT"].
+local options = os.getenv("BENCH_OPTIONS") or "[]"
 local headers = { ["Content-Type"] = "application/json", ["X-Optimizely-SDK-Key"] = key }
 threads = 0
 tid = 0
@@ -16,7 +18,8 @@ end
 
 request = function()
   n = n + 1
-  return wrk.format("POST", "/v1/decide", headers, '{"userId":"' .. prefix .. "-" .. tid .. "-" .. n .. '"}')
+  return wrk.format("POST", "/v1/decide", headers,
+    '{"userId":"' .. prefix .. "-" .. tid .. "-" .. n .. '","decideOptions":' .. options .. '}')
 end
 
 done = function(summary, latency, requests)

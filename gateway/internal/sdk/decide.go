@@ -32,20 +32,16 @@ type decideBody struct {
 }
 
 // agentDecision is one decision as Agent renders it (go-sdk's
-// OptimizelyDecision with variables as a map, left out when empty).
+// OptimizelyDecision with variables as a map, left out when empty); see
+// agentjson.go for its JSON.
 type agentDecision struct {
-	VariationKey string           `json:"variationKey"`
-	Enabled      bool             `json:"enabled"`
-	RuleKey      string           `json:"ruleKey"`
-	FlagKey      string           `json:"flagKey"`
-	UserContext  agentUserContext `json:"userContext"`
-	Reasons      []string         `json:"reasons"`
-	Variables    map[string]any   `json:"variables,omitempty"`
-}
-
-type agentUserContext struct {
-	UserID     string         `json:"userId"`
-	Attributes map[string]any `json:"attributes"`
+	variationKey, ruleKey, flagKey string
+	enabled                        bool
+	reasons                        []string
+	// variables and typed are the flag's (shared, read-only); nil with
+	// EXCLUDE_VARIABLES.
+	variables []v4.FlagVariable
+	typed     []any
 }
 
 type decideOptions struct {
@@ -114,28 +110,34 @@ func Decide(engines *Engines, impressions *Impressions) http.Handler {
 			return
 		}
 
-		keys := r.URL.Query()["keys"]
+		var keys []string
+		if r.URL.RawQuery != "" {
+			keys = r.URL.Query()["keys"]
+		}
 		d := decider{engine: engine, body: body, opts: opts, sdkKey: sdkKey, now: time.Now()}
+		a := newAgentWriter(body)
+		defer a.release()
 		if len(keys) == 1 {
-			out := d.decide(keys[0])
+			a.decision(d.decide(keys[0]))
 			d.record(impressions)
-			writeJSON(w, r, out)
+			a.writeTo(w)
 			return
 		}
 		if len(keys) == 0 {
 			keys = engine.FlagKeys()
 		}
-		out := make([]agentDecision, 0, len(keys))
+		a.openList()
 		for i, k := range keys {
 			if slices.Contains(keys[:i], k) {
 				continue // go-sdk decides into a map: a repeated key once
 			}
-			if dec := d.decide(k); !opts.enabledFlagsOnly || dec.Enabled {
-				out = append(out, dec)
+			if dec := d.decide(k); !opts.enabledFlagsOnly || dec.enabled {
+				a.decision(dec)
 			}
 		}
+		a.closeList()
 		d.record(impressions)
-		writeJSON(w, r, out)
+		a.writeTo(w)
 	})
 }
 
@@ -172,31 +174,34 @@ type decider struct {
 	now    time.Time
 
 	impressions []impression
+	attributes  []event.VisitorAttribute // the user's, built once per request
+}
+
+// visitorAttributes are eventAttributes, shared by the request's
+// impressions (the batch is encoded, never modified).
+func (d *decider) visitorAttributes() []event.VisitorAttribute {
+	if d.attributes == nil {
+		d.attributes = d.eventAttributes()
+	}
+	return d.attributes
 }
 
 func (d *decider) decide(key string) agentDecision {
-	out := agentDecision{
-		FlagKey:     key,
-		UserContext: agentUserContext{UserID: d.body.UserID, Attributes: d.body.UserAttributes},
-		Reasons:     []string{},
-	}
+	out := agentDecision{flagKey: key}
 	f, ok := d.engine.DecideFlag(d.body.UserID, d.body.UserAttributes, key)
 	if !ok {
 		// go-sdk's error decision for an unknown flag; errors are always
 		// reported, INCLUDE_REASONS or not.
-		out.Reasons = append(out.Reasons, fmt.Sprintf("No flag was found for key %q.", key))
+		out.reasons = append(out.reasons, fmt.Sprintf("No flag was found for key %q.", key))
 		return out
 	}
-	out.VariationKey, out.Enabled, out.RuleKey = f.VariationKey(), f.Enabled, f.ExperimentKey()
+	out.variationKey, out.enabled, out.ruleKey = f.VariationKey(), f.Enabled, f.ExperimentKey()
 	if !d.opts.excludeVariables {
-		out.Variables = make(map[string]any, len(f.Variables))
-		for i, v := range f.Variables {
-			out.Variables[v.Key] = f.Typed[i]
-		}
+		out.variables, out.typed = f.Variables, f.Typed
 	}
 	if d.opts.includeReasons {
 		for _, ek := range d.engine.FlagExperimentKeys(key) {
-			out.Reasons = append(out.Reasons, reasonText(d.engine.Decide(d.body.UserID, d.body.UserAttributes, ek)))
+			out.reasons = append(out.reasons, reasonText(d.engine.Decide(d.body.UserID, d.body.UserAttributes, ek)))
 		}
 	}
 	if f.RuleType == v4.RuleFeatureTest && !d.opts.disableDecisionEvent {
@@ -217,7 +222,7 @@ func (d *decider) addImpression(f *v4.FlagDecision) {
 		sdkKey: d.sdkKey, accountID: d.engine.AccountID, projectID: d.engine.ProjectID,
 		visitor: event.Visitor{
 			VisitorID:  d.body.UserID,
-			Attributes: d.eventAttributes(),
+			Attributes: d.visitorAttributes(),
 			Snapshots: []event.Snapshot{{
 				Decisions: []event.Decision{{
 					CampaignID: campaign, ExperimentID: e.ExperimentID, VariationID: e.VariationID,
@@ -286,17 +291,4 @@ func badRequest(w http.ResponseWriter, r *http.Request, reason, msg string) {
 
 func writeUnknownKey(w http.ResponseWriter, r *http.Request) {
 	mux.WriteError(w, r, httperr.New(codes.NotFound, "SDK_KEY_NOT_FOUND", "unknown SDK key", nil).Err())
-}
-
-func writeJSON(w http.ResponseWriter, r *http.Request, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Decisions hold only strings, numbers, booleans and decoded JSON.
-		httperr.Write(w, r, http.StatusInternalServerError, httperr.New(codes.Internal, "INTERNAL", "internal error", nil))
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write(b)
 }
