@@ -145,3 +145,22 @@ export interface Results {
   metrics?: MetricResults[];
   computeTime?: string;
 }
+
+/** RuleVariation is what a delivery or the everyone-else rule serves. */
+export interface RuleVariation {
+  id?: string;
+  key: string;
+  featureEnabled?: boolean;
+  variables?: Record<string, string>;
+}
+
+/** FlagRuleset is how a flag is decided in one environment. */
+export interface FlagRuleset {
+  flagId?: string;
+  environmentKey?: string;
+  enabled?: boolean;
+  experimentRules?: { experimentId: string; experimentKey?: string; status?: string; allowlist?: Record<string, string> }[];
+  deliveries?: { id?: string; key: string; audienceIds?: string[]; percentage?: number; variation?: RuleVariation }[];
+  everyoneElse?: { percentage?: number; variation?: RuleVariation };
+  etag?: string;
+}

@@ -221,15 +221,41 @@ test("toggling the flag's experiment off and on changes the datafile", async () 
   await page.getByRole("link", { name: "Flags" }).click();
   const card = page.locator('[data-flag="checkout_flow"]');
   await card.getByRole("button", { name: "Pause Checkout test" }).click();
-  await card.getByText("paused").waitFor();
+  await card.getByText("paused", { exact: true }).waitFor();
   const paused = await datafile((d) => !runs(d), "the experiment paused");
   assert.notEqual(paused.etag, running.etag, "the datafile's revision changed");
   await look(page, "flags");
 
   await card.getByRole("button", { name: "Resume Checkout test" }).click();
-  await card.getByText("running").waitFor();
+  await card.getByText("running", { exact: true }).waitFor();
   const resumed = await datafile(runs, "the experiment running again");
   assert.notEqual(resumed.etag, paused.etag);
+
+  // The flag's own switch in production: off is the kill switch.
+  const rulesetPath = `/v1/flags/${made.flag.id}/environments/production/ruleset`;
+  const row = card.locator('tr[data-env="production"]');
+  const toggle = row.getByRole("button", { name: /^checkout_flow in Production: / });
+  assert.equal(await toggle.getAttribute("aria-pressed"), "true");
+  await toggle.click();
+  await card.locator('tr[data-env="production"] button[aria-pressed="false"]').waitFor();
+  assert.equal((await api("GET", rulesetPath, cfg.admin)).json.ruleset.enabled ?? false, false);
+  const off = await datafile((d) => d.etag !== resumed.etag, "the flag switched off");
+  await look(page, "flags-off");
+  await card.locator('tr[data-env="production"] button[aria-pressed="false"]').click();
+  await card.locator('tr[data-env="production"] button[aria-pressed="true"]').waitFor();
+  assert.equal((await api("GET", rulesetPath, cfg.admin)).json.ruleset.enabled, true);
+  const on = await datafile((d) => d.etag !== off.etag, "the flag switched on again");
+
+  // The everyone-else rollout: a quarter of the remaining users get the flag on.
+  await card.getByLabel("Rollout % in Production").fill("25");
+  await card.getByLabel("serves").first().selectOption("on");
+  await card.getByRole("button", { name: "Save the rollout of checkout_flow in Production" }).click();
+  await page.locator('[data-flag="checkout_flow"] tr[data-env="production"] input[value="25"]').waitFor();
+  const rollout = (await api("GET", rulesetPath, cfg.admin)).json.ruleset.everyoneElse;
+  assert.equal(rollout.percentage, 2500);
+  assert.equal(rollout.variation.featureEnabled, true);
+  await datafile((d) => d.etag !== on.etag, "the rollout");
+  await look(page, "flags-rollout");
 });
 
 test("SDK events sent through the API show on the results page with the API's numbers", async () => {
@@ -350,6 +376,20 @@ test("a read-only token gets no edit controls", async () => {
   await ro.goto(ui(`experiments/${made.experiment.id}/edit`));
   // The form page itself loads, but the API refuses a read-only token's write.
   await ro.close();
+});
+
+test("shipping the winner delivers it through the flag and concludes the experiment", async () => {
+  await page.goto(ui(`experiments/${made.experiment.id}`));
+  await page.getByRole("heading", { name: "Ship the winner" }).waitFor();
+  await page.getByLabel("Variation", { exact: true }).selectOption("treatment");
+  await page.getByLabel("Environment", { exact: true }).selectOption("production");
+  await look(page, "experiment-ship");
+  await page.getByRole("button", { name: "Ship and conclude" }).click();
+  await page.getByTestId("status").filter({ hasText: "concluded" }).waitFor();
+  const rs = (await api("GET", `/v1/flags/${made.flag.id}/environments/production/ruleset`, cfg.admin)).json.ruleset;
+  const served = [...(rs.deliveries ?? []).map((d) => d.variation), rs.everyoneElse?.variation].filter(Boolean);
+  assert.ok(served.some((v) => v.key === "treatment" && v.featureEnabled), `ruleset delivers the winner: ${JSON.stringify(rs)}`);
+  await datafile((d) => !runs(d) && JSON.stringify(d.json.rollouts ?? []).includes('"treatment"'), "the shipped winner in the flag's rollout");
 });
 
 test("an API error is shown to the user as the API wrote it", async () => {

@@ -4,6 +4,7 @@ import type { Ctx } from "../main";
 import type { Experiment } from "../types";
 import { heading, link, loading, pct, statusLabel } from "../ui";
 import { lifecycleButtons } from "./lifecycle";
+import { shipForm } from "./ship";
 
 /** experimentPage shows one experiment's setup and its status changes. */
 export async function experimentPage(ctx: Ctx): Promise<void> {
@@ -30,6 +31,7 @@ export async function experimentPage(ctx: Ctx): Promise<void> {
     ),
     x.description && h("p", null, x.description),
     ctx.session.canWrite && h("div", { class: "toolbar" }, lifecycleButtons(x, () => ctx.navigate(`experiments/${x.id}`))),
+    ctx.session.canWrite && shipForm(x, () => ctx.navigate(`experiments/${x.id}`)),
     h("h2", null, "Variations"),
     h(
       "table",

@@ -1,27 +1,31 @@
 import { enc, get, post } from "../api";
 import { h, id, replace } from "../dom";
 import type { Ctx } from "../main";
-import type { Experiment, Flag } from "../types";
+import type { Environment, Experiment, Flag } from "../types";
 import { empty, errorBox, heading, link, loading, statusLabel } from "../ui";
 import { lifecycleButtons } from "./lifecycle";
+import { rulesets } from "./rulesets";
 
-/** flagsPage lists the project's flags, what decides each (its experiments,
- * with their on/off lifecycle), and creates flags for writers. */
+/** flagsPage lists the project's flags with, per environment, the on/off
+ * toggle, deliveries and rollout, and the experiments deciding each (with
+ * start and pause); writers create flags. */
 export async function flagsPage(ctx: Ctx): Promise<void> {
   const pid = ctx.params.projectId;
   replace(ctx.main, heading("Flags"), loading("flags"));
-  const [{ flags = [] }, { experiments = [] }] = await Promise.all([
+  const [{ flags = [] }, { experiments = [] }, { environments = [] }] = await Promise.all([
     get<{ flags?: Flag[] }>(`/v1/projects/${enc(pid)}/flags?pageSize=1000`),
     get<{ experiments?: Experiment[] }>(`/v1/projects/${enc(pid)}/experiments?pageSize=1000`),
+    get<{ environments?: Environment[] }>(`/v1/projects/${enc(pid)}/environments`),
   ]);
   const reload = () => ctx.navigate(`projects/${pid}/flags`);
+  const tables = await Promise.all(flags.map((f) => rulesets(f, environments, ctx.session.canWrite, reload)));
   const list =
     flags.length === 0
       ? empty("No flags yet.")
       : h(
           "ul",
-          { class: "cards" },
-          flags.map((f) => {
+          { class: "cards wide" },
+          flags.map((f, i) => {
             const exps = experiments.filter((x) => x.flagId === f.id);
             return h(
               "li",
@@ -34,6 +38,7 @@ export async function flagsPage(ctx: Ctx): Promise<void> {
                   { class: "vars" },
                   (f.variables ?? []).map((v) => [h("dt", null, v.key), h("dd", null, `${(v.type ?? "").replace("VARIABLE_TYPE_", "").toLowerCase()} = ${v.defaultValue ?? ""}`)]),
                 ),
+              tables[i],
               h("h3", null, "Experiments deciding this flag"),
               exps.length === 0
                 ? h("p", { class: "meta" }, "None: the flag is off for every user.")
