@@ -42,20 +42,23 @@ type ingestBench struct {
 	exp                 *experimentsv1.Experiment
 	eventID             string
 	seq, visitorsBefore int
+	res                 *resultstest.Env
 }
 
-func newIngestBench(b *testing.B) *ingestBench {
+// newIngestBench starts the stack; with eventLog, results runs on an
+// in-process JetStream log.
+func newIngestBench(b *testing.B, eventLog bool) *ingestBench {
 	b.Helper()
 	id := identitytest.Start(b)
 	exp := experimentstest.Start(b, id.Addr)
 	// The production catalog TTL (LIFT_RESULTS_CATALOG_TTL default), not
 	// the tests' 1 s, which would refetch the datafile every second.
-	res := resultstest.Start(b, id.Addr, exp.Addr, resultstest.Options{CatalogTTL: 30 * time.Second})
+	res := resultstest.Start(b, id.Addr, exp.Addr, resultstest.Options{CatalogTTL: 30 * time.Second, EventLog: eventLog})
 	s := &ingestBench{
 		gw: gatewaytest.Start(b, gatewaytest.Backends{
 			Identity: "dns:///" + id.Addr, Experiments: "dns:///" + exp.Addr, Results: "dns:///" + res.Addr,
 		}),
-		dbURL: res.DatabaseURL,
+		dbURL: res.DatabaseURL, res: res,
 	}
 	acct := id.NewAccount(b)
 	s.accountID = acct.ID
@@ -157,7 +160,7 @@ func copyRows(ctx context.Context, conn *pgx.Conn, rows []benchRow) error {
 func BenchmarkIngestThroughGateway(b *testing.B) {
 	for _, size := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			s := newIngestBench(b)
+			s := newIngestBench(b, false)
 			ctx := context.Background()
 			conn, err := pgx.Connect(ctx, s.dbURL)
 			if err != nil {

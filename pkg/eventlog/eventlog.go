@@ -172,6 +172,16 @@ func (l *Log) LastSequence(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
+// Backlog is the number of batches in the stream: appended and not yet
+// acknowledged by a consumer (the stream is a work queue).
+func (l *Log) Backlog(ctx context.Context) (uint64, error) {
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%w: stream info: %v", ErrUnavailable, err)
+	}
+	return info.State.Msgs, nil
+}
+
 // ConsumerOptions configure the durable consumer every results replica
 // shares.
 type ConsumerOptions struct {
