@@ -12,6 +12,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/optimizely/go-sdk/v2/pkg/client"
+	"github.com/optimizely/go-sdk/v2/pkg/config"
+	"github.com/optimizely/go-sdk/v2/pkg/decide"
+	"github.com/optimizely/go-sdk/v2/pkg/event"
 )
 
 const pgURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -97,6 +102,8 @@ func TestRunStartsSeedsAndStops(t *testing.T) {
 		t.Errorf("results reach = %q, want 6000", got)
 	}
 
+	checkDemoFlags(t, base, s["sdk_key"])
+
 	if err := run.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +121,61 @@ func TestRunStartsSeedsAndStops(t *testing.T) {
 		t.Error("gateway still answers after the runner stopped")
 	}
 }
+
+// checkDemoFlags: the README's decide examples answer real variations —
+// checkout from the running A/B test, new_search from the US delivery —
+// through Agent's POST /v1/decide and through the real Go SDK.
+func checkDemoFlags(t *testing.T, base, sdkKey string) {
+	t.Helper()
+	decideFlag := func(user, country, flag string) map[string]any {
+		body := fmt.Sprintf(`{"userId": %q, "userAttributes": {"country": %q}}`, user, country)
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/decide?keys="+flag, strings.NewReader(body))
+		req.Header.Set("X-Optimizely-SDK-Key", sdkKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("decide %s: %d %v", flag, resp.StatusCode, err)
+		}
+		return out
+	}
+	cm := config.NewPollingProjectConfigManager(sdkKey, config.WithDatafileURLTemplate(base+"/datafiles/%s.json"), config.WithPollingInterval(time.Hour))
+	sdk, err := (&client.OptimizelyFactory{SDKKey: sdkKey}).Client(client.WithConfigManager(cm), client.WithEventDispatcher(discard{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdk.Close()
+	searchOn := 0
+	for i := range 40 {
+		user := fmt.Sprintf("user-%d", i)
+		uc := sdk.CreateUserContext(user, map[string]any{"country": "US"})
+		for _, flag := range []string{"checkout", "new_search"} {
+			got, want := decideFlag(user, "US", flag), uc.Decide(flag, []decide.OptimizelyDecideOptions{decide.DisableDecisionEvent})
+			if got["variationKey"] != want.VariationKey || got["ruleKey"] != want.RuleKey {
+				t.Fatalf("%s %s: decide %v, Go SDK %+v", user, flag, got, want)
+			}
+			switch {
+			case flag == "checkout" && want.VariationKey != "control" && want.VariationKey != "treatment":
+				t.Fatalf("demo checkout decided %+v, want the A/B test's variation", want)
+			case flag == "new_search" && want.VariationKey == "on":
+				searchOn++
+			}
+		}
+		if d := decideFlag(user, "FR", "new_search"); d["variationKey"] != "off" {
+			t.Fatalf("new_search outside the US: %v", d)
+		}
+	}
+	if searchOn == 0 || searchOn == 40 {
+		t.Fatalf("new_search on for %d of 40 US users, want about half", searchOn)
+	}
+}
+
+type discard struct{}
+
+func (discard) DispatchEvent(event.LogEvent) (bool, error) { return true, nil }
 
 func get(t *testing.T, url, token string, out any) {
 	t.Helper()

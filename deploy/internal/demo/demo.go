@@ -1,4 +1,5 @@
-// Package demo seeds a local Lift with a demo account, project, running
+// Package demo seeds a local Lift with a demo account, project, flags (one
+// decided by a running A/B test, one by a targeted delivery), a running
 // experiment and synthetic events, once, and remembers what it made so a
 // second `make run` reuses the data.
 package demo
@@ -27,6 +28,10 @@ type State struct {
 	ProjectID       string `json:"project_id,omitempty"`
 	SDKKey          string `json:"sdk_key,omitempty"`
 	ExperimentID    string `json:"experiment_id,omitempty"`
+	// CheckoutFlagID is set once the demo flags exist; a state from before
+	// them gets them on the next run (delete the state to also put the
+	// experiment on the checkout flag).
+	CheckoutFlagID string `json:"checkout_flag_id,omitempty"`
 }
 
 // LoadState reads the state file, creating it with a fresh bootstrap secret
@@ -74,6 +79,14 @@ func Ensure(ctx context.Context, baseURL string, s *State) error {
 	c := apiclient.New(baseURL, s.Token)
 	if s.ProjectID == "" {
 		if err := seedProject(ctx, c, s); err != nil {
+			return err
+		}
+		if err := s.save(); err != nil {
+			return err
+		}
+	}
+	if s.CheckoutFlagID == "" {
+		if err := seedFlags(ctx, c, s); err != nil {
 			return err
 		}
 		if err := s.save(); err != nil {
@@ -130,6 +143,7 @@ Lift is running.
   experiment: %[5]s (results: %[1]s/v1/experiments/%[5]s/results)
 Try:  curl -s -H "Authorization: Bearer %[2]s" %[1]s/v1/projects
       curl -s -H "Authorization: Bearer %[2]s" %[1]s/v1/experiments/%[5]s/results
+      curl -s -X POST -H "X-Optimizely-SDK-Key: %[4]s" -d '{"userId":"user-1","userAttributes":{"country":"US"}}' %[1]s/v1/decide
 Stop with Ctrl-C.
 `, baseURL, s.Token, s.ProjectID, s.SDKKey, s.ExperimentID)
 }

@@ -25,8 +25,9 @@ type variation struct {
 	Key string `json:"key"`
 }
 
-// seedExperiment creates a purchase metric and a running 50/50 experiment in
-// production, then posts synthetic impressions and conversions.
+// seedExperiment creates a purchase metric and a running 50/50 experiment
+// in production deciding the checkout flag, then posts synthetic
+// impressions and conversions.
 func seedExperiment(ctx context.Context, c *apiclient.Client, s *State) error {
 	var ev struct {
 		Event struct {
@@ -45,9 +46,10 @@ func seedExperiment(ctx context.Context, c *apiclient.Client, s *State) error {
 	body := map[string]any{
 		"key": demoExperiment, "name": "Checkout button colour",
 		"variations": []map[string]any{
-			{"key": "control", "name": "Grey button", "weight": 5000, "baseline": true},
-			{"key": "treatment", "name": "Green button", "weight": 5000},
+			{"key": "control", "name": "Grey button", "weight": 5000, "baseline": true, "featureEnabled": true, "variables": map[string]string{"button_color": "grey"}},
+			{"key": "treatment", "name": "Green button", "weight": 5000, "featureEnabled": true, "variables": map[string]string{"button_color": "green"}},
 		},
+		"flagId":          s.CheckoutFlagID,
 		"metrics":         []map[string]any{{"eventKey": demoEventKey, "primary": true}},
 		"environmentKeys": []string{"production"},
 	}
