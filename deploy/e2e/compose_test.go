@@ -49,7 +49,7 @@ func TestComposeStack(t *testing.T) {
 		"LIFT_HTTP_PORT=" + strconv.Itoa(port),
 		"LIFT_BOOTSTRAP_SECRET=" + secret,
 	}}
-	c.run(t, 2*time.Minute, "down", "--volumes", "--remove-orphans", "--timeout", "5")
+	c.run(t, 2*time.Minute, "--profile", "demo", "down", "--volumes", "--remove-orphans", "--timeout", "5")
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(c.logs())
