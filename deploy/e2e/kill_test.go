@@ -102,7 +102,7 @@ func documented(k string) bool {
 // twice though resent.
 func killResults(t *testing.T, c *compose, base, token string) {
 	api := apiclient.New(base, token)
-	e := newExperiment(t, api, "kill")
+	e := newExperiment(t, api, "kill", "")
 	h := &http.Client{Timeout: 15 * time.Second}
 
 	var phase atomic.Int32

@@ -12,14 +12,15 @@ import (
 	"github.com/liftlabs/lift/deploy/internal/apiclient"
 	"github.com/optimizely/go-sdk/v2/pkg/client"
 	"github.com/optimizely/go-sdk/v2/pkg/config"
-	"github.com/optimizely/go-sdk/v2/pkg/entities"
 	"github.com/optimizely/go-sdk/v2/pkg/event"
 	"github.com/optimizely/go-sdk/v2/pkg/logging"
 )
 
 // experiment is a running 50/50 experiment in a fresh project's production
-// environment, with one conversion metric, made through the REST API.
+// environment, with one conversion metric, made through the REST API; with
+// a flag key, the experiment decides that flag.
 type experiment struct {
+	flagKey              string
 	accountID, projectID string
 	sdkKey               string
 	eventID, eventKey    string
@@ -28,11 +29,11 @@ type experiment struct {
 	controlID, treatment string
 }
 
-func newExperiment(t *testing.T, c *apiclient.Client, name string) *experiment {
+func newExperiment(t *testing.T, c *apiclient.Client, name, flagKey string) *experiment {
 	t.Helper()
 	ctx := context.Background()
 	run := strings.ToLower(rand.Text()[:8])
-	e := &experiment{key: name + "_" + run, eventKey: name + "_purchase", variations: map[string]string{}}
+	e := &experiment{key: name + "_" + run, eventKey: name + "_purchase", flagKey: flagKey, variations: map[string]string{}}
 	var p struct {
 		Project struct {
 			ID string `json:"id"`
@@ -69,15 +70,25 @@ func newExperiment(t *testing.T, c *apiclient.Client, name string) *experiment {
 			} `json:"variations"`
 		} `json:"experiment"`
 	}
-	must(t)(c.Do(ctx, "POST", "/v1/projects/"+e.projectID+"/experiments", map[string]any{
+	body := map[string]any{
 		"key": e.key, "name": e.key,
 		"variations": []map[string]any{
-			{"key": "control", "name": "Control", "weight": 5000, "baseline": true},
-			{"key": "treatment", "name": "Treatment", "weight": 5000},
+			{"key": "control", "name": "Control", "weight": 5000, "baseline": true, "featureEnabled": true},
+			{"key": "treatment", "name": "Treatment", "weight": 5000, "featureEnabled": true},
 		},
 		"metrics":         []map[string]any{{"eventKey": e.eventKey, "primary": true}},
 		"environmentKeys": []string{"production"},
-	}, &ex))
+	}
+	if flagKey != "" {
+		var f struct {
+			Flag struct {
+				ID string `json:"id"`
+			} `json:"flag"`
+		}
+		must(t)(c.Do(ctx, "POST", "/v1/projects/"+e.projectID+"/flags", map[string]any{"key": flagKey, "name": flagKey}, &f))
+		body["flagId"] = f.Flag.ID
+	}
+	must(t)(c.Do(ctx, "POST", "/v1/projects/"+e.projectID+"/experiments", body, &ex))
 	e.id, e.layerID = ex.Experiment.ID, ex.Experiment.LayerID
 	for _, v := range ex.Experiment.Variations {
 		e.variations[v.ID] = v.Key
@@ -194,14 +205,14 @@ func (s *sdkRun) wantCounted(t *testing.T, c *apiclient.Client, within time.Dura
 const sdkUsers = 120
 
 // runGoSDK runs the real Optimizely Go SDK against the stack: it loads the
-// datafile from the gateway, decides users itself (Activate, which sends an
-// impression), tracks conversions, and sends its event batches to the
-// gateway's /v1/events. Its decisions must equal Lift's own decide, and
-// results must count exactly what it sent.
+// datafile from the gateway, decides a flag for each user itself (Decide,
+// which sends the impression), tracks conversions, and sends its event
+// batches to the gateway's /v1/events. Its decisions must equal Lift's own
+// decide, and results must count exactly what it sent.
 func runGoSDK(t *testing.T, base, token string) *sdkRun {
 	logging.SetLogLevel(logging.LogLevelError)
 	c := apiclient.New(base, token)
-	e := newExperiment(t, c, "sdk")
+	e := newExperiment(t, c, "sdk", "checkout_flow")
 	cm := config.NewPollingProjectConfigManager(e.sdkKey,
 		config.WithDatafileURLTemplate(base+"/datafiles/%s.json"), config.WithPollingInterval(time.Hour))
 	if _, err := cm.GetConfig(); err != nil {
@@ -216,10 +227,11 @@ func runGoSDK(t *testing.T, base, token string) *sdkRun {
 	}
 	want := counts{}
 	for i := range sdkUsers {
-		user := entities.UserContext{ID: fmt.Sprintf("sdk-user-%d", i), Attributes: map[string]any{}}
-		key, err := sdk.Activate(e.key, user)
-		if err != nil || key == "" {
-			t.Fatalf("Activate(%s, %s) = %q, %v", e.key, user.ID, key, err)
+		user := fmt.Sprintf("sdk-user-%d", i)
+		uc := sdk.CreateUserContext(user, nil)
+		d := uc.Decide(e.flagKey, nil)
+		if d.RuleKey != e.key || d.VariationKey == "" || len(d.Reasons) > 0 {
+			t.Fatalf("Decide(%s) for %s: rule %q, variation %q, reasons %v; want the experiment's", e.flagKey, user, d.RuleKey, d.VariationKey, d.Reasons)
 		}
 		var lift struct {
 			Decisions []struct {
@@ -227,30 +239,30 @@ func runGoSDK(t *testing.T, base, token string) *sdkRun {
 				VariationID  string `json:"variationId"`
 			} `json:"decisions"`
 		}
-		must(t)(c.Do(context.Background(), "POST", "/v1/environments:decide", map[string]any{"sdkKey": e.sdkKey, "userId": user.ID}, &lift))
+		must(t)(c.Do(context.Background(), "POST", "/v1/environments:decide", map[string]any{"sdkKey": e.sdkKey, "userId": user}, &lift))
 		var liftKey string
-		for _, d := range lift.Decisions {
-			if d.ExperimentID == e.id {
-				liftKey = e.variations[d.VariationID]
-				w := want[d.VariationID]
+		for _, ld := range lift.Decisions {
+			if ld.ExperimentID == e.id {
+				liftKey = e.variations[ld.VariationID]
+				w := want[ld.VariationID]
 				w[0]++
 				if i%3 == 0 {
 					w[1]++
 				}
-				want[d.VariationID] = w
+				want[ld.VariationID] = w
 			}
 		}
-		if liftKey != key {
-			t.Fatalf("%s: the SDK decided %q, Lift %q", user.ID, key, liftKey)
+		if liftKey != d.VariationKey {
+			t.Fatalf("%s: the SDK decided %q, Lift %q", user, d.VariationKey, liftKey)
 		}
 		if i%3 == 0 {
-			if err := sdk.Track(e.eventKey, user, nil); err != nil {
-				t.Fatalf("Track: %v", err)
+			if err := uc.TrackEvent(e.eventKey, nil); err != nil {
+				t.Fatalf("TrackEvent: %v", err)
 			}
 		}
 	}
 	sdk.Close() // flushes the SDK's event queue
 	e.waitCounted(t, c, want, time.Minute)
-	t.Logf("the Go SDK decided %d users as Lift does; results count its impressions and conversions: %v", sdkUsers, want)
+	t.Logf("the Go SDK decided flag %s for %d users as Lift does; results count its impressions and conversions: %v", e.flagKey, sdkUsers, want)
 	return &sdkRun{experiment: e, want: want}
 }
