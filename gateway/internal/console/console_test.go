@@ -1,6 +1,8 @@
 package console_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -45,5 +47,31 @@ func TestHandler_HashedAssetsAreImmutableAndMissingOnesAre404(t *testing.T) {
 	// index.html under a script's name.
 	if rec := get(t, "/ui/assets/index-gone.js"); rec.Code != http.StatusNotFound {
 		t.Errorf("missing asset: %d", rec.Code)
+	}
+}
+
+// The console's JavaScript must stay within 300 kB gzipped (issue #18's
+// budget); today it is about 11 kB.
+func TestBuild_JavaScriptWithin300kBGzipped(t *testing.T) {
+	const budget = 300 << 10
+	scripts, err := fs.Glob(console.Files(), "assets/*.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zipped bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&zipped, gzip.BestCompression)
+	for _, name := range scripts {
+		b, err := fs.ReadFile(console.Files(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = zw.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("console JavaScript: %d files, %d bytes gzipped", len(scripts), zipped.Len())
+	if zipped.Len() > budget {
+		t.Fatalf("console JavaScript is %d bytes gzipped, over the %d-byte budget", zipped.Len(), budget)
 	}
 }

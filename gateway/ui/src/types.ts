@@ -95,6 +95,8 @@ export interface Lift {
   expectedLoss?: number;
   baselineExpectedLoss?: number;
   credibleInterval?: Interval;
+  /** cuped is the CUPED-adjusted comparison, when requested and applied. */
+  cuped?: { value?: number; interval?: Interval; relativeAvailable?: boolean; varianceReduction?: number };
   visitorsRemaining?: string;
   visitorsRemainingKnown?: boolean;
   insufficientData?: boolean;
@@ -134,6 +136,8 @@ export interface MetricResults {
   eventKey: string;
   aggregator?: string;
   primary?: boolean;
+  cappedAt?: number;
+  cupedStatus?: string;
   results?: VariationResult[];
 }
 

@@ -304,6 +304,15 @@ test("SDK events sent through the API show on the results page with the API's nu
   const last = treated.series.at(-1).lift;
   assert.ok(desc.includes(`latest ${chartPct(last.value)} (${chartPct(last.interval.lower)} to ${chartPct(last.interval.upper)})`), `chart description "${desc}" has the API's daily lift ${JSON.stringify(last)}`);
   await look(page, "results");
+
+  // CUPED on request: these visitors did nothing before the experiment, so
+  // the API does not apply it, and the page says why.
+  const cuped = (await api("GET", `/v1/experiments/${x.id}/results?varianceReduction=true`, cfg.admin)).json.results;
+  assert.equal(cuped.metrics.find((m) => m.eventKey === "purchase").cupedStatus, "CUPED_STATUS_NO_PRE_PERIOD_DATA");
+  await page.getByLabel(/Variance reduction \(CUPED/).check();
+  await page.waitForURL(/\?cuped=1$/);
+  assert.match(await page.getByTestId("cuped-status").textContent(), /CUPED on purchase: not applied: no visitor has events before the experiment/);
+  assert.ok(await page.getByLabel(/Variance reduction \(CUPED/).isChecked());
 });
 
 test("a Bayesian project's results show chance to beat baseline, credible intervals, expected loss, and the SRM warning", async () => {
@@ -369,7 +378,8 @@ test("a read-only token gets no edit controls", async () => {
     await ro.locator("p.loading").waitFor({ state: "detached" });
     const buttons = await ro.locator("main button").allTextContents();
     assert.deepEqual(buttons.filter((b) => b !== "Copy"), [], `${name}: buttons ${buttons}`);
-    assert.equal(await ro.locator("main form, main input, main select, main textarea").count(), 0, `${name}: no form`);
+    // The results page's CUPED checkbox chooses a view, not a change: it stays.
+    assert.equal(await ro.locator("main form, main input:not(#cuped), main select, main textarea").count(), 0, `${name}: no form`);
     assert.equal(await ro.getByRole("link", { name: /^(New experiment|Edit)$/ }).count(), 0, `${name}: no edit links`);
     await look(ro, name);
   }

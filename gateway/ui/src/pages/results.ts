@@ -13,10 +13,14 @@ const bayesian = "STATS_METHOD_BAYESIAN";
 export async function resultsPage(ctx: Ctx): Promise<void> {
   const xid = ctx.params.experimentId;
   replace(ctx.main, heading("Results"), loading("results"));
+  // ?cuped=1 asks the API for CUPED variance reduction (it reads every
+  // exposed visitor, so it is opt-in, as in the API).
+  const cuped = new URLSearchParams(location.search).get("cuped") === "1";
   const [{ experiment: x }, { results: r }] = await Promise.all([
     get<{ experiment: Experiment & { projectId: string } }>(`/v1/experiments/${enc(xid)}`),
-    get<{ results: Results }>(`/v1/experiments/${enc(xid)}/results`),
+    get<{ results: Results }>(`/v1/experiments/${enc(xid)}/results${cuped ? "?varianceReduction=true" : ""}`),
   ]);
+  const cupedBox = h("input", { type: "checkbox", id: "cuped", checked: cuped, onchange: () => ctx.navigate(`experiments/${xid}/results${cupedBox.checked ? "?cuped=1" : ""}`) });
   ctx.setProject(x.projectId);
   const method = r.statsConfig?.statsMethod ?? "STATS_METHOD_SEQUENTIAL";
   const names = new Map((x.variations ?? []).map((v) => [v.key, v.name || v.key]));
@@ -36,6 +40,7 @@ export async function resultsPage(ctx: Ctx): Promise<void> {
       " visitors",
       r.computeTime ? ` · computed ${new Date(r.computeTime).toLocaleString("en-US")}` : "",
     ),
+    h("p", { class: "check" }, cupedBox, h("label", { for: "cuped" }, "Variance reduction (CUPED, from the visitors' pre-experiment behaviour)")),
     srm?.mismatch &&
       h(
         "div",
@@ -45,7 +50,7 @@ export async function resultsPage(ctx: Ctx): Promise<void> {
       ),
     total === 0
       ? empty("No visitors yet. Results appear once SDKs send impressions and conversions for a running experiment.")
-      : (r.metrics ?? []).map((m) => metricSection(m, method, names)),
+      : (r.metrics ?? []).map((m) => metricSection(m, method, names, cuped)),
   );
 }
 
@@ -69,7 +74,13 @@ function valueColumns(m: MetricResults): Columns {
   return { count: "Conversions", rate: "Conversion rate", count_: (v) => num(v.converters), perVisitor: (x) => pct(x) };
 }
 
-function metricSection(m: MetricResults, method: string, names: Map<string, string>): HTMLElement {
+const cupedWhy: Record<string, string> = {
+  CUPED_STATUS_NO_PRE_PERIOD_DATA: "not applied: no visitor has events before the experiment",
+  CUPED_STATUS_INSUFFICIENT_DATA: "not applied: too few visitors to estimate it",
+};
+
+function metricSection(m: MetricResults, method: string, names: Map<string, string>, cuped: boolean): HTMLElement {
+  const applied = cuped && m.cupedStatus === "CUPED_STATUS_APPLIED";
   const cols = valueColumns(m);
   const isBayes = method === bayesian;
   const judged = isBayes ? "Chance to beat baseline" : "Significance";
@@ -88,7 +99,7 @@ function metricSection(m: MetricResults, method: string, names: Map<string, stri
       h(
         "tr",
         null,
-        ["Variation", "Visitors", cols.count, cols.rate, isBayes ? "Lift (credible interval)" : "Lift (confidence interval)", judged, isBayes && "Expected loss", "Visitors remaining"]
+        ["Variation", "Visitors", cols.count, cols.rate, isBayes ? "Lift (credible interval)" : "Lift (confidence interval)", applied && "CUPED lift (interval)", applied && "Variance reduction", judged, isBayes && "Expected loss", "Visitors remaining"]
           .filter((c): c is string => !!c)
           .map((c) => h("th", { scope: "col" }, c)),
       ),
@@ -112,6 +123,8 @@ function metricSection(m: MetricResults, method: string, names: Map<string, stri
             : l.insufficientData || !l.relativeAvailable
               ? cell("lift", "not enough data")
               : cell("lift", `${signedPct(l.value)} (${signedPct(ci.lower)} to ${signedPct(ci.upper)})`),
+          applied && (v.isBaseline || !l.cuped?.relativeAvailable ? cell("cuped", "—") : cell("cuped", `${signedPct(l.cuped.value)} (${signedPct(l.cuped.interval?.lower)} to ${signedPct(l.cuped.interval?.upper)})`)),
+          applied && (v.isBaseline ? cell("reduction", "—") : cell("reduction", pct(l.cuped?.varianceReduction, 1))),
           v.isBaseline ? cell("judged", "—") : cell("judged", isBayes ? pct(l.chanceToBeatBaseline) : pct(l.significance)),
           isBayes && (v.isBaseline ? cell("loss", "—") : cell("loss", cols.perVisitor(l.expectedLoss))),
           v.isBaseline ? cell("remaining", "—") : cell("remaining", l.visitorsRemainingKnown ? num(l.visitorsRemaining) : "unknown"),
@@ -135,7 +148,11 @@ function metricSection(m: MetricResults, method: string, names: Map<string, stri
     );
   }
   charts.push(overTime(m, rows, names));
-  return h("section", { class: "metric", "aria-label": title }, table, h("div", { class: "charts" }, charts));
+  const notes = [
+    cuped && !applied && h("p", { class: "meta", "data-testid": "cuped-status" }, `CUPED on ${m.eventKey}: ${cupedWhy[m.cupedStatus ?? ""] ?? "not applied"}.`),
+    (m.cappedAt ?? 0) > 0 && h("p", { class: "meta" }, `Per-visitor totals capped at ${(m.cappedAt ?? 0).toLocaleString("en-US")}.`),
+  ];
+  return h("section", { class: "metric", "aria-label": title }, table, notes, h("div", { class: "charts" }, charts));
 }
 
 /** overTime is the cumulative lift by day with its interval as a band
