@@ -54,6 +54,16 @@ export async function experimentPage(ctx: Ctx): Promise<void> {
       ),
     ),
     h("h2", null, "Metrics"),
-    h("ul", null, (x.metrics ?? []).map((m) => h("li", null, h("code", null, m.eventKey), m.primary ? " (primary)" : ""))),
+    h(
+      "ul",
+      null,
+      (x.metrics ?? []).map((m) => {
+        // The definition, as the API names it: kind, direction, role.
+        const more = [m.kind, m.direction, m.role && m.role !== "METRIC_ROLE_PRIMARY" ? m.role : undefined]
+          .filter((v): v is string => !!v && !v.endsWith("_UNSPECIFIED"))
+          .map((v) => v.replace(/^METRIC_(KIND|DIRECTION|ROLE)_/, "").toLowerCase().replace(/_/g, " "));
+        return h("li", null, h("code", null, m.eventKey), m.primary ? " (primary)" : "", more.length ? ` · ${more.join(" · ")}` : "");
+      }),
+    ),
   );
 }
