@@ -45,6 +45,8 @@ export interface Variation {
   weight: number;
   baseline?: boolean;
   featureEnabled?: boolean;
+  /** variables are the flag variable overrides, kept as the API sent them. */
+  variables?: Record<string, unknown>;
 }
 
 export interface Metric {

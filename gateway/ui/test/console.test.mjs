@@ -205,6 +205,7 @@ test("an experiment is created (after the API refuses bad weights), then started
   const edited = (await api("GET", `/v1/experiments/${draft.id}`, cfg.admin)).json.experiment;
   assert.equal(edited.name, "Checkout test");
   assert.equal(edited.metrics[0].direction, "METRIC_DIRECTION_INCREASE", "the metric's definition survives the form");
+  assert.deepEqual(edited.variations.map((v) => [v.key, v.id]), draft.variations.map((v) => [v.key, v.id]), "variations keep their ids");
 
   await page.getByRole("button", { name: "Start Checkout test" }).click();
   await page.getByTestId("status").filter({ hasText: "running" }).waitFor();

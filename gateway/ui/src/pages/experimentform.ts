@@ -78,11 +78,13 @@ export async function experimentFormPage(ctx: Ctx): Promise<void> {
     flagId: flag.value,
     trafficAllocation: Math.round(Number(traffic.value) * 100),
     environmentKeys: envBoxes.filter((b) => b.box.checked).map((b) => b.box.value),
-    variations: [...variationRows.children].map((tr, i) => {
+    variations: [...variationRows.children].map((tr) => {
       const q = (n: string) => tr.querySelector<HTMLInputElement>(`input[name="${n}"]`)!;
-      const prev = x?.variations?.[i];
+      // A variation keeps what the form does not show (its id, its flag
+      // variable overrides) while it keeps its key.
+      const prev = x?.variations?.find((v) => v.key === q("vkey").value.trim());
       return {
-        ...(prev && prev.key === q("vkey").value ? { id: prev.id } : {}),
+        ...prev,
         key: q("vkey").value.trim(),
         name: q("vname").value,
         weight: Math.round(Number(q("vweight").value) * 100),
