@@ -158,14 +158,28 @@ func killResults(t *testing.T, c *compose, base, token string) {
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
-				for what, path := range map[string]string{"GET results": "/v1/experiments/" + e.id + "/results", "GET experiment": "/v1/experiments/" + e.id} {
-					ph := phase.Load()
-					req, _ := http.NewRequest("GET", base+path, nil)
-					req.Header.Set("Authorization", "Bearer "+token)
-					record(what, ph, answer(h.Do(req)))
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+	}
+	// Two readers apart from the senders (which stay on a refused batch):
+	// what results answers, and what experiments answers. At most 20 reads
+	// a second in all keep under the token's rate limit (100 a second), so
+	// a 429 is a finding.
+	for what, path := range map[string]string{"GET results": "/v1/experiments/" + e.id + "/results", "GET experiment": "/v1/experiments/" + e.id} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
 				}
-				// Three clients at most 10 rounds a second each stay under
-				// the token's rate limit (100 a second), so a 429 is a finding.
+				ph := phase.Load()
+				req, _ := http.NewRequest("GET", base+path, nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				record(what, ph, answer(h.Do(req)))
 				time.Sleep(100 * time.Millisecond)
 			}
 		}()
@@ -184,6 +198,7 @@ func killResults(t *testing.T, c *compose, base, token string) {
 		}
 	}
 	waitUntil("20 batches stored before the kill", time.Minute, func() bool { return ev[beforeKill].count("204") >= 20 })
+	downReads := func() int { return tallies["GET experiment"][resultsDown].count("200") }
 
 	phase.Store(resultsDown)
 	killStart := time.Now()
@@ -192,6 +207,9 @@ func killResults(t *testing.T, c *compose, base, token string) {
 	// Down for a few seconds of traffic (restart: unless-stopped does not
 	// bring back a container killed by hand).
 	time.Sleep(5 * time.Second)
+	if downReads() < 10 {
+		t.Errorf("only %d reads of the experiment while results was down", downReads())
+	}
 
 	startAt := time.Now()
 	c.run(t, time.Minute, "start", "results")
