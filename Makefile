@@ -75,5 +75,7 @@ run: build
 	out/liftrun
 
 # Run the API smoke suite against any running Lift: make smoke BASE_URL=http://… TOKEN=lift_pat_…
+# The recipe is not echoed: its command line holds the token.
 smoke:
-	BASE_URL=$(BASE_URL) TOKEN=$(TOKEN) $(GO) run github.com/liftlabs/lift/deploy/cmd/liftsmoke
+	@echo "smoke suite against $(BASE_URL)"
+	@BASE_URL='$(BASE_URL)' TOKEN='$(TOKEN)' $(GO) run github.com/liftlabs/lift/deploy/cmd/liftsmoke

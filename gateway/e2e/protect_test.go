@@ -143,11 +143,12 @@ func TestProtect_MaxInFlight(t *testing.T) {
 	if refused.Header.Get("Retry-After") != "1" || info.GetMetadata()["max_in_flight"] != "2" {
 		t.Errorf("Retry-After %q, metadata %v", refused.Header.Get("Retry-After"), info.GetMetadata())
 	}
-	for _, p := range []string{"/healthz", "/readyz"} {
-		if r := gw.Do(t, "GET", p, "", nil); r.Status != http.StatusOK {
-			t.Errorf("%s while full: %d %s", p, r.Status, r.Body)
-		}
+	// Still alive, but not ready: a load balancer should send new
+	// requests elsewhere until slots free up.
+	if r := gw.Do(t, "GET", "/healthz", "", nil); r.Status != http.StatusOK {
+		t.Errorf("/healthz while full: %d %s", r.Status, r.Body)
 	}
+	wantError(t, gw.Do(t, "GET", "/readyz", "", nil), http.StatusServiceUnavailable, codes.Unavailable, "NOT_READY")
 
 	holding.Store(false)
 	close(release)

@@ -64,14 +64,20 @@ func TestProbes_BackendUp(t *testing.T) {
 		Backends map[string]string
 	}
 	r.JSON(t, &out)
-	if r.Status != 200 || out.Status != "SERVING" || out.Backends["identity"] != "SERVING" {
+	if r.Status != 200 || out.Status != "SERVING" {
 		t.Errorf("/readyz: %d %s", r.Status, r.Body)
+	}
+	r = gw.Admin(t, "/readyz/backends")
+	r.JSON(t, &out)
+	if r.Status != 200 || out.Status != "SERVING" || out.Backends["identity"] != "SERVING" {
+		t.Errorf("admin /readyz/backends: %d %s", r.Status, r.Body)
 	}
 }
 
-// TestBackendDown: with identity unreachable, the process stays live, is not
-// ready, and API calls fail with 503 in the standard shape without
-// revealing the gateway's network.
+// TestBackendDown: with identity unreachable, the process stays live and
+// ready (readiness is about this process: other routes may still work),
+// the deep check on the admin port names identity, and API calls fail with
+// 503 in the backend-outage shape without revealing the gateway's network.
 func TestBackendDown(t *testing.T) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,12 +90,18 @@ func TestBackendDown(t *testing.T) {
 	if r := gw.Do(t, "GET", "/healthz", "", nil); r.Status != 200 {
 		t.Errorf("/healthz: %d", r.Status)
 	}
-	info := wantError(t, gw.Do(t, "GET", "/readyz", "", nil), 503, codes.Unavailable, "NOT_READY")
+	if r := gw.Do(t, "GET", "/readyz", "", nil); r.Status != 200 {
+		t.Errorf("/readyz: %d %s", r.Status, r.Body)
+	}
+	info := wantError(t, gw.Admin(t, "/readyz/backends"), 503, codes.Unavailable, "NOT_READY")
 	if info.GetMetadata()["identity"] != "UNAVAILABLE" {
-		t.Errorf("readiness metadata = %v", info.GetMetadata())
+		t.Errorf("deep readiness metadata = %v", info.GetMetadata())
 	}
 	r := gw.Do(t, "GET", "/v1/projects", "lift_pat_x", nil)
-	wantError(t, r, 503, codes.Unavailable, "UNAVAILABLE")
+	info = wantError(t, r, 503, codes.Unavailable, "BACKEND_UNAVAILABLE")
+	if info.GetMetadata()["backend"] != "identity" {
+		t.Errorf("outage metadata = %v", info.GetMetadata())
+	}
 	if strings.Contains(string(r.Body), "127.0.0.1") || strings.Contains(string(r.Body), "dial") {
 		t.Errorf("error reveals the network: %s", r.Body)
 	}

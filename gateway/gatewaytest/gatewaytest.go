@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liftlabs/lift/gateway/internal/httpmw"
 	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/router"
+	"github.com/liftlabs/lift/pkg/admin"
 	"github.com/liftlabs/lift/pkg/grpctest"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -49,6 +51,25 @@ func WithRateLimits(api, sdk RatePolicy) Option {
 // WithMaxInFlight sets LIFT_HTTP_MAX_IN_FLIGHT.
 func WithMaxInFlight(n int) Option { return func(c *router.Config) { c.MaxInFlight = n } }
 
+// WithMaxInFlightPerAddr sets LIFT_HTTP_MAX_IN_FLIGHT_PER_ADDR.
+func WithMaxInFlightPerAddr(n int) Option {
+	return func(c *router.Config) { c.MaxInFlightPerAddr = n }
+}
+
+// WithFailureRateLimit sets LIFT_AUTH_FAILURE_RATE_LIMIT_* (each client
+// address's bucket of failed credentials); by default tests run without.
+func WithFailureRateLimit(p RatePolicy) Option {
+	return func(c *router.Config) { c.FailureRateLimit = p }
+}
+
+// WithUploadRate sets LIFT_HTTP_UPLOAD_GRACE and
+// LIFT_HTTP_MIN_UPLOAD_BYTES_PER_SECOND.
+func WithUploadRate(grace time.Duration, minBytesPerSecond int64) Option {
+	return func(c *router.Config) {
+		c.UploadRate = httpmw.UploadRate{Grace: grace, MinBytesPerSecond: minBytesPerSecond}
+	}
+}
+
 // WithRequestTimeout sets LIFT_HTTP_REQUEST_TIMEOUT.
 func WithRequestTimeout(d time.Duration) Option {
 	return func(c *router.Config) { c.RequestTimeout = d }
@@ -79,7 +100,25 @@ type Env struct {
 	// GRPCAddr is the host:port of the gateway's own gRPC server (the /v2
 	// GatewayService); empty unless all three backends are configured.
 	GRPCAddr string
+	// AdminURL serves what the binary serves on its admin port (among
+	// them the deep backend check, GET /readyz/backends).
+	AdminURL string
 	stop     func()
+}
+
+// Admin GETs path from the admin endpoints.
+func (e *Env) Admin(t testing.TB, path string) *Response {
+	t.Helper()
+	resp, err := e.Client.Get(e.AdminURL + path)
+	if err != nil {
+		t.Fatalf("GET admin %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET admin %s: %v", path, err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 }
 
 // Close shuts the gateway down as the binary does on SIGTERM: the servers
@@ -112,7 +151,9 @@ func Start(t testing.TB, backends Backends, opts ...Option) *Env {
 	grpcDone := make(chan error, 1)
 	go func() { grpcDone <- gw.ServeGRPC(ctx) }()
 	srv := httptest.NewServer(gw)
+	adminSrv := httptest.NewServer(admin.Handler(router.AdminRoutes(gw)...))
 	stop := sync.OnceFunc(func() {
+		adminSrv.Close()
 		srv.Close()
 		cancel()
 		if err := <-grpcDone; err != nil {
@@ -121,7 +162,7 @@ func Start(t testing.TB, backends Backends, opts ...Option) *Env {
 		_ = gw.Close()
 	})
 	t.Cleanup(stop)
-	env := &Env{URL: srv.URL, Client: srv.Client(), stop: stop}
+	env := &Env{URL: srv.URL, Client: srv.Client(), AdminURL: adminSrv.URL, stop: stop}
 	if cfg.GRPC != nil {
 		env.GRPCAddr = cfg.GRPC.Addr().String()
 	}

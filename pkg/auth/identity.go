@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/liftlabs/lift/pkg/apierr"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"golang.org/x/sync/singleflight"
@@ -15,9 +15,9 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// maxCacheEntries bounds the cache; past it, expired entries are swept and,
-// if that is not enough, the cache starts over (a burst of random tokens
-// must not grow memory without bound).
+// maxCacheEntries bounds the cache. Past it the least recently used entry
+// goes (hashicorp/golang-lru/v2 expirable): a burst of random tokens evicts
+// other random tokens, never every valid one at once.
 const maxCacheEntries = 100_000
 
 // identityCallTimeout bounds one AuthenticateToken call. It is detached from
@@ -30,15 +30,16 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-// identityAuthenticator asks the identity service and caches the answer.
-type identityAuthenticator struct {
+// IdentityAuthenticator asks the identity service and caches the answer.
+// Accepted and rejected tokens are kept in separate LRUs, so a flood of
+// invented tokens can only evict other rejected ones.
+type IdentityAuthenticator struct {
 	client identityv1.IdentityServiceClient
 	ttl    time.Duration
 	now    func() time.Time
 	group  singleflight.Group
 
-	mu    sync.Mutex
-	cache map[[sha256.Size]byte]cacheEntry
+	valid, rejected *expirable.LRU[[sha256.Size]byte, cacheEntry]
 }
 
 // NewIdentityAuthenticator returns an Authenticator backed by the identity
@@ -48,16 +49,23 @@ type identityAuthenticator struct {
 // reach identity are not cached and fail closed: 503 BACKEND_UNAVAILABLE
 // (504 BACKEND_DEADLINE_EXCEEDED when it does not answer in time) with
 // backend "identity" and part "authentication", as apierr.FromBackend.
-func NewIdentityAuthenticator(client identityv1.IdentityServiceClient, ttl time.Duration) Authenticator {
+func NewIdentityAuthenticator(client identityv1.IdentityServiceClient, ttl time.Duration) *IdentityAuthenticator {
 	return newIdentityAuthenticator(client, ttl, time.Now)
 }
 
-func newIdentityAuthenticator(client identityv1.IdentityServiceClient, ttl time.Duration, now func() time.Time) *identityAuthenticator {
-	return &identityAuthenticator{client: client, ttl: ttl, now: now, cache: map[[sha256.Size]byte]cacheEntry{}}
+func newIdentityAuthenticator(client identityv1.IdentityServiceClient, ttl time.Duration, now func() time.Time) *IdentityAuthenticator {
+	if ttl <= 0 {
+		ttl = time.Nanosecond // no caching: every entry is already expired
+	}
+	// The LRU's own expiry bounds memory on the wall clock; lookup checks
+	// expires against a.now, which tests move.
+	return &IdentityAuthenticator{client: client, ttl: ttl, now: now,
+		valid:    expirable.NewLRU[[sha256.Size]byte, cacheEntry](maxCacheEntries, nil, ttl),
+		rejected: expirable.NewLRU[[sha256.Size]byte, cacheEntry](maxCacheEntries, nil, ttl)}
 }
 
 // Authenticate implements Authenticator.
-func (a *identityAuthenticator) Authenticate(ctx context.Context, token string) (Principal, error) {
+func (a *IdentityAuthenticator) Authenticate(ctx context.Context, token string) (Principal, error) {
 	// Keyed by a hash so the cache never holds secrets.
 	key := sha256.Sum256([]byte(token))
 	if e, ok := a.lookup(key); ok {
@@ -81,7 +89,7 @@ func (a *identityAuthenticator) Authenticate(ctx context.Context, token string) 
 	return e.p, e.err
 }
 
-func (a *identityAuthenticator) ask(ctx context.Context, token string) (cacheEntry, error) {
+func (a *IdentityAuthenticator) ask(ctx context.Context, token string) (cacheEntry, error) {
 	// Drop the incoming metadata so grpcclient does not forward the caller's
 	// Authorization header: the token travels in the request, and identity
 	// need not authenticate it twice. The request id (a context value) stays.
@@ -106,29 +114,30 @@ func (a *identityAuthenticator) ask(ctx context.Context, token string) (cacheEnt
 	return cacheEntry{}, errors.Join(apierr.Unavailable("AUTH_UNAVAILABLE", "cannot verify the API token right now"), err)
 }
 
-func (a *identityAuthenticator) lookup(key [sha256.Size]byte) (cacheEntry, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	e, ok := a.cache[key]
+// Cached returns the cached answer for token (a principal, or
+// ErrUnauthenticated) without asking identity; ok is false on a miss. The
+// gateway uses it to let known callers through before it spends anything
+// on unknown ones.
+func (a *IdentityAuthenticator) Cached(token string) (p Principal, err error, ok bool) {
+	e, ok := a.lookup(sha256.Sum256([]byte(token)))
+	return e.p, e.err, ok
+}
+
+func (a *IdentityAuthenticator) lookup(key [sha256.Size]byte) (cacheEntry, bool) {
+	e, ok := a.valid.Get(key)
+	if !ok {
+		e, ok = a.rejected.Get(key)
+	}
 	if !ok || !a.now().Before(e.expires) {
 		return cacheEntry{}, false
 	}
 	return e, true
 }
 
-func (a *identityAuthenticator) store(key [sha256.Size]byte, e cacheEntry) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.cache) >= maxCacheEntries {
-		now := a.now()
-		for k, v := range a.cache {
-			if !now.Before(v.expires) {
-				delete(a.cache, k)
-			}
-		}
-		if len(a.cache) >= maxCacheEntries {
-			clear(a.cache)
-		}
+func (a *IdentityAuthenticator) store(key [sha256.Size]byte, e cacheEntry) {
+	if e.err != nil {
+		a.rejected.Add(key, e)
+		return
 	}
-	a.cache[key] = e
+	a.valid.Add(key, e)
 }

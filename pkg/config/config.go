@@ -46,6 +46,18 @@ func (l *Loader) String(name, def string) string {
 	return def
 }
 
+// Listener returns the address of an optional listener: def when the
+// variable is unset, "" (the listener is off) when it is set but empty.
+// Other settings treat empty as unset; for a listener "turn it off" must be
+// sayable.
+func (l *Loader) Listener(name, def string) string {
+	v, ok := l.lookup(name)
+	if !ok {
+		return def
+	}
+	return strings.TrimSpace(v)
+}
+
 // Int returns the variable parsed as an integer.
 func (l *Loader) Int(name string, def int) int {
 	return l.integer(name, def, "an integer", func(int) bool { return true })

@@ -69,3 +69,16 @@ func TestLoader_IntAtLeast(t *testing.T) {
 		}
 	}
 }
+
+func TestListener_UnsetIsDefaultEmptyDisables(t *testing.T) {
+	l := config.FromMap(map[string]string{"LIFT_ADMIN_ADDR": "", "LIFT_GRPC_ADDR": " :9 "})
+	if got := l.Listener("LIFT_ADMIN_ADDR", ":9201"); got != "" {
+		t.Errorf("set but empty = %q, want \"\" (disabled)", got)
+	}
+	if got := l.Listener("LIFT_GRPC_ADDR", ":9101"); got != ":9" {
+		t.Errorf("set = %q, want :9", got)
+	}
+	if got := l.Listener("LIFT_OTHER_ADDR", ":1"); got != ":1" {
+		t.Errorf("unset = %q, want the default", got)
+	}
+}

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -51,6 +52,12 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// Another stack on these ports would answer the readiness check below
+	// and get the banner printed for it: refuse before starting anything.
+	if err := l.portsFree(); err != nil {
+		return err
+	}
+
 	if natsURL == "" {
 		// The event log's store lives with the rest of the run's state:
 		// batches acknowledged and not yet stored survive a restart.
@@ -72,7 +79,9 @@ func run() error {
 			return err
 		}
 	}
-	if err := waitReady(ctx, gatewayURL+"/readyz"); err != nil {
+	// The gateway's /readyz is about the gateway alone; its admin port's
+	// /readyz/backends says the services answer too.
+	if err := waitReady(ctx, "http://"+l.addr(9204)+"/readyz/backends"); err != nil {
 		return err
 	}
 	if err := demo.Ensure(ctx, gatewayURL, st); err != nil {
@@ -89,6 +98,21 @@ type layout struct {
 }
 
 func (l layout) addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port+l.offset) }
+
+// ports are every port the stack listens on, before the offset.
+var ports = []int{8080, 9101, 9102, 9103, 9104, 9201, 9202, 9203, 9204}
+
+// portsFree fails, naming the port, if any of the stack's ports is taken.
+func (l layout) portsFree() error {
+	for _, p := range ports {
+		lis, err := net.Listen("tcp", l.addr(p))
+		if err != nil {
+			return fmt.Errorf("port %s is in use (another Lift stack? set LIFT_RUN_PORT_OFFSET to run a second one): %w", l.addr(p), err)
+		}
+		_ = lis.Close()
+	}
+	return nil
+}
 
 // processes lists the binaries in start order with the environment each
 // reads (see docs/ARCHITECTURE.md for every variable).

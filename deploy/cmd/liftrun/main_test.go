@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -202,5 +203,29 @@ func dropDatabases(t *testing.T, prefix string) {
 		if out, err := exec.Command("psql", pgURL, "-qc", sql).CombinedOutput(); err != nil {
 			t.Logf("cleanup: %v: %s", err, out)
 		}
+	}
+}
+
+// TestRunRefusesBusyPorts: with one of the stack's ports taken (as by a
+// first `make run`), a second run fails naming the port, before it starts
+// anything or prints a banner for the other stack.
+func TestRunRefusesBusyPorts(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	// The stack's HTTP port (8080 + offset) is the busy one.
+	offset := port - 8080
+	run := exec.Command("go", "run", ".")
+	run.Env = append(os.Environ(), "LIFT_PG_URL="+pgURL, "LIFT_RUN_BIN="+t.TempDir(), "LIFT_RUN_STATE="+t.TempDir(),
+		fmt.Sprintf("LIFT_RUN_PORT_OFFSET=%d", offset), "LIFT_RUN_DB_PREFIX=lift_busytest_")
+	out, err := run.CombinedOutput()
+	if err == nil {
+		t.Fatalf("second run succeeded:\n%s", out)
+	}
+	if !strings.Contains(string(out), fmt.Sprintf("127.0.0.1:%d is in use", port)) || strings.Contains(string(out), "Lift is running") {
+		t.Errorf("output:\n%s", out)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/liftlabs/lift/gateway/internal/admit"
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
 	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/router"
@@ -28,10 +29,20 @@ import (
 const defaultSDKMaxBodyBytes = 10 << 20
 
 func main() {
+	// os.Exit only here, after gateway has returned: its deferred Close
+	// (the impression flush, the connections) must run.
+	if !gateway() {
+		os.Exit(1)
+	}
+}
+
+// gateway runs the gateway until SIGTERM or SIGINT and reports whether it
+// ended cleanly; failures are logged.
+func gateway() bool {
 	l := config.New()
 	httpAddr := l.String("LIFT_HTTP_ADDR", ":8080")
-	adminAddr := l.String("LIFT_ADMIN_ADDR", ":9204")
-	grpcAddr := l.String("LIFT_GRPC_ADDR", ":9104")
+	adminAddr := l.Listener("LIFT_ADMIN_ADDR", ":9204")
+	grpcAddr := l.Listener("LIFT_GRPC_ADDR", ":9104")
 	cfg := router.Config{
 		Backends: router.Backends{
 			Identity:    l.String("LIFT_IDENTITY_ADDR", "dns:///127.0.0.1:9101"),
@@ -58,7 +69,16 @@ func main() {
 			Max:  l.IntAtLeast("LIFT_EDGE_MAX_ENGINES", 10_000, 1),
 			Idle: l.Duration("LIFT_EDGE_ENGINE_IDLE", 10*time.Minute),
 		},
-		MaxInFlight:    l.IntAtLeast("LIFT_HTTP_MAX_IN_FLIGHT", 1000, 0),
+		FailureRateLimit: ratelimit.Policy{
+			RPS:   float64(l.IntAtLeast("LIFT_AUTH_FAILURE_RATE_LIMIT_RPS", int(admit.DefaultFailures.RPS), 0)),
+			Burst: l.IntAtLeast("LIFT_AUTH_FAILURE_RATE_LIMIT_BURST", admit.DefaultFailures.Burst, 0),
+		},
+		MaxInFlight:        l.IntAtLeast("LIFT_HTTP_MAX_IN_FLIGHT", 1000, 0),
+		MaxInFlightPerAddr: l.IntAtLeast("LIFT_HTTP_MAX_IN_FLIGHT_PER_ADDR", 100, 0),
+		UploadRate: httpmw.UploadRate{
+			Grace:             l.Duration("LIFT_HTTP_UPLOAD_GRACE", httpmw.DefaultUploadRate.Grace),
+			MinBytesPerSecond: int64(l.IntAtLeast("LIFT_HTTP_MIN_UPLOAD_BYTES_PER_SECOND", int(httpmw.DefaultUploadRate.MinBytesPerSecond), 1)),
+		},
 		RequestTimeout: l.Duration("LIFT_HTTP_REQUEST_TIMEOUT", 30*time.Second),
 		AuthCacheTTL:   l.Duration("LIFT_AUTH_CACHE_TTL", 10*time.Second),
 		V2: v2.Options{
@@ -78,26 +98,27 @@ func main() {
 	stopTracing, err := tracing.Setup(ctx, "gateway", trace)
 	if err != nil {
 		logger.Error("start tracing", "error", err.Error())
-		os.Exit(1)
+		return false
 	}
 	defer stopTracing()
 	if grpcAddr != "" {
 		lis, err := net.Listen("tcp", grpcAddr)
 		if err != nil {
 			logger.Error("listen for gRPC", "addr", grpcAddr, "error", err.Error())
-			os.Exit(1)
+			return false
 		}
 		cfg.GRPC = lis
 	}
 	gw, err := router.New(ctx, cfg)
 	if err != nil {
 		logger.Error("start gateway", "error", err.Error())
-		os.Exit(1)
+		return false
 	}
-	defer func() { _ = gw.Close() }()
-	go admin.Serve(ctx, adminAddr, logger)
+	defer func() { _ = gw.Close() }() // run has shut it down already, unless it failed to start
+	go admin.Serve(ctx, adminAddr, logger, router.AdminRoutes(gw)...)
 	if err := run(ctx, httpAddr, gw, logger); err != nil {
 		logger.Error("gateway stopped", "error", err.Error())
-		os.Exit(1)
+		return false
 	}
+	return true
 }

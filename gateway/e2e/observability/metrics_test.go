@@ -111,6 +111,7 @@ func TestMetrics_RefusedRequestsCarryTheirRoute(t *testing.T) {
 	const glacial = 0.001
 	s := stacktest.Start(t, stacktest.Options{Gateway: []gatewaytest.Option{
 		gatewaytest.WithRateLimits(gatewaytest.RatePolicy{RPS: glacial, Burst: 3}, gatewaytest.RatePolicy{RPS: glacial, Burst: 1}),
+		gatewaytest.WithFailureRateLimit(gatewaytest.RatePolicy{RPS: glacial, Burst: 1}),
 		gatewaytest.WithSDKMaxBodyBytes(64),
 	}})
 	adminSrv := httptest.NewServer(admin.Handler())
@@ -122,8 +123,9 @@ func TestMetrics_RefusedRequestsCarryTheirRoute(t *testing.T) {
 		s.Must(t, "GET", project, s.Read, nil, http.StatusOK, nil)
 	}
 	s.Must(t, "GET", project, s.Read, nil, http.StatusTooManyRequests, nil)
-	// SDK buckets are per SDK key, so unknown keys serve: the first
-	// datafile request spends the key's burst (404), the second is refused.
+	// An unknown SDK key spends the address's failure burst (404); the
+	// next is refused before any lookup. A declared oversize body is
+	// refused before its key is looked at.
 	s.Must(t, "GET", "/datafiles/no-such-key.json", "", nil, http.StatusNotFound, nil)
 	s.Must(t, "GET", "/datafiles/no-such-key.json", "", nil, http.StatusTooManyRequests, nil)
 	s.Must(t, "POST", "/v1/events?sdk_key=other-key", "", strings.Repeat(" ", 65)+"{}", http.StatusRequestEntityTooLarge, nil)

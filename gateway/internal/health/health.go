@@ -1,6 +1,12 @@
 // Package health answers the gateway's probes: /healthz says the process
-// serves HTTP, /readyz says every configured backend answers its
-// grpc.health.v1 check.
+// serves HTTP, /readyz says this process can take requests (it is not
+// draining nor saturated), and Backends (on the admin port) says whether
+// every configured backend answers its grpc.health.v1 check.
+//
+// Readiness is about this process alone on purpose: if it followed the
+// backends, one service down would make every gateway replica unready at
+// once, a total outage, where the endpoints that do not need that service
+// keep working.
 package health
 
 import (
@@ -37,11 +43,26 @@ func Live() http.Handler {
 	})
 }
 
-// Ready checks every backend in parallel (grpc.health.v1 Check of the
+// Ready answers 200 while notReady returns "", else 503 NOT_READY in the
+// standard error shape with the reason. It makes no call: probes are
+// frequent and must stay cheap.
+func Ready(notReady func() string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if why := notReady(); why != "" {
+			httperr.Write(w, r, http.StatusServiceUnavailable,
+				httperr.New(codes.Unavailable, "NOT_READY", "not ready: "+why, map[string]string{"reason": why}))
+			return
+		}
+		writeJSON(w, map[string]string{"status": "SERVING"})
+	})
+}
+
+// Backends checks every backend in parallel (grpc.health.v1 Check of the
 // server's overall health, each within timeout) and answers 200 with each
 // backend's state, or 503 in the standard error shape naming the backends
-// that are not serving.
-func Ready(backends []Backend, timeout time.Duration) http.Handler {
+// that are not serving. It is the deep check for operators and start-up
+// scripts, served on the admin port.
+func Backends(backends []Backend, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		states := check(r.Context(), backends, timeout)
 		var down []string

@@ -2,11 +2,11 @@ package httpmw
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/liftlabs/lift/gateway/internal/httperr"
@@ -44,7 +44,7 @@ func CallerKey(r *http.Request) string {
 	if tok, ok := bearer(r); ok {
 		return ratelimit.Key("token", tok)
 	}
-	return ratelimit.Key("ip", clientIP(r))
+	return ratelimit.Key("ip", ClientIP(r))
 }
 
 func bearer(r *http.Request) (string, bool) {
@@ -55,11 +55,11 @@ func bearer(r *http.Request) (string, bool) {
 	return strings.TrimSpace(tok), true
 }
 
-// clientIP is the peer address. X-Forwarded-For is not trusted: any client
+// ClientIP is the peer address. X-Forwarded-For is not trusted: any client
 // could set it to get a fresh bucket per request. Behind a proxy every
 // anonymous caller therefore shares the proxy's bucket; authenticated
 // callers are keyed by their token regardless.
-func clientIP(r *http.Request) string {
+func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -71,31 +71,50 @@ func clientIP(r *http.Request) string {
 // requests of an API like this finish within about a second.
 const OverloadRetryAfter = "1"
 
-// MaxInFlight answers 503 (UNAVAILABLE, reason OVERLOADED) with Retry-After
-// when max requests are already being served; exempt requests (the probes)
-// are always served. 503 rather than 429: the gateway as a whole is busy,
-// this caller did nothing wrong, and clients and load balancers treat 503 as
-// "try again or try another replica". max <= 0 disables the limit.
-func MaxInFlight(max int, exempt func(*http.Request) bool) func(http.Handler) http.Handler {
+// InFlight bounds the requests served at once; see Middleware.
+type InFlight struct {
+	slots chan struct{}
+}
+
+// NewInFlight returns a bound of max requests; nil (no bound) when max <= 0.
+func NewInFlight(max int) *InFlight {
+	if max <= 0 {
+		return nil
+	}
+	return &InFlight{slots: make(chan struct{}, max)}
+}
+
+// Full reports whether every slot is taken: the readiness probe says so,
+// so a load balancer stops sending what would only get 503.
+func (f *InFlight) Full() bool {
+	return f != nil && len(f.slots) == cap(f.slots)
+}
+
+// Middleware answers 503 (UNAVAILABLE, reason OVERLOADED) with Retry-After
+// when every slot is taken; exempt requests (the probes) are always served.
+// 503 rather than 429: the gateway as a whole is busy, this caller did
+// nothing wrong, and clients and load balancers treat 503 as "try again or
+// try another replica". A nil InFlight does not limit.
+func (f *InFlight) Middleware(exempt func(*http.Request) bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		if max <= 0 {
+		if f == nil {
 			return next
 		}
-		slots := make(chan struct{}, max)
+		max := strconv.Itoa(cap(f.slots))
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if exempt(r) {
 				next.ServeHTTP(w, r)
 				return
 			}
 			select {
-			case slots <- struct{}{}:
-				defer func() { <-slots }()
+			case f.slots <- struct{}{}:
+				defer func() { <-f.slots }()
 				next.ServeHTTP(w, r)
 			default:
 				w.Header().Set("Retry-After", OverloadRetryAfter)
 				httperr.Write(w, r, http.StatusServiceUnavailable, httperr.New(codes.Unavailable, "OVERLOADED",
-					fmt.Sprintf("the gateway is serving its maximum of %d requests; retry later", max),
-					map[string]string{"max_in_flight": strconv.Itoa(max)}))
+					"the gateway is serving its maximum of "+max+" requests; retry later",
+					map[string]string{"max_in_flight": max}))
 			}
 		})
 	}
@@ -114,6 +133,59 @@ func Deadline(d time.Duration) func(http.Handler) http.Handler {
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// MaxInFlightPerAddr answers 429 (RESOURCE_EXHAUSTED, reason
+// TOO_MANY_CONCURRENT_REQUESTS) with Retry-After when one client address
+// already has max requests being served, so that no single client (for
+// example one holding stalled uploads open) can take the slots of
+// MaxInFlight from everybody else. It runs before anything that could
+// wait on the client or a backend. The connection is closed after the
+// answer: its unread body is not worth waiting for. Exempt requests (the
+// probes) are not counted; max <= 0 disables the cap. Behind a proxy every
+// client shares the proxy's address (X-Forwarded-For is not trusted), so
+// set it to 0 there and let the proxy cap its clients.
+func MaxInFlightPerAddr(max int, exempt func(*http.Request) bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if max <= 0 {
+			return next
+		}
+		var (
+			mu     sync.Mutex
+			inUse  = map[string]int{} // only addresses with requests in flight
+			maxStr = strconv.Itoa(max)
+		)
+		release := func(addr string) {
+			mu.Lock()
+			if inUse[addr]--; inUse[addr] <= 0 {
+				delete(inUse, addr)
+			}
+			mu.Unlock()
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if exempt(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			addr := ClientIP(r)
+			mu.Lock()
+			ok := inUse[addr] < max
+			if ok {
+				inUse[addr]++
+			}
+			mu.Unlock()
+			if !ok {
+				w.Header().Set("Retry-After", OverloadRetryAfter)
+				w.Header().Set("Connection", "close")
+				httperr.Write(w, r, http.StatusTooManyRequests, httperr.New(codes.ResourceExhausted, "TOO_MANY_CONCURRENT_REQUESTS",
+					"this client address already has "+maxStr+" requests in flight; retry later",
+					map[string]string{"max_in_flight_per_address": maxStr}))
+				return
+			}
+			defer release(addr)
+			next.ServeHTTP(w, r)
 		})
 	}
 }

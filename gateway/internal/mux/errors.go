@@ -26,9 +26,8 @@ func handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, 
 	}
 	// grpc-gateway reports a body it could not read as InvalidArgument and
 	// loses the cause; the body limit middleware remembers that it cut the
-	// body off.
-	if httpmw.BodyLimitExceeded(r.Context()) {
-		httpmw.WriteTooLarge(w, r)
+	// body off (too large, or too slow).
+	if httpmw.WriteBodyError(w, r) {
 		return
 	}
 	st := mask(ctx, status.Convert(err))
@@ -110,8 +109,7 @@ func copyHeaders(ctx context.Context, w http.ResponseWriter) {
 // rendered (masking, HTTP status from the gRPC code, 413 after an oversize
 // body), for the gateway's hand-written routes outside grpc-gateway.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	if httpmw.BodyLimitExceeded(r.Context()) {
-		httpmw.WriteTooLarge(w, r)
+	if httpmw.WriteBodyError(w, r) {
 		return
 	}
 	st := mask(r.Context(), status.Convert(err))

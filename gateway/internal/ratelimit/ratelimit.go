@@ -6,9 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
-	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/time/rate"
 )
 
@@ -23,26 +23,15 @@ type Policy struct {
 
 // Limiter holds the buckets of one policy, keyed by a caller key (see Key).
 //
-// Memory is bounded two ways. A bucket unused for longer than it takes to
-// refill completely (Burst/RPS, at least a second) is identical to a fresh
-// one, so dropping it loses nothing; such buckets are swept when the map is
-// full and at most once per idle period otherwise. If the map is still full
-// after a sweep (more than maxKeys distinct callers active at once), some
-// arbitrary buckets are dropped: those callers get a fresh burst, which is
-// the price of not growing without bound under a flood of made-up keys.
+// Memory is bounded by a least-recently-used cache with expiry
+// (hashicorp/golang-lru/v2 expirable). A bucket unused for longer than it
+// takes to refill completely (Burst/RPS, at least a second) is identical to
+// a fresh one, so it expires then and nothing is lost. Past maxKeys active
+// callers the least recently used bucket goes: a flood of made-up keys
+// evicts only other made-up keys' buckets first, never all of them at once.
 type Limiter struct {
 	policy  Policy
-	maxKeys int
-	idle    time.Duration
-
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	lastSweep time.Time
-}
-
-type bucket struct {
-	lim  *rate.Limiter
-	used time.Time
+	buckets *expirable.LRU[string, *rate.Limiter]
 }
 
 // New returns a limiter for policy keeping at most maxKeys buckets
@@ -62,7 +51,7 @@ func New(p Policy, maxKeys int) *Limiter {
 	if idle < time.Second {
 		idle = time.Second
 	}
-	return &Limiter{policy: p, maxKeys: maxKeys, idle: idle, buckets: map[string]*bucket{}}
+	return &Limiter{policy: p, buckets: expirable.NewLRU[string, *rate.Limiter](maxKeys, nil, idle)}
 }
 
 // Allow takes a token from key's bucket at now. When the bucket is empty it
@@ -71,22 +60,10 @@ func (l *Limiter) Allow(key string, now time.Time) (ok bool, retryAfter time.Dur
 	if l == nil {
 		return true, 0
 	}
-	l.mu.Lock()
-	if now.Sub(l.lastSweep) > l.idle {
-		l.sweep(now)
-	}
-	b := l.buckets[key]
-	if b == nil {
-		l.makeRoom(now)
-		b = &bucket{lim: rate.NewLimiter(rate.Limit(l.policy.RPS), l.policy.Burst)}
-		l.buckets[key] = b
-	}
-	b.used = now
-	l.mu.Unlock()
-
+	b := l.bucket(key)
 	// rate.Limiter has its own lock; a reservation that would have to wait
 	// is cancelled, which gives its token back.
-	r := b.lim.ReserveN(now, 1)
+	r := b.ReserveN(now, 1)
 	if !r.OK() {
 		return false, time.Second
 	}
@@ -97,38 +74,25 @@ func (l *Limiter) Allow(key string, now time.Time) (ok bool, retryAfter time.Dur
 	return true, 0
 }
 
+// bucket returns key's bucket, made if needed. It is added again on every
+// use: that moves it to the front and restarts its expiry, so only buckets
+// idle for a full refill expire. Two racing first requests may each make a
+// bucket; one wins, which at worst grants one extra request.
+func (l *Limiter) bucket(key string) *rate.Limiter {
+	b, found := l.buckets.Get(key)
+	if !found {
+		b = rate.NewLimiter(rate.Limit(l.policy.RPS), l.policy.Burst)
+	}
+	l.buckets.Add(key, b)
+	return b
+}
+
 // Len is the number of buckets kept.
 func (l *Limiter) Len() int {
 	if l == nil {
 		return 0
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
-}
-
-// makeRoom ensures a new bucket fits; l.mu is held.
-func (l *Limiter) makeRoom(now time.Time) {
-	if len(l.buckets) < l.maxKeys {
-		return
-	}
-	l.sweep(now)
-	for k := range l.buckets {
-		if len(l.buckets) < l.maxKeys {
-			return
-		}
-		delete(l.buckets, k)
-	}
-}
-
-// sweep drops the buckets that have refilled completely; l.mu is held.
-func (l *Limiter) sweep(now time.Time) {
-	l.lastSweep = now
-	for k, b := range l.buckets {
-		if now.Sub(b.used) > l.idle {
-			delete(l.buckets, k)
-		}
-	}
+	return l.buckets.Len()
 }
 
 // Key turns a credential or an address into a bucket key: a hash, so a
@@ -148,4 +112,24 @@ func RetryAfterSeconds(d time.Duration) int {
 		return 1
 	}
 	return s
+}
+
+// Take is Allow that can be undone: when ok, refund gives the token back
+// (e.g. a lookup charged in advance turned out not to be a failure).
+// Charging before the work, not after, is what keeps concurrent requests
+// from all passing the check before any of them is charged.
+func (l *Limiter) Take(key string, now time.Time) (ok bool, retryAfter time.Duration, refund func()) {
+	if l == nil {
+		return true, 0, func() {}
+	}
+	b := l.bucket(key)
+	r := b.ReserveN(now, 1)
+	if !r.OK() {
+		return false, time.Second, nil
+	}
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d, nil
+	}
+	return true, 0, func() { r.CancelAt(now) }
 }

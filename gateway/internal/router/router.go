@@ -13,8 +13,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/liftlabs/lift/gateway/internal/admit"
 	"github.com/liftlabs/lift/gateway/internal/console"
 	"github.com/liftlabs/lift/gateway/internal/docs"
 	"github.com/liftlabs/lift/gateway/internal/health"
@@ -26,6 +29,7 @@ import (
 	"github.com/liftlabs/lift/gateway/internal/sdk"
 	v1 "github.com/liftlabs/lift/gateway/internal/v1"
 	v2 "github.com/liftlabs/lift/gateway/internal/v2"
+	"github.com/liftlabs/lift/pkg/admin"
 	"github.com/liftlabs/lift/pkg/auth"
 	"github.com/liftlabs/lift/pkg/grpcclient"
 	"github.com/liftlabs/lift/pkg/grpcserver"
@@ -53,13 +57,21 @@ type Config struct {
 	// SDKMaxBodyBytes is the largest SDK event batch accepted; default
 	// MaxBodyBytes.
 	SDKMaxBodyBytes int64
-	// APIRateLimit is each caller's token bucket on the API; SDKRateLimit
-	// each SDK key's (or caller's) on the SDK endpoints. A zero RPS does
-	// not limit.
-	APIRateLimit, SDKRateLimit ratelimit.Policy
+	// APIRateLimit is each API token's bucket on the API (the client
+	// address's for requests without a token); SDKRateLimit each
+	// environment's on the SDK endpoints; FailureRateLimit each client
+	// address's bucket of failed credentials (invalid tokens, unknown SDK
+	// keys), checked before any lookup. A zero RPS does not limit.
+	APIRateLimit, SDKRateLimit, FailureRateLimit ratelimit.Policy
 	// MaxInFlight bounds the requests served at once (503 above); 0 does
 	// not limit.
 	MaxInFlight int
+	// MaxInFlightPerAddr bounds the requests of one client address served
+	// at once (429 above); 0 does not limit.
+	MaxInFlightPerAddr int
+	// UploadRate is the slowest request body the gateway waits for (408
+	// below it); zero waits as long as the server's read timeout.
+	UploadRate httpmw.UploadRate
 	// RequestTimeout is every request's deadline, passed to the backends;
 	// 0 leaves only the per-call default of pkg/grpcclient.
 	RequestTimeout time.Duration
@@ -92,6 +104,11 @@ type Config struct {
 type Gateway struct {
 	http.Handler
 	conns       []*grpc.ClientConn
+	tokens      *auth.IdentityAuthenticator
+	inFlight    *httpmw.InFlight
+	backends    http.Handler
+	draining    atomic.Bool
+	closed      sync.Once
 	impressions *sdk.Impressions
 	engines     *sdk.Engines
 	grpc        *grpc.Server
@@ -117,8 +134,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if cfg.AuthCacheTTL <= 0 {
 		cfg.AuthCacheTTL = 10 * time.Second
 	}
-	g := &Gateway{logger: cfg.Logger}
+	g := &Gateway{logger: cfg.Logger, inFlight: httpmw.NewInFlight(cfg.MaxInFlight)}
 	var conns v1.Conns
+	var admission admit.Config
 	var probes []health.Backend
 	for _, b := range []struct {
 		name, target string
@@ -139,6 +157,12 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		g.conns = append(g.conns, cc)
 		*b.conn = cc
 		probes = append(probes, health.Backend{Name: b.name, Conn: cc})
+	}
+
+	if conns.Identity != nil {
+		identity := identityv1.NewIdentityServiceClient(conns.Identity)
+		g.tokens = auth.NewIdentityAuthenticator(identity, cfg.AuthCacheTTL)
+		admission.Tokens, admission.SDKKeys = g.tokens, admit.NewSDKKeys(identity)
 	}
 
 	api := mux.New()
@@ -178,7 +202,8 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		routes.Handle(sdk.EventsPath, sdk.Events(resultsv1.NewResultsServiceClient(conns.Results)))
 	}
 	routes.Handle("/healthz", readOnly(health.Live()))
-	routes.Handle("/readyz", readOnly(health.Ready(probes, cfg.ReadyTimeout)))
+	routes.Handle("/readyz", readOnly(health.Ready(g.notReady)))
+	g.backends = health.Backends(probes, cfg.ReadyTimeout)
 	routes.Handle("/openapi.json", readOnly(docsJSON.V2()))
 	routes.Handle("/openapi.v3.json", readOnly(docsJSON.V3()))
 	routes.Handle("/docs", readOnly(docs.Page()))
@@ -187,26 +212,12 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	routes.Handle(strings.TrimSuffix(console.Prefix, "/"), readOnly(http.RedirectHandler(console.Prefix, http.StatusMovedPermanently)))
 	routes.HandleFunc("/", notFound)
 
-	apiLimit := ratelimit.New(cfg.APIRateLimit, 0)
-	sdkLimit := ratelimit.New(cfg.SDKRateLimit, 0)
-	decideLimit := ratelimit.New(cfg.DecideRateLimit, 0)
-	bucket := func(r *http.Request) (*ratelimit.Limiter, string) {
-		switch {
-		case isProbe(r):
-			return nil, ""
-		case r.URL.Path == sdk.DecidePath && g.engines != nil:
-			if key := sdk.Key(r); g.engines.Holds(key) {
-				return decideLimit, ratelimit.Key("sdk", key)
-			}
-			return sdkLimit, httpmw.CallerKey(r)
-		case sdk.IsSDKRequest(r):
-			if key := sdk.Key(r); key != "" {
-				return sdkLimit, ratelimit.Key("sdk", key)
-			}
-			return sdkLimit, httpmw.CallerKey(r)
-		default:
-			return apiLimit, httpmw.CallerKey(r)
-		}
+	admission.API, admission.SDK, admission.Failures = cfg.APIRateLimit, cfg.SDKRateLimit, cfg.FailureRateLimit
+	admission.Exempt = isProbe
+	if g.engines != nil {
+		// A key the edge holds a compiled datafile for is known: its
+		// decides skip the lookup and have their own (default: no) limit.
+		admission.Decide, admission.Holds = cfg.DecideRateLimit, g.engines.Holds
 	}
 	bodyLimit := func(r *http.Request) int64 {
 		if r.URL.Path == sdk.EventsPath {
@@ -218,22 +229,48 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	// Outermost first: the trace span covers everything; the request id
 	// exists before anything can answer, so every response carries it;
 	// metrics and the access log see the status a recovered panic
-	// produced; a rate-limited request never takes an in-flight slot; the
-	// deadline starts once the request is admitted; the body limit applies
-	// to everything below it; Routed records the matched pattern for
-	// metrics and the span name (Metrics asks routes for the pattern of a
-	// request refused before it got there).
+	// produced; a declared body over the limit is refused before anything
+	// is spent on it, and the body limit and minimum upload rate apply to
+	// everything below; one client address cannot take every slot (nor
+	// wait on a backend with more than its share); the caller is identified
+	// and rate-limited before it takes an in-flight slot and before its body
+	// is read; the deadline starts once the request is admitted; Routed
+	// records the matched pattern for metrics and the span name (Metrics
+	// asks routes for the pattern of a request refused before it got
+	// there).
 	g.Handler = httpmw.Trace(
 		httpmw.RequestID(
 			httpmw.Metrics(routes)(
 				httpmw.AccessLog(cfg.Logger, sdk.IsSDKRequest)(
 					httpmw.Recover(
-						httpmw.RateLimit(bucket)(
-							httpmw.MaxInFlight(cfg.MaxInFlight, isProbe)(
-								httpmw.Deadline(cfg.RequestTimeout)(
-									httpmw.BodyLimitBy(bodyLimit)(
-										httpmw.Routed(routes))))))))), cfg.ExportSpans)
+						httpmw.BodyLimitBy(bodyLimit, cfg.UploadRate)(
+							httpmw.MaxInFlightPerAddr(cfg.MaxInFlightPerAddr, isProbe)(
+								admit.Middleware(admission)(
+									g.inFlight.Middleware(isProbe)(
+										httpmw.Deadline(cfg.RequestTimeout)(
+											httpmw.Routed(routes)))))))))), cfg.ExportSpans)
 	return g, nil
+}
+
+// Drain makes /readyz answer 503 from now on, so load balancers stop
+// sending new requests while the servers finish the ones they have.
+func (g *Gateway) Drain() { g.draining.Store(true) }
+
+// AdminRoutes are the gateway's own admin endpoints: the deep readiness
+// check (every backend's grpc.health.v1 state) at GET /readyz/backends.
+func AdminRoutes(g *Gateway) []admin.Route {
+	return []admin.Route{{Pattern: "GET /readyz/backends", Handler: httpmw.RequestID(g.backends)}}
+}
+
+// notReady says why this process should not get new requests, or "".
+func (g *Gateway) notReady() string {
+	switch {
+	case g.draining.Load():
+		return "shutting down"
+	case g.inFlight.Full():
+		return "serving its maximum of requests"
+	}
+	return ""
 }
 
 // isProbe reports whether r is a liveness or readiness probe, which no
@@ -260,7 +297,7 @@ func (g *Gateway) serveV2(ctx context.Context, cfg Config, conns v1.Conns) (http
 		Experiments: experimentsv1.NewExperimentsServiceClient(conns.Experiments),
 		Results:     resultsv1.NewResultsServiceClient(conns.Results),
 	}, cfg.V2)
-	g.grpc = v2.NewGRPCServer(svc, auth.NewIdentityAuthenticator(identity, cfg.AuthCacheTTL), cfg.Logger)
+	g.grpc = v2.NewGRPCServer(svc, g.tokens, cfg.Logger)
 	g.grpcLis = cfg.GRPC
 	// No retries on this hop: the composite handler already retries its
 	// backend calls, and retrying the whole composite would multiply them.
@@ -295,26 +332,34 @@ func (g *Gateway) ServeGRPC(ctx context.Context) error {
 	return grpcserver.Serve(ctx, g.grpc, g.grpcLis, g.logger)
 }
 
-// Close stops the gRPC server (at once; ServeGRPC is the graceful way),
-// waits for the impression batches being recorded, then closes the
-// backend connections.
+// Close is Shutdown with the wait for impressions bounded by
+// impressionFlushTimeout.
 func (g *Gateway) Close() error {
-	if g.grpc != nil {
-		g.grpc.Stop()
-		_ = g.grpcLis.Close() // in case it was never served; already closed otherwise
-	}
-	if g.engines != nil {
-		g.engines.Close()
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), impressionFlushTimeout)
+	defer cancel()
+	return g.Shutdown(ctx)
+}
+
+// Shutdown stops the gRPC server (at once; ServeGRPC is the graceful way),
+// sends the queued impressions until ctx ends, then closes the backend
+// connections. Only the first call does anything.
+func (g *Gateway) Shutdown(ctx context.Context) error {
 	var errs []error
-	if g.impressions != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), impressionFlushTimeout)
-		errs = append(errs, g.impressions.Close(ctx))
-		cancel()
-	}
-	for _, cc := range g.conns {
-		errs = append(errs, cc.Close())
-	}
+	g.closed.Do(func() {
+		if g.grpc != nil {
+			g.grpc.Stop()
+			_ = g.grpcLis.Close() // in case it was never served; already closed otherwise
+		}
+		if g.engines != nil {
+			g.engines.Close()
+		}
+		if g.impressions != nil {
+			errs = append(errs, g.impressions.Close(ctx))
+		}
+		for _, cc := range g.conns {
+			errs = append(errs, cc.Close())
+		}
+	})
 	return errors.Join(errs...)
 }
 

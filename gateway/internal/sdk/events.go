@@ -49,7 +49,8 @@ func allowPost(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // readBody reads the whole request body; when that fails it has answered
-// 413 (over the body limit) or 400 and ok is false. The body is read into
+// 413 (over the body limit), 408 (below the minimum upload rate) or 400
+// and ok is false. The body is read into
 // one buffer of its declared length (the router's BodyLimit has refused a
 // length over the limit), not grown by doubling from 512 bytes as
 // io.ReadAll does: for a 150 KB event batch that was ten allocations and
@@ -60,9 +61,9 @@ func readBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
 	if err == nil {
 		return buf.Bytes(), true
 	}
-	if httpmw.BodyLimitExceeded(r.Context()) || errors.As(err, new(*http.MaxBytesError)) {
+	if errors.As(err, new(*http.MaxBytesError)) {
 		httpmw.WriteTooLarge(w, r)
-	} else {
+	} else if !httpmw.WriteBodyError(w, r) {
 		badRequest(w, r, "INVALID_BODY", "could not read the request body")
 	}
 	return nil, false

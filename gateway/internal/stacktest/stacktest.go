@@ -27,6 +27,8 @@ type Options struct {
 	Route func(name, addr string) string
 	// Gateway options (logger, limits).
 	Gateway []gatewaytest.Option
+	// Identity options (e.g. an interceptor counting its calls).
+	Identity []identitytest.Option
 	// Results options (e.g. a database of the test's own).
 	Results resultstest.Options
 }
@@ -55,7 +57,7 @@ func Start(t testing.TB, opts ...Options) *Stack {
 		}
 		return "dns:///" + addr
 	}
-	s := &Stack{Identity: identitytest.Start(t)}
+	s := &Stack{Identity: identitytest.Start(t, o.Identity...)}
 	s.Experiments = experimentstest.Start(t, s.Identity.Addr)
 	s.Results = resultstest.Start(t, s.Identity.Addr, s.Experiments.Addr, o.Results)
 	s.GW = gatewaytest.Start(t, gatewaytest.Backends{

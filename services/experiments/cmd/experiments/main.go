@@ -35,7 +35,7 @@ func main() {
 	cfg := config.New()
 	s := settings{
 		grpcAddr:     cfg.String("LIFT_GRPC_ADDR", ":9102"),
-		adminAddr:    cfg.String("LIFT_ADMIN_ADDR", ":9202"),
+		adminAddr:    cfg.Listener("LIFT_ADMIN_ADDR", ":9202"),
 		dbURL:        cfg.String("LIFT_DATABASE_URL", defaultDatabaseURL),
 		identityAddr: cfg.String("LIFT_IDENTITY_ADDR", "dns:///127.0.0.1:9101"),
 		cacheTTL:     cfg.Duration("LIFT_AUTH_CACHE_TTL", 10*time.Second),

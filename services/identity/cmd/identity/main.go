@@ -30,7 +30,7 @@ func main() {
 	}
 	cfg := config.New()
 	grpcAddr := cfg.String("LIFT_GRPC_ADDR", ":9101")
-	adminAddr := cfg.String("LIFT_ADMIN_ADDR", ":9201")
+	adminAddr := cfg.Listener("LIFT_ADMIN_ADDR", ":9201")
 	dbURL := cfg.String("LIFT_DATABASE_URL", defaultDatabaseURL)
 	bootstrapSecret := cfg.String("LIFT_BOOTSTRAP_SECRET", "")
 	trace := tracing.Load(cfg)

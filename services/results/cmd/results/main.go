@@ -43,7 +43,7 @@ func main() {
 	cfg := config.New()
 	s := settings{
 		grpcAddr:        cfg.String("LIFT_GRPC_ADDR", ":9103"),
-		adminAddr:       cfg.String("LIFT_ADMIN_ADDR", ":9203"),
+		adminAddr:       cfg.Listener("LIFT_ADMIN_ADDR", ":9203"),
 		dbURL:           cfg.String("LIFT_DATABASE_URL", defaultDatabaseURL),
 		identityAddr:    cfg.String("LIFT_IDENTITY_ADDR", "dns:///127.0.0.1:9101"),
 		experimentsAddr: cfg.String("LIFT_EXPERIMENTS_ADDR", "dns:///127.0.0.1:9102"),
