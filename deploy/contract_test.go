@@ -50,20 +50,20 @@ var binaries = []binary{
 	{
 		name: "identity", dir: "services/identity/cmd/identity",
 		grpcPort: 9101, adminPort: 9201, database: true,
-		required: []string{"LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_DATABASE_URL"},
+		required: []string{"LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_DATABASE_URL", "LIFT_SERVICE_CREDENTIAL"},
 		// Unset disables the bootstrap endpoint, the safe default.
 		optional: []string{"LIFT_LOG_LEVEL", "LIFT_BOOTSTRAP_SECRET"},
 	},
 	{
 		name: "experiments", dir: "services/experiments/cmd/experiments",
 		grpcPort: 9102, adminPort: 9202, database: true,
-		required: []string{"LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_DATABASE_URL", "LIFT_IDENTITY_ADDR"},
+		required: []string{"LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_DATABASE_URL", "LIFT_IDENTITY_ADDR", "LIFT_SERVICE_CREDENTIAL"},
 		optional: []string{"LIFT_LOG_LEVEL", "LIFT_AUTH_CACHE_TTL", "LIFT_DATAFILE_MAX_STALENESS"},
 	},
 	{
 		name: "results", dir: "services/results/cmd/results",
 		grpcPort: 9103, adminPort: 9203, database: true,
-		required: []string{"LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_DATABASE_URL", "LIFT_IDENTITY_ADDR", "LIFT_EXPERIMENTS_ADDR"},
+		required: []string{"LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_DATABASE_URL", "LIFT_IDENTITY_ADDR", "LIFT_EXPERIMENTS_ADDR", "LIFT_SERVICE_CREDENTIAL"},
 		optional: []string{"LIFT_LOG_LEVEL", "LIFT_AUTH_CACHE_TTL", "LIFT_RESULTS_CATALOG_TTL", "LIFT_RESULTS_MAX_BATCH_EVENTS", "LIFT_RESULTS_MAX_FUTURE_SKEW",
 			// Unset stores batches before answering, without an event log
 			// (the deployment files all set it).
@@ -73,11 +73,11 @@ var binaries = []binary{
 		name: "gateway", dir: "gateway/cmd/gateway",
 		// Its gRPC port serves the /v2 GatewayService to internal callers.
 		grpcPort: 9104, adminPort: 9204, httpPort: 8080,
-		required: []string{"LIFT_HTTP_ADDR", "LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_IDENTITY_ADDR", "LIFT_EXPERIMENTS_ADDR", "LIFT_RESULTS_ADDR"},
+		required: []string{"LIFT_HTTP_ADDR", "LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_IDENTITY_ADDR", "LIFT_EXPERIMENTS_ADDR", "LIFT_RESULTS_ADDR", "LIFT_SERVICE_CREDENTIAL"},
 		optional: []string{"LIFT_LOG_LEVEL", "LIFT_AUTH_CACHE_TTL", "LIFT_HTTP_MAX_BODY_BYTES", "LIFT_SDK_MAX_BODY_BYTES",
 			"LIFT_RATE_LIMIT_RPS", "LIFT_RATE_LIMIT_BURST", "LIFT_SDK_RATE_LIMIT_RPS", "LIFT_SDK_RATE_LIMIT_BURST",
 			"LIFT_HTTP_MAX_IN_FLIGHT", "LIFT_HTTP_MAX_IN_FLIGHT_PER_ADDR", "LIFT_AUTH_FAILURE_RATE_LIMIT_RPS", "LIFT_AUTH_FAILURE_RATE_LIMIT_BURST",
-			"LIFT_HTTP_UPLOAD_GRACE", "LIFT_HTTP_MIN_UPLOAD_BYTES_PER_SECOND", "LIFT_HTTP_REQUEST_TIMEOUT", "LIFT_V2_BACKEND_TIMEOUT", "LIFT_V2_MAX_IN_FLIGHT",
+			"LIFT_HTTP_UPLOAD_GRACE", "LIFT_HTTP_MIN_UPLOAD_BYTES_PER_SECOND", "LIFT_HTTP_BODY_MEMORY_BYTES", "LIFT_HTTP_REQUEST_TIMEOUT", "LIFT_V2_BACKEND_TIMEOUT", "LIFT_V2_MAX_IN_FLIGHT",
 			"LIFT_DECIDE_RATE_LIMIT_RPS", "LIFT_DECIDE_RATE_LIMIT_BURST", "LIFT_EDGE_MAX_ENGINES", "LIFT_EDGE_ENGINE_IDLE"},
 	},
 }

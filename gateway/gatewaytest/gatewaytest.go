@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
-	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/router"
 	"github.com/liftlabs/lift/pkg/admin"
 	"github.com/liftlabs/lift/pkg/grpctest"
+	"github.com/liftlabs/lift/pkg/ratelimit"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -69,6 +69,9 @@ func WithUploadRate(grace time.Duration, minBytesPerSecond int64) Option {
 		c.UploadRate = httpmw.UploadRate{Grace: grace, MinBytesPerSecond: minBytesPerSecond}
 	}
 }
+
+// WithBodyMemory sets LIFT_HTTP_BODY_MEMORY_BYTES.
+func WithBodyMemory(n int64) Option { return func(c *router.Config) { c.BodyMemory = n } }
 
 // WithRequestTimeout sets LIFT_HTTP_REQUEST_TIMEOUT.
 func WithRequestTimeout(d time.Duration) Option {

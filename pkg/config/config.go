@@ -58,6 +58,17 @@ func (l *Loader) Listener(name, def string) string {
 	return strings.TrimSpace(v)
 }
 
+// Secret returns a required secret of at least minLen characters. The
+// error names the variable and never shows the value.
+func (l *Loader) Secret(name string, minLen int, hint string) string {
+	v, ok := l.get(name)
+	if !ok || len(v) < minLen {
+		l.errs = append(l.errs, fmt.Errorf("%s: want a secret of at least %d characters (%s)", name, minLen, hint))
+		return ""
+	}
+	return v
+}
+
 // Int returns the variable parsed as an integer.
 func (l *Loader) Int(name string, def int) int {
 	return l.integer(name, def, "an integer", func(int) bool { return true })

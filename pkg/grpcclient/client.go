@@ -13,6 +13,7 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/liftlabs/lift/pkg/auth"
 	"github.com/liftlabs/lift/pkg/requestid"
+	"github.com/liftlabs/lift/pkg/servicecred"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
@@ -104,6 +105,9 @@ func Dial(target string, opts ...Option) (*grpc.ClientConn, error) {
 	}
 	dialOpts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// Lift's service credential on every call: internal methods
+		// (lift.options.v1.internal) refuse callers without it.
+		grpc.WithPerRPCCredentials(servicecred.PerRPC{}),
 		grpc.WithDefaultServiceConfig(sc),
 		grpc.WithConnectParams(reconnectParams()),
 		// A client span per attempt, carrying the trace to the server as

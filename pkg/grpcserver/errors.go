@@ -13,7 +13,9 @@ import (
 )
 
 // errorsUnary is the one place errors become statuses:
-//   - apierr errors keep their code and reason, plus the request id;
+//   - apierr errors keep their code and reason, plus the request id; a
+//     cause joined to one (errors.Join(apierr…, driverErr)) is logged under
+//     the request id, never sent;
 //   - status errors (e.g. from protovalidate) pass through;
 //   - context errors become Canceled / DeadlineExceeded;
 //   - anything else is a bug or a driver error: it is logged in full and the
@@ -29,8 +31,11 @@ func errorsUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler 
 func mapError(ctx context.Context, err error) error {
 	id := requestid.FromContext(ctx)
 	if e, ok := apierr.As(err); ok {
-		if e.Code == codes.Internal || e.Code == codes.Unknown {
+		switch {
+		case e.Code == codes.Internal || e.Code == codes.Unknown:
 			logging.FromContext(ctx).Error("internal error", "error", err.Error())
+		case error(e) != err:
+			logging.FromContext(ctx).Warn("request failed", "code", e.Code.String(), "reason", e.Reason, "error", err.Error())
 		}
 		return e.With("request_id", id)
 	}

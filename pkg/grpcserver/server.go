@@ -31,6 +31,9 @@ type Options struct {
 	ExtraUnary []grpc.UnaryServerInterceptor
 	// ServerOptions are appended to the grpc.NewServer options.
 	ServerOptions []grpc.ServerOption
+	// Limits bound calls at once and per caller; the zero value means
+	// DefaultLimits.
+	Limits Limits
 }
 
 // validator is built once per process: compiling the CEL rules is the
@@ -64,6 +67,10 @@ func New(o Options) *grpc.Server {
 	if err != nil {
 		panic("protovalidate: " + err.Error()) // only with broken generated code
 	}
+	if o.Limits == (Limits{}) {
+		o.Limits = DefaultLimits
+	}
+	lim := newLimiter(o.Limits)
 	m := Metrics()
 	// The order matters, outermost first:
 	//  0. (stats handler, before any interceptor) the OpenTelemetry server
@@ -75,9 +82,13 @@ func New(o Options) *grpc.Server {
 	//     must wrap everything that can fail, including recovery and auth;
 	//  4. recovery turns a handler panic into an error that (3) masks as
 	//     Internal with the request id;
-	//  5. auth before validation: an unauthenticated caller learns nothing
-	//     about the request shape;
-	//  6. validation right before the handler: the declared rules, then no
+	//  5. internal methods (lift.options.v1.internal) refuse callers without
+	//     Lift's service credential, before anything else is spent on them;
+	//     then auth before validation: an unauthenticated caller learns
+	//     nothing about the request shape;
+	//  6. limits (calls at once, per-caller rate) once the caller is known,
+	//     before validation spends anything on the request;
+	//  7. validation right before the handler: the declared rules, then no
 	//     NUL in any string (Postgres text cannot hold one).
 	unary := append([]grpc.UnaryServerInterceptor{
 		requestIDUnary,
@@ -86,7 +97,9 @@ func New(o Options) *grpc.Server {
 		loggingUnary(o.Logger),
 		errorsUnary,
 		recoveryUnary,
+		internalUnary,
 		auth.UnaryServerInterceptor(o.Authenticator),
+		lim.unary,
 		pvmw.UnaryServerInterceptor(v),
 		nulbyte.UnaryServerInterceptor(),
 	}, o.ExtraUnary...)
@@ -95,7 +108,9 @@ func New(o Options) *grpc.Server {
 		m.StreamServerInterceptor(),
 		metricsStream,
 		recoveryStream,
+		internalStream,
 		auth.StreamServerInterceptor(o.Authenticator),
+		lim.stream,
 		pvmw.StreamServerInterceptor(v),
 	}
 	opts := append([]grpc.ServerOption{

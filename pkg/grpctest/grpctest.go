@@ -15,8 +15,17 @@ import (
 	"github.com/liftlabs/lift/pkg/grpcclient"
 	"github.com/liftlabs/lift/pkg/grpcserver"
 	"github.com/liftlabs/lift/pkg/logging"
+	"github.com/liftlabs/lift/pkg/servicecred"
 	"google.golang.org/grpc"
 )
+
+// ServiceCredential is the service credential (pkg/servicecred) of every
+// test process that imports grpctest: the servers and clients it starts
+// are Lift's services to each other, as in a deployment. A test that plays
+// an outsider dials without pkg/grpcclient.
+const ServiceCredential = "lift-test-service-credential-0123456789abcdef"
+
+func init() { servicecred.Set(ServiceCredential) }
 
 // Start serves srv on 127.0.0.1:0 until the test ends (graceful stop in
 // Cleanup) and returns its address.

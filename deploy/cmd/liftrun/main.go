@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net"
 	"net/http"
@@ -74,7 +75,10 @@ func run() error {
 
 	g := supervisor.New(os.Stdout)
 	defer g.Stop(15 * time.Second)
-	for _, p := range l.processes(binDir, pgURL, st.BootstrapSecret, natsURL) {
+	// The services' credential for each other (pkg/servicecred): fresh
+	// every run, known only to the processes started here.
+	cred := rand.Text() + rand.Text()
+	for _, p := range l.processes(binDir, pgURL, st.BootstrapSecret, natsURL, cred) {
 		if err := g.Start(p); err != nil {
 			return err
 		}
@@ -116,9 +120,10 @@ func (l layout) portsFree() error {
 
 // processes lists the binaries in start order with the environment each
 // reads (see docs/ARCHITECTURE.md for every variable).
-func (l layout) processes(bin, pgURL, secret, natsURL string) []supervisor.Process {
+func (l layout) processes(bin, pgURL, secret, natsURL, cred string) []supervisor.Process {
 	db := func(name string) string { return "LIFT_DATABASE_URL=" + withDatabase(pgURL, l.dbPrefix+name) }
 	backends := []string{
+		"LIFT_SERVICE_CREDENTIAL=" + cred,
 		"LIFT_IDENTITY_ADDR=dns:///" + l.addr(9101),
 		"LIFT_EXPERIMENTS_ADDR=dns:///" + l.addr(9102),
 		"LIFT_RESULTS_ADDR=dns:///" + l.addr(9103),

@@ -14,19 +14,22 @@ import (
 
 	"github.com/liftlabs/lift/gateway/internal/admit"
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
-	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/router"
 	"github.com/liftlabs/lift/gateway/internal/sdk"
 	v2 "github.com/liftlabs/lift/gateway/internal/v2"
 	"github.com/liftlabs/lift/pkg/admin"
 	"github.com/liftlabs/lift/pkg/config"
 	"github.com/liftlabs/lift/pkg/logging"
+	"github.com/liftlabs/lift/pkg/ratelimit"
+	"github.com/liftlabs/lift/pkg/servicecred"
 	"github.com/liftlabs/lift/pkg/tracing"
 )
 
-// defaultSDKMaxBodyBytes (10 MiB) fits a full SDK event batch (results
-// accepts up to 10,000 events, a few hundred bytes each).
-const defaultSDKMaxBodyBytes = 10 << 20
+// defaultSDKMaxBodyBytes is the largest SDK event batch results accepts
+// (the batch field's rule in IngestOptimizelyBatchRequest, 4,000,000
+// bytes; results' gRPC receive limit is that plus framing): one limit,
+// refused with 413 here before anything is sent on.
+const defaultSDKMaxBodyBytes = 4_000_000
 
 func main() {
 	// os.Exit only here, after gateway has returned: its deferred Close
@@ -75,6 +78,7 @@ func gateway() bool {
 		},
 		MaxInFlight:        l.IntAtLeast("LIFT_HTTP_MAX_IN_FLIGHT", 1000, 0),
 		MaxInFlightPerAddr: l.IntAtLeast("LIFT_HTTP_MAX_IN_FLIGHT_PER_ADDR", 100, 0),
+		BodyMemory:         int64(l.IntAtLeast("LIFT_HTTP_BODY_MEMORY_BYTES", httpmw.DefaultBodyMemory, 0)),
 		UploadRate: httpmw.UploadRate{
 			Grace:             l.Duration("LIFT_HTTP_UPLOAD_GRACE", httpmw.DefaultUploadRate.Grace),
 			MinBytesPerSecond: int64(l.IntAtLeast("LIFT_HTTP_MIN_UPLOAD_BYTES_PER_SECOND", int(httpmw.DefaultUploadRate.MinBytesPerSecond), 1)),
@@ -89,6 +93,7 @@ func gateway() bool {
 	level := l.LogLevel()
 	trace := tracing.Load(l)
 	cfg.ExportSpans = trace.Exporter != "none"
+	servicecred.Load(l)
 	l.ExitOnError()
 	logger := logging.New("gateway", level)
 	cfg.Logger = logger

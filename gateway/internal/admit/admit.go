@@ -19,11 +19,11 @@ import (
 	"github.com/liftlabs/lift/gateway/internal/httperr"
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
 	"github.com/liftlabs/lift/gateway/internal/mux"
-	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/sdk"
 	"github.com/liftlabs/lift/pkg/apierr"
 	"github.com/liftlabs/lift/pkg/auth"
 	"github.com/liftlabs/lift/pkg/logging"
+	"github.com/liftlabs/lift/pkg/ratelimit"
 	"google.golang.org/grpc/codes"
 )
 

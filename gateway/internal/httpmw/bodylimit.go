@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/liftlabs/lift/gateway/internal/httperr"
+	"golang.org/x/sync/semaphore"
 	"google.golang.org/grpc/codes"
 )
 
@@ -32,18 +34,54 @@ type UploadRate struct {
 // may take up to 5 min 30 s; an idle one is gone after 10 s).
 var DefaultUploadRate = UploadRate{Grace: 10 * time.Second, MinBytesPerSecond: 32 << 10}
 
+// BodyMemory bounds the bytes of request bodies being read at once (each
+// reservation is the declared Content-Length, or twice the endpoint's
+// limit for a body without one), so that many concurrent large uploads wait for
+// each other instead of growing the heap without bound. It is taken on the
+// first read of a body, so requests refused before reading (bad
+// credential, rate limit) never hold any, and given back when the server
+// closes the body after the handler. A nil BodyMemory does not bound.
+type BodyMemory struct {
+	sem   *semaphore.Weighted
+	total int64
+}
+
+// DefaultBodyMemory is the default of LIFT_HTTP_BODY_MEMORY_BYTES (32 MiB).
+const DefaultBodyMemory = 32 << 20
+
+// NewBodyMemory returns a budget of total bytes; nil when total <= 0.
+func NewBodyMemory(total int64) *BodyMemory {
+	if total <= 0 {
+		return nil
+	}
+	return &BodyMemory{sem: semaphore.NewWeighted(total), total: total}
+}
+
+// reserve waits (until ctx ends) for n bytes of the budget and returns
+// the function that gives them back.
+func (m *BodyMemory) reserve(ctx context.Context, n int64) (release func(), err error) {
+	if m == nil {
+		return func() {}, nil
+	}
+	n = min(max(n, 1), m.total)
+	if err := m.sem.Acquire(ctx, n); err != nil {
+		return nil, err
+	}
+	return sync.OnceFunc(func() { m.sem.Release(n) }), nil
+}
+
 // BodyLimit answers 413 for request bodies over max bytes. A declared
 // Content-Length over the limit is refused before anything is read; a
 // chunked body is cut off when it crosses the limit, and the mux's error
 // handler, seeing BodyLimitExceeded, answers 413 instead of the 400 the
 // failed JSON decode would otherwise give.
 func BodyLimit(max int64) func(http.Handler) http.Handler {
-	return BodyLimitBy(func(*http.Request) int64 { return max }, UploadRate{})
+	return BodyLimitBy(func(*http.Request) int64 { return max }, UploadRate{}, nil)
 }
 
 // BodyLimitBy is BodyLimit with a limit chosen per request (e.g. higher for
-// SDK event batches) and a minimum upload rate.
-func BodyLimitBy(maxOf func(*http.Request) int64, rate UploadRate) func(http.Handler) http.Handler {
+// SDK event batches), a minimum upload rate and a memory budget.
+func BodyLimitBy(maxOf func(*http.Request) int64, rate UploadRate, mem *BodyMemory) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			max := maxOf(r)
@@ -54,10 +92,19 @@ func BodyLimitBy(maxOf func(*http.Request) int64, rate UploadRate) func(http.Han
 				return
 			}
 			if r.Body != nil && r.Body != http.NoBody {
-				b := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, max), lim: lim}
+				// A body of unknown length is read into a buffer that grows by
+				// doubling: up to twice the limit is allocated on the way.
+				reserve := 2 * max
+				if r.ContentLength > 0 {
+					reserve = r.ContentLength
+				}
+				b := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, max), lim: lim, ctx: r.Context(), mem: mem, reserve: reserve}
 				if rate.Grace > 0 && rate.MinBytesPerSecond > 0 {
 					b.rate, b.start, b.rc = rate, time.Now(), http.NewResponseController(w)
 				}
+				// The server closes the body it made, not this wrapper:
+				// the memory goes back when the handler is done with it.
+				defer b.giveBack()
 				r.Body = b
 			}
 			next.ServeHTTP(w, r)
@@ -73,7 +120,8 @@ func BodyLimitExceeded(ctx context.Context) bool {
 
 // WriteBodyError answers for a body that could not be read because of the
 // gateway's own limits: 413 over the size limit, 408 below the minimum
-// upload rate. It reports false (and writes nothing) for any other cause.
+// upload rate, 503 when no memory for the body freed up before the request's
+// deadline. It reports false (and writes nothing) for any other cause.
 func WriteBodyError(w http.ResponseWriter, r *http.Request) bool {
 	lim, ok := r.Context().Value(limitKey{}).(*limit)
 	switch {
@@ -85,6 +133,11 @@ func WriteBodyError(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("Connection", "close")
 		httperr.Write(w, r, http.StatusRequestTimeout, httperr.New(codes.DeadlineExceeded, "UPLOAD_TOO_SLOW",
 			"the request body arrived too slowly", nil))
+	case lim.noMemory:
+		w.Header().Set("Retry-After", OverloadRetryAfter)
+		w.Header().Set("Connection", "close")
+		httperr.Write(w, r, http.StatusServiceUnavailable, httperr.New(codes.Unavailable, "OVERLOADED",
+			"the gateway is reading its maximum of request bodies; retry later", nil))
 	default:
 		return false
 	}
@@ -115,6 +168,7 @@ type limit struct {
 	max      int64
 	exceeded bool
 	tooSlow  bool
+	noMemory bool
 }
 
 type limitedBody struct {
@@ -126,9 +180,31 @@ type limitedBody struct {
 	start time.Time
 	read  int64
 	rc    *http.ResponseController
+
+	// Memory budget, reserved on the first read.
+	ctx     context.Context
+	mem     *BodyMemory
+	reserve int64
+	release func()
+}
+
+// giveBack returns the body's memory reservation, if it took one.
+func (b *limitedBody) giveBack() {
+	if b.release != nil {
+		b.release()
+	}
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.release == nil {
+		release, err := b.mem.reserve(b.ctx, b.reserve)
+		if err != nil {
+			b.lim.noMemory = true
+			return 0, err
+		}
+		// The wait for the budget does not count against the upload.
+		b.release, b.start = release, time.Now()
+	}
 	if b.rc != nil {
 		allowed := b.rate.Grace + time.Duration(float64(b.read)/float64(b.rate.MinBytesPerSecond)*float64(time.Second))
 		_ = b.rc.SetReadDeadline(b.start.Add(allowed))

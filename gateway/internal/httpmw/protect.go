@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/liftlabs/lift/gateway/internal/httperr"
-	"github.com/liftlabs/lift/gateway/internal/ratelimit"
+	"github.com/liftlabs/lift/pkg/ratelimit"
 	"google.golang.org/grpc/codes"
 )
 

@@ -25,7 +25,6 @@ import (
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
 	"github.com/liftlabs/lift/gateway/internal/mux"
 	"github.com/liftlabs/lift/gateway/internal/openapi"
-	"github.com/liftlabs/lift/gateway/internal/ratelimit"
 	"github.com/liftlabs/lift/gateway/internal/sdk"
 	v1 "github.com/liftlabs/lift/gateway/internal/v1"
 	v2 "github.com/liftlabs/lift/gateway/internal/v2"
@@ -33,6 +32,7 @@ import (
 	"github.com/liftlabs/lift/pkg/auth"
 	"github.com/liftlabs/lift/pkg/grpcclient"
 	"github.com/liftlabs/lift/pkg/grpcserver"
+	"github.com/liftlabs/lift/pkg/ratelimit"
 	"github.com/liftlabs/lift/proto"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
@@ -72,6 +72,9 @@ type Config struct {
 	// UploadRate is the slowest request body the gateway waits for (408
 	// below it); zero waits as long as the server's read timeout.
 	UploadRate httpmw.UploadRate
+	// BodyMemory bounds the request body bytes being read at once
+	// (httpmw.BodyMemory); 0 does not bound.
+	BodyMemory int64
 	// RequestTimeout is every request's deadline, passed to the backends;
 	// 0 leaves only the per-call default of pkg/grpcclient.
 	RequestTimeout time.Duration
@@ -243,7 +246,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			httpmw.Metrics(routes)(
 				httpmw.AccessLog(cfg.Logger, sdk.IsSDKRequest)(
 					httpmw.Recover(
-						httpmw.BodyLimitBy(bodyLimit, cfg.UploadRate)(
+						httpmw.BodyLimitBy(bodyLimit, cfg.UploadRate, httpmw.NewBodyMemory(cfg.BodyMemory))(
 							httpmw.MaxInFlightPerAddr(cfg.MaxInFlightPerAddr, isProbe)(
 								admit.Middleware(admission)(
 									g.inFlight.Middleware(isProbe)(

@@ -17,6 +17,7 @@ import (
 	"github.com/liftlabs/lift/pkg/grpcserver"
 	"github.com/liftlabs/lift/pkg/logging"
 	"github.com/liftlabs/lift/pkg/pg"
+	"github.com/liftlabs/lift/pkg/servicecred"
 	"github.com/liftlabs/lift/pkg/tracing"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"github.com/liftlabs/lift/services/experiments/internal/server"
@@ -45,6 +46,7 @@ func main() {
 	}
 	s.trace = tracing.Load(cfg)
 	log := logging.New("experiments", cfg.LogLevel())
+	servicecred.Load(cfg)
 	cfg.ExitOnError()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

@@ -8,9 +8,9 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/liftlabs/lift/pkg/apierr"
 	"github.com/liftlabs/lift/pkg/auth"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
@@ -19,7 +19,8 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// maxEntries bounds each cache; past it the cache starts over.
+// maxEntries bounds each cache; past it the least recently used entry
+// goes (hashicorp/golang-lru/v2 expirable), never the whole cache.
 const maxEntries = 50_000
 
 // callTimeout bounds a shared identity call.
@@ -38,18 +39,32 @@ type Environment struct {
 // Directory answers from identity, with a cache of ttl.
 type Directory struct {
 	client identityv1.IdentityServiceClient
-	ttl    time.Duration
 	group  singleflight.Group
 
-	projects cache[string, struct{}]
-	envs     cache[int64, []Environment]
-	sdkKeys  cache[string, Environment]
+	// Keyed by what was checked: the caller's account and the project, so
+	// a hit is an answer for this caller, never another account's.
+	projects *expirable.LRU[string, struct{}]
+	envs     *expirable.LRU[string, []Environment]
+	sdkKeys  *expirable.LRU[string, Environment]
 }
 
 // New returns a Directory over an identity client whose connection
 // forwards the caller's credential (pkg/grpcclient does).
 func New(client identityv1.IdentityServiceClient, ttl time.Duration) *Directory {
-	return &Directory{client: client, ttl: ttl}
+	if ttl <= 0 {
+		ttl = time.Nanosecond // no caching: every entry is already expired
+	}
+	return &Directory{
+		client:   client,
+		projects: expirable.NewLRU[string, struct{}](maxEntries, nil, ttl),
+		envs:     expirable.NewLRU[string, []Environment](maxEntries, nil, ttl),
+		sdkKeys:  expirable.NewLRU[string, Environment](maxEntries, nil, ttl),
+	}
+}
+
+// accountProject is the cache key of a check of projectID for p's account.
+func accountProject(p auth.Principal, projectID int64) string {
+	return p.AccountID + "/" + strconv.FormatInt(projectID, 10)
 }
 
 // CheckProject returns nil when the caller's account owns projectID, and
@@ -60,8 +75,8 @@ func (d *Directory) CheckProject(ctx context.Context, projectID int64, notFoundR
 	if err != nil {
 		return err
 	}
-	key := p.AccountID + "/" + strconv.FormatInt(projectID, 10)
-	if _, ok := d.projects.get(key); ok {
+	key := accountProject(p, projectID)
+	if _, ok := d.projects.Get(key); ok {
 		return nil
 	}
 	resp, err := d.client.GetProject(ctx, &identityv1.GetProjectRequest{ProjectId: strconv.FormatInt(projectID, 10)})
@@ -75,19 +90,20 @@ func (d *Directory) CheckProject(ctx context.Context, projectID int64, notFoundR
 	if resp.GetProject().GetAccountId() != p.AccountID {
 		return apierr.NotFound(notFoundReason, "%s", notFoundText(notFoundReason))
 	}
-	d.projects.put(key, struct{}{}, d.ttl)
+	d.projects.Add(key, struct{}{})
 	return nil
 }
 
 // Environments lists a project's environments as the caller sees them
-// (CheckProject first). Cached for ttl per project.
+// (CheckProject first). Cached for ttl per account and project.
 func (d *Directory) Environments(ctx context.Context, projectID int64) ([]Environment, error) {
-	if envs, ok := d.envs.get(projectID); ok {
-		return envs, nil
-	}
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
+	}
+	key := accountProject(p, projectID)
+	if envs, ok := d.envs.Get(key); ok {
+		return envs, nil
 	}
 	resp, err := d.client.ListEnvironments(ctx, &identityv1.ListEnvironmentsRequest{ProjectId: strconv.FormatInt(projectID, 10)})
 	if err != nil {
@@ -101,7 +117,7 @@ func (d *Directory) Environments(ctx context.Context, projectID int64) ([]Enviro
 		id, _ := strconv.ParseInt(e.GetId(), 10, 64)
 		envs = append(envs, Environment{ID: id, ProjectID: projectID, AccountID: p.AccountID, Key: e.GetKey(), SDKKey: e.GetSdkKey()})
 	}
-	d.envs.put(projectID, envs, d.ttl)
+	d.envs.Add(key, envs)
 	return envs, nil
 }
 
@@ -122,7 +138,7 @@ func (d *Directory) Environment(ctx context.Context, projectID int64, key string
 // ResolveSDKKey finds the environment of an SDK key (no caller needed: the
 // key is the credential). Unknown keys are NotFound and not cached.
 func (d *Directory) ResolveSDKKey(ctx context.Context, sdkKey string) (Environment, error) {
-	if e, ok := d.sdkKeys.get(sdkKey); ok {
+	if e, ok := d.sdkKeys.Get(sdkKey); ok {
 		return e, nil
 	}
 	v, err, _ := d.group.Do(sdkKey, func() (any, error) {
@@ -141,7 +157,7 @@ func (d *Directory) ResolveSDKKey(ctx context.Context, sdkKey string) (Environme
 		id, _ := strconv.ParseInt(env.GetId(), 10, 64)
 		project, _ := strconv.ParseInt(env.GetProjectId(), 10, 64)
 		e := Environment{ID: id, ProjectID: project, AccountID: resp.GetAccountId(), Key: env.GetKey(), SDKKey: env.GetSdkKey()}
-		d.sdkKeys.put(sdkKey, e, d.ttl)
+		d.sdkKeys.Add(sdkKey, e)
 		return e, nil
 	})
 	if err != nil {
@@ -168,38 +184,4 @@ func notFoundText(reason string) string {
 		return "event not found"
 	}
 	return "not found"
-}
-
-// cache is a small map with per-entry expiry.
-type cache[K comparable, V any] struct {
-	mu sync.Mutex
-	m  map[K]entry[V]
-}
-
-type entry[V any] struct {
-	v       V
-	expires time.Time
-}
-
-func (c *cache[K, V]) get(k K) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[k]
-	if !ok || !time.Now().Before(e.expires) {
-		var zero V
-		return zero, false
-	}
-	return e.v, true
-}
-
-func (c *cache[K, V]) put(k K, v V, ttl time.Duration) {
-	if ttl <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxEntries {
-		c.m = map[K]entry[V]{}
-	}
-	c.m[k] = entry[V]{v: v, expires: time.Now().Add(ttl)}
 }

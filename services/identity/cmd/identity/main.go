@@ -16,6 +16,7 @@ import (
 	"github.com/liftlabs/lift/pkg/grpcserver"
 	"github.com/liftlabs/lift/pkg/logging"
 	"github.com/liftlabs/lift/pkg/pg"
+	"github.com/liftlabs/lift/pkg/servicecred"
 	"github.com/liftlabs/lift/pkg/tracing"
 	"github.com/liftlabs/lift/services/identity/internal/server"
 	"github.com/liftlabs/lift/services/identity/internal/store"
@@ -35,6 +36,7 @@ func main() {
 	bootstrapSecret := cfg.String("LIFT_BOOTSTRAP_SECRET", "")
 	trace := tracing.Load(cfg)
 	log := logging.New("identity", cfg.LogLevel())
+	servicecred.Load(cfg)
 	cfg.ExitOnError()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

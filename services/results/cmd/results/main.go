@@ -18,6 +18,7 @@ import (
 	"github.com/liftlabs/lift/pkg/grpcserver"
 	"github.com/liftlabs/lift/pkg/logging"
 	"github.com/liftlabs/lift/pkg/pg"
+	"github.com/liftlabs/lift/pkg/servicecred"
 	"github.com/liftlabs/lift/pkg/tracing"
 	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
@@ -60,6 +61,7 @@ func main() {
 	s.natsReplicas = cfg.IntAtLeast("LIFT_NATS_STREAM_REPLICAS", 1, 1)
 	s.trace = tracing.Load(cfg)
 	log := logging.New("results", cfg.LogLevel())
+	servicecred.Load(cfg)
 	cfg.ExitOnError()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

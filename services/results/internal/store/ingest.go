@@ -88,7 +88,8 @@ func (s *Store) IngestGroup(ctx context.Context, bs []*ingest.Batch, aside []ing
 		res, err = s.ingestOnce(ctx, merged, aside, true)
 	}
 	if err != nil && retryable(err) {
-		return IngestResult{}, apierr.Unavailable("EVENTS_NOT_STORED", "the events could not be stored, retry the batch: %v", err)
+		// The driver's text (addresses, users) is for the log, not the client.
+		return IngestResult{}, errors.Join(apierr.Unavailable("EVENTS_NOT_STORED", "the events could not be stored, retry the batch"), err)
 	}
 	return res, err
 }

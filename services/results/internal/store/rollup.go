@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/liftlabs/lift/pkg/apierr"
@@ -177,7 +178,8 @@ func queueCatchUp(b *pgx.Batch, projectID int64) {
 // UNAVAILABLE; the batches stay pending, nothing is lost.
 func rollupError(err error) error {
 	if err != nil && retryable(err) {
-		return apierr.Unavailable("ROLLUP_FAILED", "the results could not be brought up to date, retry: %v", err)
+		// The driver's text (addresses, users) is for the log, not the client.
+		return errors.Join(apierr.Unavailable("ROLLUP_FAILED", "the results could not be brought up to date, retry"), err)
 	}
 	return err
 }

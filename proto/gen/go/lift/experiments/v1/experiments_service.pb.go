@@ -27,7 +27,7 @@ var File_lift_experiments_v1_experiments_service_proto protoreflect.FileDescript
 
 const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\n" +
-	"-lift/experiments/v1/experiments_service.proto\x12\x13lift.experiments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"lift/experiments/v1/audience.proto\x1a\"lift/experiments/v1/delivery.proto\x1a\x1flift/experiments/v1/event.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1elift/experiments/v1/flag.proto\x1a\x1flift/experiments/v1/layer.proto\x1a!lift/experiments/v1/ruleset.proto\x1a\x1clift/options/v1/access.proto\x1a.protoc-gen-openapiv2/options/annotations.proto2\x81*\n" +
+	"-lift/experiments/v1/experiments_service.proto\x12\x13lift.experiments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"lift/experiments/v1/audience.proto\x1a\"lift/experiments/v1/delivery.proto\x1a\x1flift/experiments/v1/event.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1elift/experiments/v1/flag.proto\x1a\x1flift/experiments/v1/layer.proto\x1a!lift/experiments/v1/ruleset.proto\x1a\x1clift/options/v1/access.proto\x1a.protoc-gen-openapiv2/options/annotations.proto2\x8d*\n" +
 	"\x12ExperimentsService\x12\x90\x01\n" +
 	"\n" +
 	"CreateFlag\x12&.lift.experiments.v1.CreateFlagRequest\x1a'.lift.experiments.v1.CreateFlagResponse\"1\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02':\x04flag\"\x1f/v1/projects/{project_id}/flags\x12u\n" +
@@ -52,8 +52,8 @@ const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\x11ArchiveExperiment\x12-.lift.experiments.v1.ArchiveExperimentRequest\x1a..lift.experiments.v1.ArchiveExperimentResponse\"6\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/experiments/{experiment_id}:archive\x12\x9e\x01\n" +
 	"\x0eShipExperiment\x12*.lift.experiments.v1.ShipExperimentRequest\x1a+.lift.experiments.v1.ShipExperimentResponse\"3\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02):\x01*\"$/v1/experiments/{experiment_id}:ship\x12\x95\x01\n" +
 	"\vCreateLayer\x12'.lift.experiments.v1.CreateLayerRequest\x1a(.lift.experiments.v1.CreateLayerResponse\"3\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02):\x05layer\" /v1/projects/{project_id}/layers\x12z\n" +
-	"\bGetLayer\x12$.lift.experiments.v1.GetLayerRequest\x1a%.lift.experiments.v1.GetLayerResponse\"!\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/layers/{layer_id}\x12{\n" +
-	"\x12GetExperimentLayer\x12..lift.experiments.v1.GetExperimentLayerRequest\x1a/.lift.experiments.v1.GetExperimentLayerResponse\"\x04\x88\xb5\x18\x02\x12\x8b\x01\n" +
+	"\bGetLayer\x12$.lift.experiments.v1.GetLayerRequest\x1a%.lift.experiments.v1.GetLayerResponse\"!\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/layers/{layer_id}\x12\x7f\n" +
+	"\x12GetExperimentLayer\x12..lift.experiments.v1.GetExperimentLayerRequest\x1a/.lift.experiments.v1.GetExperimentLayerResponse\"\b\x88\xb5\x18\x02\x90\xb5\x18\x01\x12\x8b\x01\n" +
 	"\n" +
 	"ListLayers\x12&.lift.experiments.v1.ListLayersRequest\x1a'.lift.experiments.v1.ListLayersResponse\",\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02\"\x12 /v1/projects/{project_id}/layers\x12\x8a\x01\n" +
 	"\vUpdateLayer\x12'.lift.experiments.v1.UpdateLayerRequest\x1a(.lift.experiments.v1.UpdateLayerResponse\"(\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x1e:\x05layer2\x15/v1/layers/{layer.id}\x12\x83\x01\n" +
@@ -70,9 +70,9 @@ const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\x0eUpdateAudience\x12*.lift.experiments.v1.UpdateAudienceRequest\x1a+.lift.experiments.v1.UpdateAudienceResponse\"1\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02':\baudience2\x1b/v1/audiences/{audience.id}\x12\x92\x01\n" +
 	"\x0eDeleteAudience\x12*.lift.experiments.v1.DeleteAudienceRequest\x1a+.lift.experiments.v1.DeleteAudienceResponse\"'\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/audiences/{audience_id}\x12\x99\x01\n" +
 	"\x06Decide\x12\".lift.experiments.v1.DecideRequest\x1a#.lift.experiments.v1.DecideResponse\"F\x92A\x1db\x00j\x19\n" +
-	"\x0fx-release-state\x12\x06\x1a\x04beta\x88\xb5\x18\x01\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/environments:decide\x12f\n" +
-	"\vGetDatafile\x12'.lift.experiments.v1.GetDatafileRequest\x1a(.lift.experiments.v1.GetDatafileResponse\"\x04\x88\xb5\x18\x01\x12n\n" +
-	"\rWatchDatafile\x12).lift.experiments.v1.WatchDatafileRequest\x1a*.lift.experiments.v1.WatchDatafileResponse\"\x04\x88\xb5\x18\x010\x01B\xe9\x01\n" +
+	"\x0fx-release-state\x12\x06\x1a\x04beta\x88\xb5\x18\x01\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/environments:decide\x12j\n" +
+	"\vGetDatafile\x12'.lift.experiments.v1.GetDatafileRequest\x1a(.lift.experiments.v1.GetDatafileResponse\"\b\x88\xb5\x18\x01\x90\xb5\x18\x01\x12r\n" +
+	"\rWatchDatafile\x12).lift.experiments.v1.WatchDatafileRequest\x1a*.lift.experiments.v1.WatchDatafileResponse\"\b\x88\xb5\x18\x01\x90\xb5\x18\x010\x01B\xe9\x01\n" +
 	"\x17com.lift.experiments.v1B\x17ExperimentsServiceProtoP\x01ZGgithub.com/liftlabs/lift/proto/gen/go/lift/experiments/v1;experimentsv1\xa2\x02\x03LEX\xaa\x02\x13Lift.Experiments.V1\xca\x02\x13Lift\\Experiments\\V1\xe2\x02\x1fLift\\Experiments\\V1\\GPBMetadata\xea\x02\x15Lift::Experiments::V1b\x06proto3"
 
 var file_lift_experiments_v1_experiments_service_proto_goTypes = []any{

@@ -2126,7 +2126,7 @@ const file_lift_identity_v1_identity_proto_rawDesc = "" +
 	"\n" +
 	"SCOPE_READ\x10\x01\x12\x0f\n" +
 	"\vSCOPE_WRITE\x10\x02\x12\x0f\n" +
-	"\vSCOPE_ADMIN\x10\x032\xd1\x0e\n" +
+	"\vSCOPE_ADMIN\x10\x032\xd9\x0e\n" +
 	"\x0fIdentityService\x12\x95\x01\n" +
 	"\x10BootstrapAccount\x12).lift.identity.v1.BootstrapAccountRequest\x1a*.lift.identity.v1.BootstrapAccountResponse\"*\x92A\x02b\x00\x88\xb5\x18\x01\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/accounts:bootstrap\x12\x83\x01\n" +
 	"\rCreateProject\x12&.lift.identity.v1.CreateProjectRequest\x1a'.lift.identity.v1.CreateProjectResponse\"!\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x17:\aproject\"\f/v1/projects\x12~\n" +
@@ -2144,9 +2144,9 @@ const file_lift_identity_v1_identity_proto_rawDesc = "" +
 	"/v1/tokens\x12\x87\x01\n" +
 	"\vRevokeToken\x12$.lift.identity.v1.RevokeTokenRequest\x1a%.lift.identity.v1.RevokeTokenResponse\"+\x88\xb5\x18\x04\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/tokens/{token_id}:revoke\x12l\n" +
 	"\tGetCaller\x12\".lift.identity.v1.GetCallerRequest\x1a#.lift.identity.v1.GetCallerResponse\"\x16\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/caller\x12r\n" +
-	"\x11AuthenticateToken\x12*.lift.identity.v1.AuthenticateTokenRequest\x1a+.lift.identity.v1.AuthenticateTokenResponse\"\x04\x88\xb5\x18\x01\x12f\n" +
-	"\rResolveSdkKey\x12&.lift.identity.v1.ResolveSdkKeyRequest\x1a'.lift.identity.v1.ResolveSdkKeyResponse\"\x04\x88\xb5\x18\x01B\xd9\x0e\x92A\x8b\r\x12\xbc\x01\n" +
+	"/v1/caller\x12v\n" +
+	"\x11AuthenticateToken\x12*.lift.identity.v1.AuthenticateTokenRequest\x1a+.lift.identity.v1.AuthenticateTokenResponse\"\b\x88\xb5\x18\x01\x90\xb5\x18\x01\x12j\n" +
+	"\rResolveSdkKey\x12&.lift.identity.v1.ResolveSdkKeyRequest\x1a'.lift.identity.v1.ResolveSdkKeyResponse\"\b\x88\xb5\x18\x01\x90\xb5\x18\x01B\xd9\x0e\x92A\x8b\r\x12\xbc\x01\n" +
 	"\bLift API\x12\xaa\x01Lift is a self-hostable experimentation platform that speaks Optimizely's wire formats. /v1 endpoints are stable; endpoints marked x-release-state: beta may still change.2\x031.0R\xa0\x01\n" +
 	"\x03400\x12\x98\x01\n" +
 	"~INVALID_ARGUMENT (a field is malformed; details name it) or FAILED_PRECONDITION (not allowed in the resource's current state).\x12\x16\n" +

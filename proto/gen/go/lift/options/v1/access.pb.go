@@ -97,6 +97,14 @@ var file_lift_options_v1_access_proto_extTypes = []protoimpl.ExtensionInfo{
 		Tag:           "varint,50001,opt,name=access,enum=lift.options.v1.Access",
 		Filename:      "lift/options/v1/access.proto",
 	},
+	{
+		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
+		ExtensionType: (*bool)(nil),
+		Field:         50002,
+		Name:          "lift.options.v1.internal",
+		Tag:           "varint,50002,opt,name=internal",
+		Filename:      "lift/options/v1/access.proto",
+	},
 }
 
 // Extension fields to descriptorpb.MethodOptions.
@@ -105,6 +113,13 @@ var (
 	//
 	// optional lift.options.v1.Access access = 50001;
 	E_Access = &file_lift_options_v1_access_proto_extTypes[0]
+	// internal marks a method only Lift's own services call. The caller must
+	// present the service credential (pkg/servicecred, LIFT_SERVICE_CREDENTIAL)
+	// on top of what access asks; anyone else is refused, whatever token
+	// they hold. The interceptor in pkg/grpcserver enforces it.
+	//
+	// optional bool internal = 50002;
+	E_Internal = &file_lift_options_v1_access_proto_extTypes[1]
 )
 
 var File_lift_options_v1_access_proto protoreflect.FileDescriptor
@@ -118,7 +133,8 @@ const file_lift_options_v1_access_proto_rawDesc = "" +
 	"\vACCESS_READ\x10\x02\x12\x10\n" +
 	"\fACCESS_WRITE\x10\x03\x12\x10\n" +
 	"\fACCESS_ADMIN\x10\x04:Q\n" +
-	"\x06access\x12\x1e.google.protobuf.MethodOptions\x18ц\x03 \x01(\x0e2\x17.lift.options.v1.AccessR\x06accessB\xc1\x01\n" +
+	"\x06access\x12\x1e.google.protobuf.MethodOptions\x18ц\x03 \x01(\x0e2\x17.lift.options.v1.AccessR\x06access:<\n" +
+	"\binternal\x12\x1e.google.protobuf.MethodOptions\x18҆\x03 \x01(\bR\binternalB\xc1\x01\n" +
 	"\x13com.lift.options.v1B\vAccessProtoP\x01Z?github.com/liftlabs/lift/proto/gen/go/lift/options/v1;optionsv1\xa2\x02\x03LOX\xaa\x02\x0fLift.Options.V1\xca\x02\x0fLift\\Options\\V1\xe2\x02\x1bLift\\Options\\V1\\GPBMetadata\xea\x02\x11Lift::Options::V1b\x06proto3"
 
 var (
@@ -140,11 +156,12 @@ var file_lift_options_v1_access_proto_goTypes = []any{
 }
 var file_lift_options_v1_access_proto_depIdxs = []int32{
 	1, // 0: lift.options.v1.access:extendee -> google.protobuf.MethodOptions
-	0, // 1: lift.options.v1.access:type_name -> lift.options.v1.Access
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	1, // [1:2] is the sub-list for extension type_name
-	0, // [0:1] is the sub-list for extension extendee
+	1, // 1: lift.options.v1.internal:extendee -> google.protobuf.MethodOptions
+	0, // 2: lift.options.v1.access:type_name -> lift.options.v1.Access
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	2, // [2:3] is the sub-list for extension type_name
+	0, // [0:2] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
 }
 
@@ -160,7 +177,7 @@ func file_lift_options_v1_access_proto_init() {
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lift_options_v1_access_proto_rawDesc), len(file_lift_options_v1_access_proto_rawDesc)),
 			NumEnums:      1,
 			NumMessages:   0,
-			NumExtensions: 1,
+			NumExtensions: 2,
 			NumServices:   0,
 		},
 		GoTypes:           file_lift_options_v1_access_proto_goTypes,

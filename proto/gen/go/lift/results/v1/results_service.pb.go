@@ -26,10 +26,10 @@ var File_lift_results_v1_results_service_proto protoreflect.FileDescriptor
 
 const file_lift_results_v1_results_service_proto_rawDesc = "" +
 	"\n" +
-	"%lift/results/v1/results_service.proto\x12\x0flift.results.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1clift/options/v1/access.proto\x1a\x1clift/results/v1/ingest.proto\x1a\x1dlift/results/v1/results.proto2\xcf\x03\n" +
+	"%lift/results/v1/results_service.proto\x12\x0flift.results.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1clift/options/v1/access.proto\x1a\x1clift/results/v1/ingest.proto\x1a\x1dlift/results/v1/results.proto2\xd4\x03\n" +
 	"\x0eResultsService\x12\x93\x01\n" +
-	"\fIngestEvents\x12$.lift.results.v1.IngestEventsRequest\x1a%.lift.results.v1.IngestEventsResponse\"6\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/projects/{project_id}/events:ingest\x12|\n" +
-	"\x15IngestOptimizelyBatch\x12-.lift.results.v1.IngestOptimizelyBatchRequest\x1a..lift.results.v1.IngestOptimizelyBatchResponse\"\x04\x88\xb5\x18\x01\x12\xa8\x01\n" +
+	"\fIngestEvents\x12$.lift.results.v1.IngestEventsRequest\x1a%.lift.results.v1.IngestEventsResponse\"6\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/projects/{project_id}/events:ingest\x12\x80\x01\n" +
+	"\x15IngestOptimizelyBatch\x12-.lift.results.v1.IngestOptimizelyBatchRequest\x1a..lift.results.v1.IngestOptimizelyBatchResponse\"\b\x88\xb5\x18\x01\x90\xb5\x18\x01\x12\xa8\x01\n" +
 	"\x14GetExperimentResults\x12,.lift.results.v1.GetExperimentResultsRequest\x1a-.lift.results.v1.GetExperimentResultsResponse\"3\x88\xb5\x18\x02\x82\xd3\xe4\x93\x02)\x12'/v1/experiments/{experiment_id}/resultsB\xc9\x01\n" +
 	"\x13com.lift.results.v1B\x13ResultsServiceProtoP\x01Z?github.com/liftlabs/lift/proto/gen/go/lift/results/v1;resultsv1\xa2\x02\x03LRX\xaa\x02\x0fLift.Results.V1\xca\x02\x0fLift\\Results\\V1\xe2\x02\x1bLift\\Results\\V1\\GPBMetadata\xea\x02\x11Lift::Results::V1b\x06proto3"
 
