@@ -7,7 +7,7 @@ PKGS := github.com/liftlabs/lift/...
 LIFT_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export LIFT_PG_URL
 
-.PHONY: help generate ui jssdk lint check test test-faults bench bench-decide build run smoke
+.PHONY: help generate ui jssdk lint check proto-baseline test test-faults bench bench-decide build run smoke
 
 # Show this help.
 help:
@@ -31,15 +31,27 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $$($(GO) list -m -f '{{.Dir}}'); do (cd $$m && $(GO) mod tidy -diff >/dev/null) || { echo "go.mod not tidy in $$m: run go mod tidy there"; exit 1; }; done
 
-# CI gates on generated code: fresh, linted, and not breaking the API of the previous commit.
+# CI gates on generated code: fresh, linted, and not breaking the API (baseline image and merge base).
 check: lint
 	@$(MAKE) --no-print-directory generate >/dev/null
 	@if [ -n "$$(git status --porcelain -- proto)" ]; then git status --porcelain -- proto; echo "generated code is stale: run make generate and commit"; exit 1; fi
-	@if git rev-parse -q --verify HEAD~1 >/dev/null && git cat-file -e HEAD~1:buf.yaml 2>/dev/null; then \
-		$(BUF) breaking --against '.git#ref=HEAD~1' --exclude-imports; \
-	else echo "buf breaking: no previous commit with buf.yaml, skipped"; fi
+	@# No breaking API change: against the committed baseline (the API as
+	@# last accepted, whatever happened in between) and, on a branch,
+	@# against its merge base with main (what last landed). Both sides are
+	@# images, so the two-module workspace compares as one.
+	@$(BUF) build -o .breaking-current.binpb && \
+		$(BUF) breaking .breaking-current.binpb --against proto/breaking-baseline.binpb --exclude-imports; \
+		rc=$$?; rm -f .breaking-current.binpb; [ $$rc -eq 0 ] || { echo "breaking API change against proto/breaking-baseline.binpb"; exit 1; }
+	@base=$$(git merge-base HEAD main 2>/dev/null || git merge-base HEAD origin/main 2>/dev/null); \
+	if [ -n "$$base" ] && [ "$$base" != "$$(git rev-parse HEAD)" ] && git cat-file -e $$base:buf.yaml 2>/dev/null; then \
+		$(BUF) breaking --against ".git#ref=$$base" --exclude-imports || { echo "breaking API change against the merge base with main"; exit 1; }; \
+	fi
 	@$(MAKE) --no-print-directory ui >/dev/null
 	@if [ -n "$$(git status --porcelain -- gateway/internal/console/dist)" ]; then git status --porcelain -- gateway/internal/console/dist; echo "the web console's build output is stale: run make ui and commit"; exit 1; fi
+
+# Accept the current API as the breaking-change baseline (on purpose: after review, e.g. per release).
+proto-baseline:
+	$(BUF) build -o proto/breaking-baseline.binpb
 
 # (The timeout leaves room for deploy/e2e's first run on a fresh machine: the compose
 # plugin, the stand-in images and the Lift images are built once, then reused.)
