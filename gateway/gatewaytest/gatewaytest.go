@@ -19,6 +19,7 @@ import (
 	"github.com/liftlabs/lift/gateway/internal/httpmw"
 	"github.com/liftlabs/lift/gateway/internal/router"
 	"github.com/liftlabs/lift/pkg/admin"
+	"github.com/liftlabs/lift/pkg/grpcserver"
 	"github.com/liftlabs/lift/pkg/grpctest"
 	"github.com/liftlabs/lift/pkg/ratelimit"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -69,6 +70,9 @@ func WithUploadRate(grace time.Duration, minBytesPerSecond int64) Option {
 		c.UploadRate = httpmw.UploadRate{Grace: grace, MinBytesPerSecond: minBytesPerSecond}
 	}
 }
+
+// WithGRPCLimits sets the limits of the gateway's own gRPC server.
+func WithGRPCLimits(l grpcserver.Limits) Option { return func(c *router.Config) { c.GRPCLimits = l } }
 
 // WithBodyMemory sets LIFT_HTTP_BODY_MEMORY_BYTES.
 func WithBodyMemory(n int64) Option { return func(c *router.Config) { c.BodyMemory = n } }

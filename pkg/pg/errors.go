@@ -30,16 +30,20 @@ func Translate(err error, notFoundReason string) error {
 	if !errors.As(err, &pgErr) {
 		return err
 	}
+	// Classified by SQLSTATE alone, never by the server's English text; the
+	// constraint's name stays in the log (joined), out of the client's
+	// message: it names the schema.
 	switch pgErr.Code {
 	case "23505": // unique_violation
-		return apierr.AlreadyExists("ALREADY_EXISTS", "a resource with the same key already exists").With("constraint", pgErr.ConstraintName)
+		return errors.Join(apierr.AlreadyExists("ALREADY_EXISTS", "a resource with the same key already exists"), err)
 	case "23503": // foreign_key_violation
-		// "update or delete on table … violates foreign key": something still
-		// refers to the row; otherwise the insert refers to a missing row.
-		if strings.HasPrefix(pgErr.Message, "update or delete") {
-			return apierr.FailedPrecondition("STILL_REFERENCED", "the resource is still in use").With("constraint", pgErr.ConstraintName)
+		// The same SQLSTATE for both sides of a reference: from a DELETE
+		// (marked with Deleting) something still refers to the row;
+		// otherwise the row refers to one that does not exist.
+		if errors.As(err, new(*deleting)) {
+			return errors.Join(apierr.FailedPrecondition("STILL_REFERENCED", "the resource is still in use"), err)
 		}
-		return apierr.NotFound(notFoundReason, "%s", reasonText(notFoundReason))
+		return errors.Join(apierr.NotFound(notFoundReason, "%s", reasonText(notFoundReason)), err)
 	case "23514", "22P02", "22003": // check_violation, invalid_text_representation, numeric_value_out_of_range
 		return apierr.InvalidArgument("INVALID_VALUE", "a value is out of range or malformed")
 	case "40001", "40P01": // serialization_failure, deadlock_detected
@@ -49,6 +53,20 @@ func Translate(err error, notFoundReason string) error {
 	}
 	return err
 }
+
+// Deleting marks err as the failure of a DELETE statement, for Translate:
+// a foreign_key_violation from it means the row is still referenced.
+func Deleting(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &deleting{err}
+}
+
+type deleting struct{ err error }
+
+func (d *deleting) Error() string { return d.err.Error() }
+func (d *deleting) Unwrap() error { return d.err }
 
 // reasonText turns PROJECT_NOT_FOUND into "project not found".
 func reasonText(reason string) string {

@@ -54,6 +54,7 @@ func TestTranslate_DriverErrors(t *testing.T) {
 	_, dup := pool.Exec(ctx, "INSERT INTO parents (name) VALUES ('a')")
 	_, badRef := pool.Exec(ctx, "INSERT INTO children (parent_id) VALUES (999)")
 	_, stillUsed := pool.Exec(ctx, "DELETE FROM parents WHERE id = $1", parent)
+	stillUsed = pg.Deleting(stillUsed) // what the delete paths of the stores do
 	noRows := pool.QueryRow(ctx, "SELECT id FROM parents WHERE id = -1").Scan(new(int64))
 	cases := []struct {
 		err    error
@@ -70,6 +71,10 @@ func TestTranslate_DriverErrors(t *testing.T) {
 		e, ok := apierr.As(got)
 		if !ok || e.Code != c.code || e.Reason != c.reason {
 			t.Errorf("Translate(%v) = %v, want %v %s", c.err, got, c.code, c.reason)
+		}
+		// Nothing of the schema reaches the client's message or details.
+		if ok && (strings.Contains(e.Message, "parents") || strings.Contains(e.Message, "fkey") || len(e.Metadata) > 0) {
+			t.Errorf("Translate(%v) exposes the schema: %q %v", c.err, e.Message, e.Metadata)
 		}
 	}
 	if got := pg.Translate(nil, "X"); got != nil {

@@ -100,13 +100,13 @@ func (a *admitter) admit(w http.ResponseWriter, r *http.Request) bool {
 	case r.URL.Path == sdk.DecidePath && sdkKey != "" && a.cfg.Holds != nil && a.cfg.Holds(sdkKey):
 		lim, key = a.decide, ratelimit.Key("sdk", sdkKey)
 	case isSDK && sdkKey != "" && a.cfg.SDKKeys != nil:
-		envID, ok := a.checkSDKKey(w, r, sdkKey, addr, now)
+		envID, ok := a.checkSDKKey(w, r, lim, sdkKey, addr, now)
 		if !ok {
 			return false
 		}
 		key = ratelimit.Key("env", envID)
 	case len(r.Header.Values("Authorization")) > 0 && a.cfg.Tokens != nil:
-		p, ok := a.checkToken(w, r, addr, now)
+		p, ok := a.checkToken(w, r, lim, addr, now)
 		if !ok {
 			return false
 		}
@@ -121,7 +121,7 @@ func (a *admitter) admit(w http.ResponseWriter, r *http.Request) bool {
 
 // checkSDKKey resolves key; an unknown key is charged to addr and answered
 // 404 SDK_KEY_NOT_FOUND, as the SDK endpoints answer it.
-func (a *admitter) checkSDKKey(w http.ResponseWriter, r *http.Request, key, addr string, now time.Time) (envID string, ok bool) {
+func (a *admitter) checkSDKKey(w http.ResponseWriter, r *http.Request, lim *ratelimit.Limiter, key, addr string, now time.Time) (envID string, ok bool) {
 	envID, err, cached := a.cfg.SDKKeys.cached(key)
 	charged := false
 	if !cached {
@@ -136,7 +136,7 @@ func (a *admitter) checkSDKKey(w http.ResponseWriter, r *http.Request, key, addr
 	}
 	switch {
 	case errors.Is(err, errUnknownKey):
-		a.fail(w, r, addr, now, charged, httperr.New(codes.NotFound, "SDK_KEY_NOT_FOUND", "unknown SDK key", nil).Err())
+		a.fail(w, r, lim, addr, now, charged, httperr.New(codes.NotFound, "SDK_KEY_NOT_FOUND", "unknown SDK key", nil).Err())
 		return "", false
 	case err != nil:
 		writeOutage(w, r, err)
@@ -148,10 +148,10 @@ func (a *admitter) checkSDKKey(w http.ResponseWriter, r *http.Request, key, addr
 // checkToken authenticates the request's one Bearer token. Anything else in
 // Authorization (another scheme, two headers: which one would count?) is a
 // failed authentication.
-func (a *admitter) checkToken(w http.ResponseWriter, r *http.Request, addr string, now time.Time) (auth.Principal, bool) {
+func (a *admitter) checkToken(w http.ResponseWriter, r *http.Request, lim *ratelimit.Limiter, addr string, now time.Time) (auth.Principal, bool) {
 	tok, single := bearer(r)
 	if !single {
-		a.fail(w, r, addr, now, false, auth.ErrUnauthenticated)
+		a.fail(w, r, lim, addr, now, false, auth.ErrUnauthenticated)
 		return auth.Principal{}, false
 	}
 	p, err, cached := a.cfg.Tokens.Cached(tok)
@@ -168,7 +168,7 @@ func (a *admitter) checkToken(w http.ResponseWriter, r *http.Request, addr strin
 	}
 	switch {
 	case errors.Is(err, auth.ErrUnauthenticated):
-		a.fail(w, r, addr, now, charged, auth.ErrUnauthenticated)
+		a.fail(w, r, lim, addr, now, charged, auth.ErrUnauthenticated)
 		return auth.Principal{}, false
 	case err != nil:
 		writeOutage(w, r, err)
@@ -178,14 +178,19 @@ func (a *admitter) checkToken(w http.ResponseWriter, r *http.Request, addr strin
 }
 
 // fail answers a failed credential with err, charging addr's failure
-// bucket unless that was done ahead of the lookup; with the bucket empty
-// the answer is 429 instead.
-func (a *admitter) fail(w http.ResponseWriter, r *http.Request, addr string, now time.Time, charged bool, err error) {
+// bucket unless that was done ahead of the lookup, and the address's bucket
+// of the endpoint's own limit (lim: a made-up credential is nobody's, so it
+// counts for the caller); with either empty the answer is 429 instead.
+func (a *admitter) fail(w http.ResponseWriter, r *http.Request, lim *ratelimit.Limiter, addr string, now time.Time, charged bool, err error) {
 	if !charged {
 		if ok, wait := a.failures.Allow(addr, now); !ok {
 			refuse(w, r, wait, "too many failed credentials from this address")
 			return
 		}
+	}
+	if ok, wait := lim.Allow(addr, now); !ok {
+		refuse(w, r, wait, "too many requests from this address")
+		return
 	}
 	closeAfter(w, r)
 	mux.WriteError(w, r, err)

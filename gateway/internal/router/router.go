@@ -72,6 +72,9 @@ type Config struct {
 	// UploadRate is the slowest request body the gateway waits for (408
 	// below it); zero waits as long as the server's read timeout.
 	UploadRate httpmw.UploadRate
+	// GRPCLimits bound the gateway's own gRPC server (zero:
+	// grpcserver.DefaultLimits).
+	GRPCLimits grpcserver.Limits
 	// BodyMemory bounds the request body bytes being read at once
 	// (httpmw.BodyMemory); 0 does not bound.
 	BodyMemory int64
@@ -237,7 +240,8 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	// everything below; one client address cannot take every slot (nor
 	// wait on a backend with more than its share); the caller is identified
 	// and rate-limited before it takes an in-flight slot and before its body
-	// is read; the deadline starts once the request is admitted; Routed
+	// is read; the deadline starts once the request is admitted; a body
+	// nested too deeply is 400 before any decoder sees it; Routed
 	// records the matched pattern for metrics and the span name (Metrics
 	// asks routes for the pattern of a request refused before it got
 	// there).
@@ -251,7 +255,8 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 								admit.Middleware(admission)(
 									g.inFlight.Middleware(isProbe)(
 										httpmw.Deadline(cfg.RequestTimeout)(
-											httpmw.Routed(routes)))))))))), cfg.ExportSpans)
+											httpmw.MaxJSONDepth(httpmw.DefaultMaxJSONDepth, notEventBatch)(
+												httpmw.Routed(routes))))))))))), cfg.ExportSpans)
 	return g, nil
 }
 
@@ -275,6 +280,11 @@ func (g *Gateway) notReady() string {
 	}
 	return ""
 }
+
+// notEventBatch selects the requests whose JSON nesting the gateway bounds:
+// all but SDK event batches, which are large and parsed by results with a
+// depth limit of its own.
+func notEventBatch(r *http.Request) bool { return r.URL.Path != sdk.EventsPath }
 
 // isProbe reports whether r is a liveness or readiness probe, which no
 // limit may refuse: an overloaded gateway is alive, and its readiness is
@@ -300,7 +310,7 @@ func (g *Gateway) serveV2(ctx context.Context, cfg Config, conns v1.Conns) (http
 		Experiments: experimentsv1.NewExperimentsServiceClient(conns.Experiments),
 		Results:     resultsv1.NewResultsServiceClient(conns.Results),
 	}, cfg.V2)
-	g.grpc = v2.NewGRPCServer(svc, g.tokens, cfg.Logger)
+	g.grpc = v2.NewGRPCServer(svc, g.tokens, cfg.Logger, cfg.GRPCLimits)
 	g.grpcLis = cfg.GRPC
 	// No retries on this hop: the composite handler already retries its
 	// backend calls, and retrying the whole composite would multiply them.

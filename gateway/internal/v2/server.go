@@ -73,9 +73,10 @@ func New(b Backends, o Options) *Server {
 
 // NewGRPCServer returns the chassis gRPC server (pkg/grpcserver's chain,
 // health, reflection) with the service registered. authn checks callers'
-// tokens; the backends check them again, as for any caller.
-func NewGRPCServer(s *Server, authn auth.Authenticator, logger *slog.Logger) *grpc.Server {
-	srv := grpcserver.New(grpcserver.Options{Logger: logger, Authenticator: authn})
+// tokens; the backends check them again, as for any caller. limits (zero:
+// grpcserver.DefaultLimits) keep direct callers to what REST allows.
+func NewGRPCServer(s *Server, authn auth.Authenticator, logger *slog.Logger, limits grpcserver.Limits) *grpc.Server {
+	srv := grpcserver.New(grpcserver.Options{Logger: logger, Authenticator: authn, Limits: limits})
 	gatewayv2.RegisterGatewayServiceServer(srv, s)
 	return srv
 }

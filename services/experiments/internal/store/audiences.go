@@ -110,7 +110,7 @@ func (s *Store) DeleteAudience(ctx context.Context, projectID, id int64, etag st
 			return err
 		}
 		_, err = tx.Exec(ctx, deleteAudienceSQL, id)
-		return err
+		return pg.Deleting(err)
 	})
 	return pg.Translate(err, audienceNotFound)
 }

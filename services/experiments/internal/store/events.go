@@ -97,7 +97,7 @@ func (s *Store) DeleteEvent(ctx context.Context, projectID, id int64, etag strin
 			return err
 		}
 		_, err = tx.Exec(ctx, deleteEventSQL, id)
-		return err
+		return pg.Deleting(err)
 	})
 	return pg.Translate(err, eventNotFound)
 }

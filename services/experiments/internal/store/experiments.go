@@ -324,7 +324,7 @@ func (s *Store) DeleteExperiment(ctx context.Context, projectID, id int64, etag 
 			return err
 		}
 		_, err = tx.Exec(ctx, deleteExperimentSQL, id)
-		return err
+		return pg.Deleting(err)
 	})
 	return pg.Translate(err, experimentNotFound)
 }

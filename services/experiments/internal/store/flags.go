@@ -169,7 +169,7 @@ func (s *Store) DeleteFlag(ctx context.Context, projectID, id int64, etag string
 			return err
 		}
 		_, err = tx.Exec(ctx, deleteFlagSQL, id)
-		return err
+		return pg.Deleting(err)
 	})
 	return pg.Translate(err, flagNotFound)
 }

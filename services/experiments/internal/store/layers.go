@@ -125,7 +125,7 @@ func (s *Store) DeleteLayer(ctx context.Context, projectID, id int64, etag strin
 			return err
 		}
 		_, err = tx.Exec(ctx, deleteLayerSQL, id)
-		return err
+		return pg.Deleting(err)
 	})
 	return pg.Translate(err, layerNotFound)
 }

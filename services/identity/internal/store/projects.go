@@ -132,7 +132,7 @@ func (s *Store) UpdateProject(ctx context.Context, accountID, id int64, etag str
 func (s *Store) DeleteProject(ctx context.Context, accountID, id int64) error {
 	tag, err := s.pool.Exec(ctx, deleteProjectSQL, id, accountID)
 	if err != nil {
-		return pg.Translate(err, projectNotFound)
+		return pg.Translate(pg.Deleting(err), projectNotFound)
 	}
 	if tag.RowsAffected() == 0 {
 		return apierr.NotFound(projectNotFound, "project not found")
