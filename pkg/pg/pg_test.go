@@ -3,9 +3,11 @@ package pg_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/liftlabs/lift/pkg/apierr"
@@ -102,5 +104,43 @@ func TestInTx_RollsBackOnError(t *testing.T) {
 	var n int
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM parents").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("parents = %d, %v; want 0", n, err)
+	}
+}
+
+// An applied migration whose file changed afterwards stops Migrate (and so
+// the service's start) with an error naming it; a legacy row without a
+// checksum gets one instead.
+func TestMigrate_RefusesAChangedAppliedMigration(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.New(t, migrations) // migrated, checksums recorded
+	if err := pg.Migrate(ctx, pool, migrations); err != nil {
+		t.Fatalf("unchanged files: %v", err)
+	}
+	files, err := pg.MigrationFiles(migrations)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("files %v, %v", files, err)
+	}
+	first, _ := fs.ReadFile(migrations, files[0])
+	edited := fstest.MapFS{}
+	for _, f := range files {
+		b, _ := fs.ReadFile(migrations, f)
+		edited[f] = &fstest.MapFile{Data: b}
+	}
+	edited[files[0]] = &fstest.MapFile{Data: append(append([]byte{}, first...), []byte("\n-- edited after it was applied\n")...)}
+	err = pg.Migrate(ctx, pool, edited)
+	if err == nil || !strings.Contains(err.Error(), files[0]) || !strings.Contains(err.Error(), "must not change") {
+		t.Fatalf("edited applied migration: %v, want an error naming %s", err, files[0])
+	}
+	t.Logf("refused: %v", err)
+
+	// A row from before checksums: it gets one, and then guards the file.
+	if _, err := pool.Exec(ctx, "UPDATE schema_migrations SET checksum = NULL"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.Migrate(ctx, pool, migrations); err != nil {
+		t.Fatalf("legacy rows: %v", err)
+	}
+	if err := pg.Migrate(ctx, pool, edited); err == nil {
+		t.Fatal("edited file accepted after the legacy rows got checksums")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,7 +101,47 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, base *pgx.ConnConfig, 
 		}
 	}
 	templates.Store(hash, struct{}{})
+	stampAndPrune(ctx, admin, name)
 	return name, nil
+}
+
+// templateUnusedFor is how long a template no test binary has used stays:
+// templates are named by their migrations' hash, so every migration change
+// leaves the previous one behind.
+const templateUnusedFor = 24 * time.Hour
+
+// templateStamp marks a template's comment with when it was last used.
+const templateStamp = "lift pgtest template, last used "
+
+// stampAndPrune records that name is in use and drops the templates no
+// test has used for templateUnusedFor. Only stamped templates are dropped,
+// and never with FORCE: one in use (another checkout's tests on the same
+// server) stays. Failures only leave a template behind, so they are
+// ignored.
+func stampAndPrune(ctx context.Context, admin *pgx.Conn, name string) {
+	now := time.Now().UTC()
+	_, _ = admin.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS '%s%s'",
+		pgx.Identifier{name}.Sanitize(), templateStamp, now.Format(time.RFC3339)))
+	rows, err := admin.Query(ctx, `SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '')
+		FROM pg_database WHERE datname LIKE 'lift\_tpl\_%' AND datname <> $1`, name)
+	if err != nil {
+		return
+	}
+	var stale []string
+	for rows.Next() {
+		var db, comment string
+		if rows.Scan(&db, &comment) != nil {
+			continue
+		}
+		used, ok := strings.CutPrefix(comment, templateStamp)
+		if t, err := time.Parse(time.RFC3339, used); ok && err == nil && now.Sub(t) > templateUnusedFor {
+			stale = append(stale, db)
+		}
+	}
+	rows.Close()
+	for _, db := range stale {
+		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize())
+	}
 }
 
 func buildTemplate(ctx context.Context, admin *pgx.Conn, _ *pgx.ConnConfig, name string) error {

@@ -166,7 +166,18 @@ func (d *Directory) ResolveSDKKey(ctx context.Context, sdkKey string) (Environme
 	return v.(Environment), nil
 }
 
+// identityError is the answer for identity failing to answer: an outage
+// (UNAVAILABLE, DEADLINE_EXCEEDED) in the one backend-outage shape
+// (apierr.FromBackend), the caller's own cancellation as such, anything else
+// (identity's own error) as an unavailable dependency. The cause is joined
+// for the log, never sent.
 func identityError(err error) error {
+	if e, ok := apierr.FromBackend(err, "identity", "project directory", callTimeout); ok {
+		return errors.Join(e, err)
+	}
+	if status.Code(err) == codes.Canceled {
+		return status.Error(codes.Canceled, "request canceled")
+	}
 	return errors.Join(apierr.Unavailable("IDENTITY_UNAVAILABLE", "cannot reach the identity service right now"), err)
 }
 
