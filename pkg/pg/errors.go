@@ -54,6 +54,17 @@ func Translate(err error, notFoundReason string) error {
 	return err
 }
 
+// Constraint is the name of the constraint a Postgres error in err's chain
+// violated, or "": for a store that gives one constraint its own reason. It
+// is for the code, never for the client.
+func Constraint(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.ConstraintName
+	}
+	return ""
+}
+
 // Deleting marks err as the failure of a DELETE statement, for Translate:
 // a foreign_key_violation from it means the row is still referenced.
 func Deleting(err error) error {

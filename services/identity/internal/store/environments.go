@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,11 +56,10 @@ func insertEnvironment(ctx context.Context, q querier, projectID, accountID int6
 
 // translateEnv gives a duplicate environment key its own reason.
 func translateEnv(err error) error {
-	err = pg.Translate(err, projectNotFound)
-	if e, ok := apierr.As(err); ok && e.Metadata["constraint"] == environmentKeyConstraint {
-		return apierr.AlreadyExists("ENVIRONMENT_EXISTS", "the project already has an environment with this key")
+	if pg.Constraint(err) == environmentKeyConstraint {
+		return errors.Join(apierr.AlreadyExists("ENVIRONMENT_EXISTS", "the project already has an environment with this key"), err)
 	}
-	return err
+	return pg.Translate(err, projectNotFound)
 }
 
 // CreateEnvironment adds an environment to a project of the account.
