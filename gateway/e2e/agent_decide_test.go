@@ -177,7 +177,8 @@ func TestAgentDecide_Errors(t *testing.T) {
 		{"no userId", "POST", sdkKey, map[string]any{"userAttributes": map[string]any{}}, http.StatusBadRequest, codes.InvalidArgument, "USER_ID_REQUIRED"},
 		{"bad option", "POST", sdkKey, map[string]any{"userId": "u", "decideOptions": []string{"NOPE"}}, http.StatusBadRequest, codes.InvalidArgument, "INVALID_DECIDE_OPTION"},
 		{"not JSON", "POST", sdkKey, "{", http.StatusBadRequest, codes.InvalidArgument, "INVALID_BODY"},
-		{"forced decisions", "POST", sdkKey, map[string]any{"userId": "u", "forcedDecisions": []any{map[string]any{"flagKey": "f", "variationKey": "v"}}}, http.StatusBadRequest, codes.InvalidArgument, "UNSUPPORTED"},
+		{"fetch segments", "POST", sdkKey, map[string]any{"userId": "u", "fetchSegments": true}, http.StatusBadRequest, codes.InvalidArgument, "UNSUPPORTED"},
+		{"forced decisions not a list", "POST", sdkKey, map[string]any{"userId": "u", "forcedDecisions": map[string]any{"flagKey": "f"}}, http.StatusBadRequest, codes.InvalidArgument, "INVALID_BODY"},
 		{"GET", "GET", sdkKey, nil, http.StatusMethodNotAllowed, codes.Unimplemented, "METHOD_NOT_ALLOWED"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

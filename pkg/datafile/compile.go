@@ -38,6 +38,8 @@ type experiment struct {
 	group            *bucketing.Group
 	bucket           bucketing.Experiment
 	byID             map[string]*variation
+	// variations are byID's in datafile order.
+	variations []*variation
 	// forced maps a user id to its whitelisted variation (forcedVariations).
 	forced   map[string]*variation
 	audience *audience.Node
@@ -62,6 +64,10 @@ type flag struct {
 	// aligned with variables (defaults when the variation disables the
 	// flag), so a decision allocates nothing for variables.
 	valuesOf map[*variation]values
+	// byVariationKey is the first variation with each key among the
+	// flag's experiments then rollout rules, in datafile order: the
+	// variations a forced decision may name (go-sdk's flag variations).
+	byVariationKey map[string]*variation
 }
 
 // values are a flag's variable values for one variation, as text and as
@@ -183,7 +189,7 @@ func Compile(d *Datafile) (*Engine, error) {
 }
 
 func (c *Engine) addFlag(f FeatureFlag, byID map[string]*experiment, rollout []*experiment) {
-	fl := &flag{id: f.ID, key: f.Key, rollout: rollout, valuesOf: map[*variation]values{}}
+	fl := &flag{id: f.ID, key: f.Key, rollout: rollout, valuesOf: map[*variation]values{}, byVariationKey: map[string]*variation{}}
 	for _, id := range f.ExperimentIDs {
 		if e := byID[id]; e != nil {
 			fl.experiments = append(fl.experiments, e)
@@ -201,7 +207,10 @@ func (c *Engine) addFlag(f FeatureFlag, byID map[string]*experiment, rollout []*
 	fl.defaults = newValues(fl.variables, defaults)
 	for _, rules := range [][]*experiment{fl.experiments, fl.rollout} {
 		for _, e := range rules {
-			for _, v := range e.byID {
+			for _, v := range e.variations {
+				if _, seen := fl.byVariationKey[v.key]; !seen {
+					fl.byVariationKey[v.key] = v
+				}
 				if !v.featureEnabled {
 					fl.valuesOf[v] = fl.defaults
 					continue
@@ -267,6 +276,7 @@ func compileExperiment(x *Experiment, g *bucketing.Group) (*experiment, error) {
 		}
 		cv := &variation{id: v.ID, key: v.Key, featureEnabled: v.FeatureEnabled, values: vars}
 		e.byID[v.ID] = cv
+		e.variations = append(e.variations, cv)
 		byKey[v.Key] = cv
 	}
 	for user, key := range x.ForcedVariations {

@@ -20,6 +20,8 @@ const (
 	NotInTraffic
 	// Forced: the experiment's forcedVariations (whitelist) name the user.
 	Forced
+	// ForcedByRequest: a ForcedDecision of the request names the variation.
+	ForcedByRequest
 )
 
 // Rule types of a flag decision, as impression events and Agent name them.
@@ -35,8 +37,8 @@ type Decision struct {
 	// LayerID is the experiment's layerId: impressions carry it as the
 	// campaign id.
 	LayerID string
-	// VariationKey and VariationID are empty unless Reason is Bucketed or
-	// Forced.
+	// VariationKey and VariationID are empty unless Reason is Bucketed,
+	// Forced or ForcedByRequest.
 	VariationKey string
 	VariationID  string
 	Reason       Reason
@@ -52,9 +54,13 @@ type FlagDecision struct {
 	FlagKey string
 	Enabled bool
 	// RuleType is RuleFeatureTest, RuleRollout, or "" when no rule
-	// decided. The rule's experiment and variation are in Rule.
+	// decided (a flag-level forced decision included: Rule then has only
+	// the variation). The rule's experiment and variation are in Rule.
 	RuleType string
 	Rule     Decision
+	// Reasons say which forced decisions were found or ignored; nil
+	// without forced decisions.
+	Reasons []string
 	// Variables are the flag's variables and Values their values for this
 	// user, index for index: the variation's when it enables the flag, the
 	// defaults otherwise; Typed are the same values as the SDKs type them
@@ -167,37 +173,74 @@ func (c *Engine) bucket(d Decision, e *experiment, bucketingID string) (Decision
 // DecideFlag decides a flag by key; ok is false when the datafile has no
 // such flag. It allocates nothing.
 func (c *Engine) DecideFlag(userID string, attrs map[string]any, flagKey string) (fd FlagDecision, ok bool) {
+	return c.DecideFlagForced(userID, attrs, flagKey, nil)
+}
+
+// DecideFlagForced is DecideFlag with the request's forced decisions
+// (see ForcedDecision), evaluated where go-sdk evaluates them.
+func (c *Engine) DecideFlagForced(userID string, attrs map[string]any, flagKey string, forced []ForcedDecision) (fd FlagDecision, ok bool) {
 	f := c.flagsByKey[flagKey]
 	if f == nil {
 		return FlagDecision{FlagKey: flagKey}, false
 	}
 	fd = FlagDecision{FlagKey: flagKey, Variables: f.variables}
 	fd.setValues(f.defaults)
+	if len(forced) > 0 {
+		if v := f.forcedVariation(&fd, forced, userID, ""); v != nil {
+			fd.Rule, fd.Enabled = Decision{VariationKey: v.key, VariationID: v.id, Reason: ForcedByRequest}, v.featureEnabled
+			fd.setValues(f.valuesOf[v])
+			return fd, true
+		}
+	}
 	bid := bucketing.BucketingID(userID, attrs)
 	for _, e := range f.experiments {
-		if d, v := c.decide(e, userID, bid, attrs); v != nil {
+		d, v := c.forcedRule(&fd, f, e, forced, userID)
+		if v == nil {
+			d, v = c.decide(e, userID, bid, attrs)
+		}
+		if v != nil {
 			fd.RuleType, fd.Rule, fd.Enabled = RuleFeatureTest, d, v.featureEnabled
 			fd.setValues(f.valuesOf[v])
 			return fd, true
 		}
 	}
-	if d, v := c.rollout(f, bid, attrs); v != nil {
+	if d, v := c.rollout(&fd, f, forced, userID, bid, attrs); v != nil {
 		fd.RuleType, fd.Rule, fd.Enabled = RuleRollout, d, v.featureEnabled
 		fd.setValues(f.valuesOf[v])
 	}
 	return fd, true
 }
 
+// forcedRule is the rule's decision when a forced decision names it and a
+// variation of the flag.
+func (c *Engine) forcedRule(fd *FlagDecision, f *flag, e *experiment, forced []ForcedDecision, userID string) (Decision, *variation) {
+	if len(forced) == 0 {
+		return Decision{}, nil
+	}
+	v := f.forcedVariation(fd, forced, userID, e.key)
+	if v == nil {
+		return Decision{}, nil
+	}
+	return Decision{
+		ExperimentKey: e.key, ExperimentID: e.id, LayerID: e.layerID,
+		VariationKey: v.key, VariationID: v.id, Reason: ForcedByRequest,
+	}, v
+}
+
 // rollout is the SDKs' rollout decision: the targeted rules in order, a
 // user outside a rule's audience trying the next, a user in its audience
 // but outside its traffic going straight to the last rule ("everyone
-// else"). Rollout rules have no status and no whitelist.
-func (c *Engine) rollout(f *flag, bucketingID string, attrs map[string]any) (Decision, *variation) {
+// else"). Rollout rules have no status and no whitelist; a forced
+// decision on a rule decides it before its audience and traffic.
+func (c *Engine) rollout(fd *FlagDecision, f *flag, forced []ForcedDecision, userID, bucketingID string, attrs map[string]any) (Decision, *variation) {
 	n := len(f.rollout)
 	if n == 0 {
 		return Decision{}, nil
 	}
 	for _, e := range f.rollout[:n-1] {
+		if d, v := c.forcedRule(fd, f, e, forced, userID); v != nil {
+			return d, v
+		}
 		if !e.audience.Matches(attrs, c.audiences) {
 			continue
 		}
@@ -208,6 +251,9 @@ func (c *Engine) rollout(f *flag, bucketingID string, attrs map[string]any) (Dec
 		break
 	}
 	e := f.rollout[n-1]
+	if d, v := c.forcedRule(fd, f, e, forced, userID); v != nil {
+		return d, v
+	}
 	if !e.audience.Matches(attrs, c.audiences) {
 		return Decision{}, nil
 	}

@@ -21,14 +21,15 @@ import (
 const maxSDKKeyLen = 128
 
 // decideBody is Optimizely Agent's decide request body. forcedDecisions
-// and fetchSegments (ODP) are Agent features Lift does not have; a request
-// that uses them is refused rather than answered as if it had not.
+// are evaluated by the engine as go-sdk evaluates a user context's; a
+// request that uses fetchSegments (ODP), which Lift does not have, is
+// refused rather than answered as if it had not.
 type decideBody struct {
-	UserID          string            `json:"userId"`
-	UserAttributes  map[string]any    `json:"userAttributes"`
-	DecideOptions   []string          `json:"decideOptions"`
-	ForcedDecisions []json.RawMessage `json:"forcedDecisions"`
-	FetchSegments   bool              `json:"fetchSegments"`
+	UserID          string              `json:"userId"`
+	UserAttributes  map[string]any      `json:"userAttributes"`
+	DecideOptions   []string            `json:"decideOptions"`
+	ForcedDecisions []v4.ForcedDecision `json:"forcedDecisions"`
+	FetchSegments   bool                `json:"fetchSegments"`
 }
 
 // agentDecision is one decision as Agent renders it (go-sdk's
@@ -154,8 +155,6 @@ func readDecideBody(w http.ResponseWriter, r *http.Request) (decideBody, bool) {
 	switch {
 	case body.UserID == "":
 		badRequest(w, r, "USER_ID_REQUIRED", "missing required userId")
-	case len(body.ForcedDecisions) > 0:
-		badRequest(w, r, "UNSUPPORTED", "forcedDecisions are not supported by Lift")
 	case body.FetchSegments:
 		badRequest(w, r, "UNSUPPORTED", "fetchSegments (ODP) is not supported by Lift")
 	default:
@@ -188,7 +187,7 @@ func (d *decider) visitorAttributes() []event.VisitorAttribute {
 
 func (d *decider) decide(key string) agentDecision {
 	out := agentDecision{flagKey: key}
-	f, ok := d.engine.DecideFlag(d.body.UserID, d.body.UserAttributes, key)
+	f, ok := d.engine.DecideFlagForced(d.body.UserID, d.body.UserAttributes, key, d.body.ForcedDecisions)
 	if !ok {
 		// go-sdk's error decision for an unknown flag; errors are always
 		// reported, INCLUDE_REASONS or not.
@@ -200,6 +199,7 @@ func (d *decider) decide(key string) agentDecision {
 		out.variables, out.typed = f.Variables, f.Typed
 	}
 	if d.opts.includeReasons {
+		out.reasons = append(out.reasons, f.Reasons...)
 		for _, ek := range d.engine.FlagExperimentKeys(key) {
 			out.reasons = append(out.reasons, reasonText(d.engine.Decide(d.body.UserID, d.body.UserAttributes, ek)))
 		}
