@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
@@ -40,6 +41,8 @@ type IdentityAuthenticator struct {
 	group  singleflight.Group
 
 	valid, rejected *expirable.LRU[[sha256.Size]byte, cacheEntry]
+	// pending holds the tokens being looked up right now (Pending).
+	pending sync.Map // [sha256.Size]byte → struct{}
 }
 
 // NewIdentityAuthenticator returns an Authenticator backed by the identity
@@ -71,6 +74,8 @@ func (a *IdentityAuthenticator) Authenticate(ctx context.Context, token string) 
 	if e, ok := a.lookup(key); ok {
 		return e.p, e.err
 	}
+	a.pending.Store(key, struct{}{})
+	defer a.pending.Delete(key)
 	v, err, _ := a.group.Do(string(key[:]), func() (any, error) {
 		if e, ok := a.lookup(key); ok { // filled while we queued
 			return e, nil
@@ -121,6 +126,14 @@ func (a *IdentityAuthenticator) ask(ctx context.Context, token string) (cacheEnt
 func (a *IdentityAuthenticator) Cached(token string) (p Principal, err error, ok bool) {
 	e, ok := a.lookup(sha256.Sum256([]byte(token)))
 	return e.p, e.err, ok
+}
+
+// Pending reports whether token is being looked up right now: a caller
+// joining that lookup costs identity nothing more (the gateway does not
+// charge it as a new lookup).
+func (a *IdentityAuthenticator) Pending(token string) bool {
+	_, ok := a.pending.Load(sha256.Sum256([]byte(token)))
+	return ok
 }
 
 func (a *IdentityAuthenticator) lookup(key [sha256.Size]byte) (cacheEntry, bool) {

@@ -175,3 +175,43 @@ func TestTwoAuthorizationHeaders_AreAFailure(t *testing.T) {
 		t.Errorf("the token alone: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestColdStart_ManyClientsOneAddressOneNewKey: a credential charged ahead
+// of its lookup must not turn a crowd into failures — 100 SDK clients
+// behind one address (a NAT) fetching the datafile of a key the gateway has
+// not seen yet, all at once, join the one lookup instead of emptying the
+// address's failure bucket: every one gets 200, identity is asked about the
+// key a handful of times at most.
+func TestColdStart_ManyClientsOneAddressOneNewKey(t *testing.T) {
+	s, calls := startStack(t)
+	key := s.SDKKey(t, "production")
+	before := calls.resolve.Load()
+	client := attackerClient()
+	var (
+		mu       sync.Mutex
+		statuses = map[int]int{}
+		wg       sync.WaitGroup
+		start    = make(chan struct{})
+	)
+	for range 100 {
+		wg.Go(func() {
+			<-start
+			st := 0
+			if resp, err := client.Get(s.GW.URL + "/datafiles/" + key + ".json"); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				st = resp.StatusCode
+			}
+			mu.Lock()
+			statuses[st]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	lookups := calls.resolve.Load() - before
+	t.Logf("100 clients, one address, one new SDK key at once: statuses %v; gateway lookups of the key %d", statuses, lookups)
+	if statuses[http.StatusOK] != 100 {
+		t.Errorf("statuses %v, want 100 × 200", statuses)
+	}
+}

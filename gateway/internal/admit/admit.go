@@ -36,6 +36,8 @@ type Tokens interface {
 	auth.Authenticator
 	// Cached answers from memory only; ok is false on a miss.
 	Cached(token string) (p auth.Principal, err error, ok bool)
+	// Pending reports whether token is being looked up right now.
+	Pending(token string) bool
 }
 
 // Config configures Middleware.
@@ -125,12 +127,14 @@ func (a *admitter) checkSDKKey(w http.ResponseWriter, r *http.Request, lim *rate
 	envID, err, cached := a.cfg.SDKKeys.cached(key)
 	charged := false
 	if !cached {
-		refund, ok := a.chargeAhead(w, r, addr, now)
+		// A lookup of the same key under way (many clients starting at once
+		// with it) is joined: no new lookup, nothing charged ahead.
+		refund, ok := a.chargeAhead(w, r, addr, now, func() bool { return a.cfg.SDKKeys.pendingKey(key) })
 		if !ok {
 			return "", false
 		}
 		envID, err = a.cfg.SDKKeys.resolve(r.Context(), key)
-		if charged = errors.Is(err, errUnknownKey); !charged {
+		if charged = errors.Is(err, errUnknownKey) && refund != nil; !charged && refund != nil {
 			refund()
 		}
 	}
@@ -157,12 +161,12 @@ func (a *admitter) checkToken(w http.ResponseWriter, r *http.Request, lim *ratel
 	p, err, cached := a.cfg.Tokens.Cached(tok)
 	charged := false
 	if !cached {
-		refund, ok := a.chargeAhead(w, r, addr, now)
+		refund, ok := a.chargeAhead(w, r, addr, now, func() bool { return a.cfg.Tokens.Pending(tok) })
 		if !ok {
 			return auth.Principal{}, false
 		}
 		p, err = a.cfg.Tokens.Authenticate(r.Context(), tok)
-		if charged = errors.Is(err, auth.ErrUnauthenticated); !charged {
+		if charged = errors.Is(err, auth.ErrUnauthenticated) && refund != nil; !charged && refund != nil {
 			refund()
 		}
 	}
@@ -215,14 +219,20 @@ func bearer(r *http.Request) (string, bool) {
 // nobody has seen, before the lookup: concurrent requests cannot all pass
 // while the bucket still looks full. The caller refunds the charge when the
 // credential turns out valid (or identity could not tell). When the bucket
-// is empty it answers 429 and the lookup is not made.
-func (a *admitter) chargeAhead(w http.ResponseWriter, r *http.Request, addr string, now time.Time) (refund func(), ok bool) {
+// is empty the request may still join a lookup of the same credential
+// under way (joining reports so; refund is then nil: nothing was charged,
+// and joining costs identity nothing); otherwise it answers 429 and no
+// lookup is made.
+func (a *admitter) chargeAhead(w http.ResponseWriter, r *http.Request, addr string, now time.Time, joining func() bool) (refund func(), ok bool) {
 	ok, wait, refund := a.failures.Take(addr, now)
-	if !ok {
-		refuse(w, r, wait, "too many failed credentials from this address")
-		return nil, false
+	switch {
+	case ok:
+		return refund, true
+	case joining():
+		return nil, true
 	}
-	return refund, true
+	refuse(w, r, wait, "too many failed credentials from this address")
+	return nil, false
 }
 
 // writeOutage answers for identity failing to check a credential: the

@@ -3,6 +3,7 @@ package admit
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
@@ -43,6 +44,14 @@ type SDKKeys struct {
 	known   *expirable.LRU[string, string] // SDK key → environment id
 	unknown *expirable.LRU[string, struct{}]
 	group   singleflight.Group
+	pending sync.Map // SDK keys being resolved right now
+}
+
+// pendingKey reports whether key is being resolved right now (joining
+// that lookup costs identity nothing more).
+func (s *SDKKeys) pendingKey(key string) bool {
+	_, ok := s.pending.Load(key)
+	return ok
 }
 
 // NewSDKKeys returns a resolver over identity.
@@ -77,6 +86,8 @@ func (s *SDKKeys) resolve(ctx context.Context, key string) (string, error) {
 	if id, err, ok := s.cached(key); ok {
 		return id, err
 	}
+	s.pending.Store(key, struct{}{})
+	defer s.pending.Delete(key)
 	v, err, _ := s.group.Do(key, func() (any, error) {
 		if id, err, ok := s.cached(key); ok { // resolved while we queued
 			return id, err
