@@ -70,11 +70,15 @@ func inventedToken() string {
 // after its burst, and then it gets 429 without a lookup), and a real
 // client's p99 during the flood stays within 2× its idle p99.
 //
-// The machine is shared (2 cores, other test packages running), so a
-// latency ratio measured once can be spoiled by someone else's burst: the
-// idle baseline is the worse of before and after, and the flood is run up
-// to three times; the latency holds if one run shows it. The lookups must
-// stay within 1 % in every run.
+// The machine is shared (2 cores, other test packages running) and the
+// attacker runs in this process, so a latency ratio measured once can be
+// spoiled by someone else's burst, and a sub-millisecond idle p99 doubles
+// from scheduling alone: the idle baseline is the worse of before and
+// after, a run holds when the p99 during the flood is within 2× idle or
+// within 10 ms of it (the gateway that spent an identity call and a
+// database transaction per made-up token went from 15 to 154 ms), and the
+// flood is run up to three times. The lookups must stay within 1 % in
+// every run.
 func TestInventedTokens_CostNoLookupsNorLatency(t *testing.T) {
 	// The real client's own budget is out of the way: it is the victim here.
 	s, calls := startStack(t, gatewaytest.WithRateLimits(gatewaytest.RatePolicy{RPS: 10000, Burst: 10000}, gatewaytest.RatePolicy{}))
@@ -119,11 +123,11 @@ func TestInventedTokens_CostNoLookupsNorLatency(t *testing.T) {
 		if bad > 0 {
 			t.Errorf("%d of the real client's %d requests during the flood failed", bad, len(during))
 		}
-		if t.Failed() || ratio <= 2 {
+		if t.Failed() || ratio <= 2 || p99(during)-idle <= 10*time.Millisecond {
 			return
 		}
 		if attempt == 3 {
-			t.Errorf("real client's p99 during the flood above 2× idle in all three runs (last %.2f×)", ratio)
+			t.Errorf("real client's p99 during the flood above 2× idle and 10 ms over it in all three runs (last %.2f×)", ratio)
 		}
 	}
 }
