@@ -177,8 +177,9 @@ func (c *Engine) DecideFlag(userID string, attrs map[string]any, flagKey string)
 }
 
 // DecideFlagForced is DecideFlag with the request's forced decisions
-// (see ForcedDecision), evaluated where go-sdk evaluates them.
-func (c *Engine) DecideFlagForced(userID string, attrs map[string]any, flagKey string, forced []ForcedDecision) (fd FlagDecision, ok bool) {
+// (see ForcedDecision and IndexForced), evaluated where go-sdk evaluates
+// them.
+func (c *Engine) DecideFlagForced(userID string, attrs map[string]any, flagKey string, forced ForcedDecisions) (fd FlagDecision, ok bool) {
 	f := c.flagsByKey[flagKey]
 	if f == nil {
 		return FlagDecision{FlagKey: flagKey}, false
@@ -213,7 +214,7 @@ func (c *Engine) DecideFlagForced(userID string, attrs map[string]any, flagKey s
 
 // forcedRule is the rule's decision when a forced decision names it and a
 // variation of the flag.
-func (c *Engine) forcedRule(fd *FlagDecision, f *flag, e *experiment, forced []ForcedDecision, userID string) (Decision, *variation) {
+func (c *Engine) forcedRule(fd *FlagDecision, f *flag, e *experiment, forced ForcedDecisions, userID string) (Decision, *variation) {
 	if len(forced) == 0 {
 		return Decision{}, nil
 	}
@@ -232,7 +233,7 @@ func (c *Engine) forcedRule(fd *FlagDecision, f *flag, e *experiment, forced []F
 // but outside its traffic going straight to the last rule ("everyone
 // else"). Rollout rules have no status and no whitelist; a forced
 // decision on a rule decides it before its audience and traffic.
-func (c *Engine) rollout(fd *FlagDecision, f *flag, forced []ForcedDecision, userID, bucketingID string, attrs map[string]any) (Decision, *variation) {
+func (c *Engine) rollout(fd *FlagDecision, f *flag, forced ForcedDecisions, userID, bucketingID string, attrs map[string]any) (Decision, *variation) {
 	n := len(f.rollout)
 	if n == 0 {
 		return Decision{}, nil

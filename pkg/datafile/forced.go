@@ -15,22 +15,30 @@ type ForcedDecision struct {
 	VariationKey string `json:"variationKey"`
 }
 
-// forcedFor finds the forced decision for a flag and rule ("" for the flag
-// itself). A later entry for the same flag and rule replaces an earlier one,
-// as repeated SetForcedDecision calls do.
-func forcedFor(forced []ForcedDecision, flagKey, ruleKey string) (ForcedDecision, bool) {
-	for i := len(forced) - 1; i >= 0; i-- {
-		if f := forced[i]; f.FlagKey == flagKey && f.RuleKey == ruleKey {
-			return f, true
-		}
+// ForcedDecisions indexes a request's forced decisions by flag and rule ("" for the
+// flag itself), so that each rule's lookup costs one map access however
+// many the request sends. Build it once per request with IndexForced.
+type ForcedDecisions map[forcedContext]string
+
+type forcedContext struct{ flag, rule string }
+
+// IndexForced indexes forced decisions; a later entry for the same flag
+// and rule replaces an earlier one, as repeated SetForcedDecision calls do.
+func IndexForced(fds []ForcedDecision) ForcedDecisions {
+	if len(fds) == 0 {
+		return nil
 	}
-	return ForcedDecision{}, false
+	out := make(ForcedDecisions, len(fds))
+	for _, f := range fds {
+		out[forcedContext{f.FlagKey, f.RuleKey}] = f.VariationKey
+	}
+	return out
 }
 
 // forcedVariation is the flag's variation the forced decision for ruleKey
 // names, or nil; its reason (go-sdk's wording) is added to fd.Reasons.
-func (fl *flag) forcedVariation(fd *FlagDecision, forced []ForcedDecision, userID, ruleKey string) *variation {
-	f, ok := forcedFor(forced, fl.key, ruleKey)
+func (fl *flag) forcedVariation(fd *FlagDecision, forced ForcedDecisions, userID, ruleKey string) *variation {
+	key, ok := forced[forcedContext{fl.key, ruleKey}]
 	if !ok {
 		return nil
 	}
@@ -38,7 +46,7 @@ func (fl *flag) forcedVariation(fd *FlagDecision, forced []ForcedDecision, userI
 	if ruleKey != "" {
 		target += ", rule (" + ruleKey + ")"
 	}
-	v := fl.byVariationKey[f.VariationKey]
+	v := fl.byVariationKey[key]
 	if v == nil {
 		fd.Reasons = append(fd.Reasons, fmt.Sprintf("Invalid variation is mapped to %s and user (%s) in the forced decision map.", target, userID))
 		return nil

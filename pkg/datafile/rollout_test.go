@@ -25,24 +25,7 @@ func (discard) DispatchEvent(event.LogEvent) (bool, error) { return true, nil }
 // traffic, typed and JSON variables. For 10,000 users with varied
 // attributes, the engine and the Optimizely Go SDK decide every flag alike.
 func TestDecideFlag_RolloutsAndWhitelistAgreeWithGoSDK(t *testing.T) {
-	raw, err := os.ReadFile("testdata/rollouts.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := Load(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logging.SetLogLevel(logging.LogLevelError)
-	cm, err := config.NewStaticProjectConfigManagerFromPayload(raw, logging.GetLogger("", "test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdk, err := (&client.OptimizelyFactory{}).Client(client.WithConfigManager(cm), client.WithEventDispatcher(discard{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sdk.Close()
+	engine, sdk := rolloutsEngineAndSDK(t)
 	rng := rand.New(rand.NewPCG(3, 4))
 	countries := []any{"US", "FR", nil, 1.0}
 	rules := map[string]int{}
@@ -88,4 +71,29 @@ func sameValue(sdk any, text string) bool {
 	}
 	var v any
 	return json.Unmarshal([]byte(text), &v) == nil && reflect.DeepEqual(sdk, v)
+}
+
+// rolloutsEngineAndSDK loads testdata/rollouts.json into the engine and
+// the Optimizely Go SDK (closed with the test).
+func rolloutsEngineAndSDK(t *testing.T) (*Engine, *client.OptimizelyClient) {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/rollouts.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := Load(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logging.SetLogLevel(logging.LogLevelError)
+	cm, err := config.NewStaticProjectConfigManagerFromPayload(raw, logging.GetLogger("", "test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdk, err := (&client.OptimizelyFactory{}).Client(client.WithConfigManager(cm), client.WithEventDispatcher(discard{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sdk.Close)
+	return engine, sdk
 }

@@ -174,6 +174,7 @@ type decider struct {
 
 	impressions []impression
 	attributes  []event.VisitorAttribute // the user's, built once per request
+	forced      v4.ForcedDecisions       // body.ForcedDecisions indexed, built once
 }
 
 // visitorAttributes are eventAttributes, shared by the request's
@@ -187,7 +188,10 @@ func (d *decider) visitorAttributes() []event.VisitorAttribute {
 
 func (d *decider) decide(key string) agentDecision {
 	out := agentDecision{flagKey: key}
-	f, ok := d.engine.DecideFlagForced(d.body.UserID, d.body.UserAttributes, key, d.body.ForcedDecisions)
+	if d.forced == nil && len(d.body.ForcedDecisions) > 0 {
+		d.forced = v4.IndexForced(d.body.ForcedDecisions) // once per request
+	}
+	f, ok := d.engine.DecideFlagForced(d.body.UserID, d.body.UserAttributes, key, d.forced)
 	if !ok {
 		// go-sdk's error decision for an unknown flag; errors are always
 		// reported, INCLUDE_REASONS or not.
