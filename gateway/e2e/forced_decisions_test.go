@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +82,9 @@ func TestAgentDecide_ForcedDecisionsSameAsGoSDK(t *testing.T) {
 		users = append(users, fmt.Sprintf("forced-%02d", i))
 	}
 	seen := map[string]bool{} // "case/flag → rule:variation", to show the cases bite
-	for name, fds := range forcedDecisionCases(everyoneElse) {
+	cases := forcedDecisionCases(everyoneElse)
+	for _, name := range slices.Sorted(maps.Keys(cases)) { // the same users' attributes every run
+		fds := cases[name]
 		for _, user := range users {
 			attrs := agreementAttributes(rng)
 			uc := sdk.CreateUserContext(user, attrs)
@@ -122,7 +126,7 @@ func TestAgentDecide_ForcedDecisionsSameAsGoSDK(t *testing.T) {
 			t.Errorf("no decision %s", must)
 		}
 	}
-	t.Logf("%d cases × %d users agreed with the Go SDK; %d distinct flag answers", len(forcedDecisionCases(everyoneElse)), len(users), len(seen))
+	t.Logf("%d cases × %d users agreed with the Go SDK; %d distinct flag answers", len(cases), len(users), len(seen))
 }
 
 // A forced decision on an A/B test rule records an impression, as the
