@@ -138,12 +138,14 @@ func (c *Catalog) Experiment(ctx context.Context, id int64) (*Experiment, error)
 	}
 	key := p.AccountID + "/" + strconv.FormatInt(id, 10)
 	return c.byAccount.get(ctx, key, func(ctx context.Context) (*Experiment, error) {
+		ctx, cancel := withCallTimeout(ctx)
+		defer cancel()
 		resp, err := c.experiments.GetExperiment(ctx, &experimentsv1.GetExperimentRequest{ExperimentId: strconv.FormatInt(id, 10)})
 		if status.Code(err) == codes.NotFound {
 			return nil, ErrUnknownExperiment.With("experiment_id", strconv.FormatInt(id, 10))
 		}
 		if err != nil {
-			return nil, err
+			return nil, backendError(err, "experiments", "experiment")
 		}
 		return fromProto(resp.GetExperiment())
 	})
@@ -158,9 +160,11 @@ func (c *Catalog) Project(ctx context.Context, id int64) (*identityv1.Project, e
 	}
 	key := p.AccountID + "/" + strconv.FormatInt(id, 10)
 	return c.projects.get(ctx, key, func(ctx context.Context) (*identityv1.Project, error) {
+		ctx, cancel := withCallTimeout(ctx)
+		defer cancel()
 		resp, err := c.identity.GetProject(ctx, &identityv1.GetProjectRequest{ProjectId: strconv.FormatInt(id, 10)})
 		if err != nil {
-			return nil, err
+			return nil, backendError(err, "identity", "project")
 		}
 		return resp.GetProject(), nil
 	})

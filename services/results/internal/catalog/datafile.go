@@ -42,9 +42,11 @@ func (c *Catalog) RefreshDatafile(ctx context.Context, sdkKey string, after time
 
 func (c *Catalog) loadDatafile(sdkKey string) func(context.Context) (*Datafile, error) {
 	return func(ctx context.Context) (*Datafile, error) {
+		ctx, cancel := withCallTimeout(ctx)
+		defer cancel()
 		resp, err := c.experiments.GetDatafile(ctx, &experimentsv1.GetDatafileRequest{SdkKey: sdkKey})
 		if err != nil {
-			return nil, err
+			return nil, backendError(err, "experiments", "datafile")
 		}
 		d, err := parseDatafile([]byte(resp.GetDatafile()))
 		if err != nil {
