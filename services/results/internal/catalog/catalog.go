@@ -117,10 +117,10 @@ func New(experiments experimentsv1.ExperimentsServiceClient, identity identityv1
 	return &Catalog{
 		experiments: experiments,
 		identity:    identity,
-		byAccount:   newCache[string, *Experiment](ttl),
-		projects:    newCache[string, *identityv1.Project](ttl),
-		datafiles:   newCache[string, *Datafile](ttl),
-		seen:        newCache[string, *Experiment](seenRetention),
+		byAccount:   newCache[string, *Experiment](ttl, maxEntries),
+		projects:    newCache[string, *identityv1.Project](ttl, maxEntries),
+		datafiles:   newCache[string, *Datafile](ttl, maxEntries),
+		seen:        newCache[string, *Experiment](seenRetention, maxEntries),
 	}
 }
 
