@@ -138,7 +138,11 @@ func checkComposeEnv(t *testing.T, p *types.Project, s types.ServiceConfig, b bi
 		if want := binaryNamed(t, backend).grpcPort; host != backend || port != want {
 			t.Errorf("%s=%q, want dns:///%s:%d", v, env(s, v), backend, want)
 		}
-		if s.DependsOn[backend].Condition != types.ServiceConditionHealthy {
+		_, waits := s.DependsOn[backend]
+		switch late := slices.Contains(b.lateBackends, backend); {
+		case late && waits:
+			t.Errorf("waits for %s, which waits for it: a cycle", backend)
+		case !late && s.DependsOn[backend].Condition != types.ServiceConditionHealthy:
 			t.Errorf("does not wait for %s to be healthy", backend)
 		}
 	}

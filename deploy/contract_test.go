@@ -31,6 +31,11 @@ type binary struct {
 	required []string
 	// optional have safe defaults; a deployment may set them.
 	optional []string
+	// lateBackends are backends the binary dials lazily and needs only for
+	// some calls, so it must NOT wait for them at start: they wait for it
+	// (identity asks experiments before deleting a project, and
+	// experiments needs identity to start).
+	lateBackends []string
 }
 
 const (
@@ -50,9 +55,11 @@ var binaries = []binary{
 	{
 		name: "identity", dir: "services/identity/cmd/identity",
 		grpcPort: 9101, adminPort: 9201, database: true,
-		required: []string{"LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_DATABASE_URL", "LIFT_SERVICE_CREDENTIAL"},
+		// LIFT_EXPERIMENTS_ADDR: asked before a project is deleted.
+		required: []string{"LIFT_GRPC_ADDR", "LIFT_ADMIN_ADDR", "LIFT_DATABASE_URL", "LIFT_EXPERIMENTS_ADDR", "LIFT_SERVICE_CREDENTIAL"},
 		// Unset disables the bootstrap endpoint, the safe default.
-		optional: []string{"LIFT_LOG_LEVEL", "LIFT_BOOTSTRAP_SECRET"},
+		optional:     []string{"LIFT_LOG_LEVEL", "LIFT_BOOTSTRAP_SECRET"},
+		lateBackends: []string{"experiments"},
 	},
 	{
 		name: "experiments", dir: "services/experiments/cmd/experiments",

@@ -51,6 +51,7 @@ func newIngestBench(b *testing.B, eventLog bool) *ingestBench {
 	b.Helper()
 	id := identitytest.Start(b)
 	exp := experimentstest.Start(b, id.Addr)
+	id.SetExperimentsAddr(exp.Addr)
 	// The production catalog TTL (LIFT_RESULTS_CATALOG_TTL default), not
 	// the tests' 1 s, which would refetch the datafile every second.
 	res := resultstest.Start(b, id.Addr, exp.Addr, resultstest.Options{CatalogTTL: 30 * time.Second, EventLog: eventLog})

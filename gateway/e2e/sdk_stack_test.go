@@ -39,6 +39,7 @@ func newSDKStackOn(t *testing.T, ro resultstest.Options, opts ...gatewaytest.Opt
 	t.Helper()
 	id := identitytest.Start(t)
 	exp := experimentstest.Start(t, id.Addr)
+	id.SetExperimentsAddr(exp.Addr)
 	res := resultstest.Start(t, id.Addr, exp.Addr, ro)
 	s := &sdkStack{
 		gw: gatewaytest.Start(t, gatewaytest.Backends{

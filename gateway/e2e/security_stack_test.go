@@ -69,6 +69,7 @@ func newSecurityStack(t *testing.T, cfg ...stackConfig) *securityStack {
 	logs := &gatewaytest.LogBuffer{}
 	id := identitytest.Start(t, identitytest.WithLogWriter(logs))
 	exp := experimentstest.Start(t, id.Addr, experimentstest.Options{LogWriter: logs})
+	id.SetExperimentsAddr(exp.Addr)
 	c.results.LogWriter = logs
 	res := resultstest.Start(t, id.Addr, exp.Addr, c.results)
 	gw := gatewaytest.Start(t, gatewaytest.Backends{

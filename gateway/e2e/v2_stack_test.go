@@ -65,6 +65,7 @@ func newV2Stack(t testing.TB, o v2Options) *v2Stack {
 	}
 	s.id = identitytest.Start(t, idOpts...)
 	s.exp = experimentstest.Start(t, s.id.Addr, experimentstest.Options{Unary: o.experiments})
+	s.id.SetExperimentsAddr(s.exp.Addr)
 	s.res = resultstest.Start(t, s.id.Addr, s.exp.Addr, resultstest.Options{Unary: o.results, CatalogTTL: o.resultsCatalogTTL})
 	results := "dns:///" + s.res.Addr
 	if o.resultsTarget != "" {

@@ -19,6 +19,7 @@ import (
 func TestRun(t *testing.T) {
 	id := identitytest.Start(t)
 	exp := experimentstest.Start(t, id.Addr)
+	id.SetExperimentsAddr(exp.Addr)
 	res := resultstest.Start(t, id.Addr, exp.Addr)
 	gw := gatewaytest.Start(t, gatewaytest.Backends{
 		Identity: "dns:///" + id.Addr, Experiments: "dns:///" + exp.Addr, Results: "dns:///" + res.Addr,

@@ -59,6 +59,7 @@ func Start(t testing.TB, opts ...Options) *Stack {
 	}
 	s := &Stack{Identity: identitytest.Start(t, o.Identity...)}
 	s.Experiments = experimentstest.Start(t, s.Identity.Addr)
+	s.Identity.SetExperimentsAddr(s.Experiments.Addr)
 	s.Results = resultstest.Start(t, s.Identity.Addr, s.Experiments.Addr, o.Results)
 	s.GW = gatewaytest.Start(t, gatewaytest.Backends{
 		Identity:    route("identity", s.Identity.Addr),

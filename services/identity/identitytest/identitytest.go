@@ -8,14 +8,18 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/liftlabs/lift/pkg/grpcclient"
 	"github.com/liftlabs/lift/pkg/grpctest"
 	"github.com/liftlabs/lift/pkg/pgtest"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"github.com/liftlabs/lift/services/identity/internal/server"
 	"github.com/liftlabs/lift/services/identity/internal/store"
 	"github.com/liftlabs/lift/services/identity/migrations"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 )
 
 // BootstrapSecret is the LIFT_BOOTSTRAP_SECRET of servers started here.
@@ -32,7 +36,16 @@ type Env struct {
 	// state the API cannot reach (e.g. a token that has already expired).
 	Pool *pgxpool.Pool
 
-	newServer func() *grpc.Server
+	newServer   func() *grpc.Server
+	experiments *manual.Resolver
+}
+
+// SetExperimentsAddr points the service at the experiments service
+// (host:port), which it asks before deleting a project. Identity starts
+// first, so the address comes late: until it is set, a project deletion
+// waits for it (up to its deadline).
+func (e *Env) SetExperimentsAddr(addr string) {
+	e.experiments.UpdateState(resolver.State{Addresses: []resolver.Address{{Addr: addr}}})
 }
 
 // StartReplica starts another instance of the service on the same
@@ -78,10 +91,22 @@ func Start(t testing.TB, opts ...Option) *Env {
 	}
 	pool := pgtest.New(t, migrations.FS)
 	logger := grpctest.Logger("identity", o.logWriter)
-	newServer := func() *grpc.Server { return server.NewGRPCServer(store.New(pool), BootstrapSecret, logger, o.unary...) }
+	// Experiments is dialled through a resolver whose address
+	// SetExperimentsAddr fills in later.
+	r := manual.NewBuilderWithScheme("identitytest-experiments")
+	expConn, err := grpcclient.Dial(r.Scheme()+":///experiments", grpcclient.WithDialOptions(grpc.WithResolvers(r)))
+	if err != nil {
+		t.Fatalf("identitytest: dial experiments: %v", err)
+	}
+	t.Cleanup(func() { _ = expConn.Close() })
+	experiments := experimentsv1.NewExperimentsServiceClient(expConn)
+	newServer := func() *grpc.Server {
+		return server.NewGRPCServer(store.New(pool), BootstrapSecret, experiments, logger, o.unary...)
+	}
 	addr := grpctest.Start(t, newServer())
 	conn := grpctest.Dial(t, addr)
-	return &Env{Addr: addr, Conn: conn, Client: identityv1.NewIdentityServiceClient(conn), Pool: pool, newServer: newServer}
+	return &Env{Addr: addr, Conn: conn, Client: identityv1.NewIdentityServiceClient(conn), Pool: pool,
+		newServer: newServer, experiments: r}
 }
 
 // WithToken returns ctx carrying token as the request's credential.

@@ -18,6 +18,8 @@ var _ experimentsv1.ExperimentsServiceServer = (*Server)(nil)
 
 // Store is what the handlers need from the database.
 type Store interface {
+	ProjectUsage(ctx context.Context, projectID int64) (*experimentsv1.GetProjectUsageResponse, error)
+
 	GetFlag(ctx context.Context, id int64) (*experimentsv1.Flag, error)
 	ListFlags(ctx context.Context, projectID, afterID int64, limit int) ([]*experimentsv1.Flag, error)
 	CreateFlag(ctx context.Context, projectID int64, f *experimentsv1.Flag) (*experimentsv1.Flag, error)

@@ -32,6 +32,7 @@ func newStack(t testing.TB, opts ...experimentstest.Options) *stack {
 	t.Helper()
 	id := identitytest.Start(t)
 	exp := experimentstest.Start(t, id.Addr, opts...)
+	id.SetExperimentsAddr(exp.Addr)
 	s := &stack{id: id, c: exp.Client, acct: id.NewAccount(t), envs: map[string]*identityv1.Environment{}}
 	s.write = experimentstest.WithToken(context.Background(), id.Token(t, s.acct, identityv1.Scope_SCOPE_WRITE))
 	s.read = experimentstest.WithToken(context.Background(), id.Token(t, s.acct, identityv1.Scope_SCOPE_READ))

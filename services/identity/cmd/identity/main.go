@@ -13,11 +13,13 @@ import (
 
 	"github.com/liftlabs/lift/pkg/admin"
 	"github.com/liftlabs/lift/pkg/config"
+	"github.com/liftlabs/lift/pkg/grpcclient"
 	"github.com/liftlabs/lift/pkg/grpcserver"
 	"github.com/liftlabs/lift/pkg/logging"
 	"github.com/liftlabs/lift/pkg/pg"
 	"github.com/liftlabs/lift/pkg/servicecred"
 	"github.com/liftlabs/lift/pkg/tracing"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	"github.com/liftlabs/lift/services/identity/internal/server"
 	"github.com/liftlabs/lift/services/identity/internal/store"
 	"github.com/liftlabs/lift/services/identity/migrations"
@@ -34,6 +36,8 @@ func main() {
 	adminAddr := cfg.Listener("LIFT_ADMIN_ADDR", ":9201")
 	dbURL := cfg.String("LIFT_DATABASE_URL", defaultDatabaseURL)
 	bootstrapSecret := cfg.String("LIFT_BOOTSTRAP_SECRET", "")
+	// Asked before a project is deleted (it refuses while flags remain).
+	experimentsAddr := cfg.String("LIFT_EXPERIMENTS_ADDR", "dns:///127.0.0.1:9102")
 	trace := tracing.Load(cfg)
 	log := logging.New("identity", cfg.LogLevel())
 	servicecred.Load(cfg)
@@ -41,13 +45,13 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := run(ctx, log, trace, grpcAddr, adminAddr, dbURL, bootstrapSecret); err != nil {
+	if err := run(ctx, log, trace, grpcAddr, adminAddr, dbURL, bootstrapSecret, experimentsAddr); err != nil {
 		log.Error("identity stopped", "error", err.Error())
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, trace tracing.Settings, grpcAddr, adminAddr, dbURL, bootstrapSecret string) error {
+func run(ctx context.Context, log *slog.Logger, trace tracing.Settings, grpcAddr, adminAddr, dbURL, bootstrapSecret, experimentsAddr string) error {
 	stopTracing, err := tracing.Setup(ctx, "identity", trace)
 	if err != nil {
 		return err
@@ -62,7 +66,12 @@ func run(ctx context.Context, log *slog.Logger, trace tracing.Settings, grpcAddr
 	if err := pg.Migrate(ctx, pool, migrations.FS); err != nil {
 		return err
 	}
-	srv := server.NewGRPCServer(store.New(pool), bootstrapSecret, log)
+	experiments, err := grpcclient.Dial(experimentsAddr)
+	if err != nil {
+		return err
+	}
+	defer experiments.Close()
+	srv := server.NewGRPCServer(store.New(pool), bootstrapSecret, experimentsv1.NewExperimentsServiceClient(experiments), log)
 	lis, err := net.Listen("tcp", grpcAddr)
 	if err != nil {
 		return err

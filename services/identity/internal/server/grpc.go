@@ -9,11 +9,12 @@ import (
 )
 
 // NewGRPCServer returns the chassis gRPC server with the IdentityService
-// registered, authenticating with the store directly. The binary and
+// registered (asking experiments before a project is deleted),
+// authenticating with the store directly. The binary and
 // identitytest both build it here so they cannot drift apart; extra
 // interceptors (tests only) run innermost.
-func NewGRPCServer(s Store, bootstrapSecret string, logger *slog.Logger, extra ...grpc.UnaryServerInterceptor) *grpc.Server {
+func NewGRPCServer(s Store, bootstrapSecret string, experiments Experiments, logger *slog.Logger, extra ...grpc.UnaryServerInterceptor) *grpc.Server {
 	srv := grpcserver.New(grpcserver.Options{Logger: logger, Authenticator: NewAuthenticator(s), ExtraUnary: extra})
-	identityv1.RegisterIdentityServiceServer(srv, New(s, bootstrapSecret))
+	identityv1.RegisterIdentityServiceServer(srv, New(s, bootstrapSecret, experiments))
 	return srv
 }

@@ -1,10 +1,23 @@
 package server_test
 
 import (
+	"io"
+	"log/slog"
+	"net"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/liftlabs/lift/pkg/grpcclient"
+	"github.com/liftlabs/lift/pkg/grpctest"
+	"github.com/liftlabs/lift/pkg/pgtest"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
+	"github.com/liftlabs/lift/services/identity/internal/server"
+	"github.com/liftlabs/lift/services/identity/internal/store"
+	"github.com/liftlabs/lift/services/identity/migrations"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
@@ -160,5 +173,74 @@ func TestCreateEnvironment_DuplicateKeyIsAlreadyExists(t *testing.T) {
 	wantCode(t, err, codes.AlreadyExists)
 	if reason(err) != "ENVIRONMENT_EXISTS" {
 		t.Fatalf("reason = %q", reason(err))
+	}
+}
+
+func TestDeleteProject_RefusesWhileExperimentsHoldsItsData(t *testing.T) {
+	e := start(t)
+	a := e.account(t, "acme")
+	p := e.project(t, a.admin, "Web")
+	e.usage.set(p.GetId(), &experimentsv1.GetProjectUsageResponse{Flags: 2, Experiments: 1})
+	_, err := e.c.DeleteProject(as(a.admin), &identityv1.DeleteProjectRequest{ProjectId: p.GetId()})
+	wantCode(t, err, codes.FailedPrecondition)
+	if reason(err) != "PROJECT_NOT_EMPTY" {
+		t.Fatalf("reason = %q", reason(err))
+	}
+	if msg := status.Convert(err).Message(); !strings.Contains(msg, "2 flags, 1 experiments") {
+		t.Fatalf("message = %q, want the counts", msg)
+	}
+	if _, err := e.c.GetProject(as(a.admin), &identityv1.GetProjectRequest{ProjectId: p.GetId()}); err != nil {
+		t.Fatalf("refused project is gone: %v", err)
+	}
+
+	// An audience alone is enough to refuse; nothing left lets it go.
+	e.usage.set(p.GetId(), &experimentsv1.GetProjectUsageResponse{Audiences: 1})
+	_, err = e.c.DeleteProject(as(a.admin), &identityv1.DeleteProjectRequest{ProjectId: p.GetId()})
+	wantCode(t, err, codes.FailedPrecondition)
+	e.usage.set(p.GetId(), &experimentsv1.GetProjectUsageResponse{})
+	if _, err := e.c.DeleteProject(as(a.admin), &identityv1.DeleteProjectRequest{ProjectId: p.GetId()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDeleteProject_ForeignProjectIsNotFoundWithoutAskingExperiments(t *testing.T) {
+	e := start(t)
+	mine, theirs := e.account(t, "mine"), e.account(t, "theirs")
+	p := e.project(t, theirs.admin, "Web")
+	_, err := e.c.DeleteProject(as(mine.admin), &identityv1.DeleteProjectRequest{ProjectId: p.GetId()})
+	wantCode(t, err, codes.NotFound)
+	e.usage.mu.Lock()
+	defer e.usage.mu.Unlock()
+	if len(e.usage.asked) != 0 {
+		t.Fatalf("experiments asked about %v for a foreign project", e.usage.asked)
+	}
+}
+
+func TestDeleteProject_ExperimentsUnreachableIsBackendUnavailableAndKeepsTheProject(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.New(t, migrations.FS)
+	// A port nobody listens on: reserved, then released.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := lis.Addr().String()
+	_ = lis.Close()
+	cc, err := grpcclient.Dial("dns:///"+dead, grpcclient.WithTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cc.Close() })
+	srv := server.NewGRPCServer(store.New(pool), bootstrapSecret, experimentsv1.NewExperimentsServiceClient(cc), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	e := &env{c: identityv1.NewIdentityServiceClient(grpctest.Dial(t, grpctest.Start(t, srv))), pool: pool}
+	a := e.account(t, "acme")
+	p := e.project(t, a.admin, "Web")
+	_, err = e.c.DeleteProject(as(a.admin), &identityv1.DeleteProjectRequest{ProjectId: p.GetId()})
+	wantCode(t, err, codes.Unavailable)
+	if reason(err) != "BACKEND_UNAVAILABLE" {
+		t.Fatalf("reason = %q", reason(err))
+	}
+	if _, err := e.c.GetProject(as(a.admin), &identityv1.GetProjectRequest{ProjectId: p.GetId()}); err != nil {
+		t.Fatalf("project deleted without the check: %v", err)
 	}
 }

@@ -8,8 +8,10 @@ import (
 
 	"github.com/liftlabs/lift/pkg/apierr"
 	"github.com/liftlabs/lift/pkg/auth"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"github.com/liftlabs/lift/services/identity/internal/store"
+	"google.golang.org/grpc"
 )
 
 var _ identityv1.IdentityServiceServer = (*Server)(nil)
@@ -31,16 +33,24 @@ type Store interface {
 	Authenticate(ctx context.Context, hash []byte) (*identityv1.Principal, error)
 }
 
+// Experiments is what identity asks the experiments service: whether a
+// project still has flags, experiments or audiences (an
+// experimentsv1.ExperimentsServiceClient has it).
+type Experiments interface {
+	GetProjectUsage(ctx context.Context, in *experimentsv1.GetProjectUsageRequest, opts ...grpc.CallOption) (*experimentsv1.GetProjectUsageResponse, error)
+}
+
 // Server implements identityv1.IdentityServiceServer.
 type Server struct {
 	identityv1.UnimplementedIdentityServiceServer
 	store           Store
 	bootstrapSecret string
+	experiments     Experiments
 }
 
 // New returns a Server. An empty bootstrapSecret disables BootstrapAccount.
-func New(s Store, bootstrapSecret string) *Server {
-	return &Server{store: s, bootstrapSecret: bootstrapSecret}
+func New(s Store, bootstrapSecret string, experiments Experiments) *Server {
+	return &Server{store: s, bootstrapSecret: bootstrapSecret, experiments: experiments}
 }
 
 // caller returns the account id of the authenticated caller. The auth

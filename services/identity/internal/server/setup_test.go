@@ -4,16 +4,19 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/liftlabs/lift/pkg/grpctest"
 	"github.com/liftlabs/lift/pkg/pgtest"
+	experimentsv1 "github.com/liftlabs/lift/proto/gen/go/lift/experiments/v1"
 	identityv1 "github.com/liftlabs/lift/proto/gen/go/lift/identity/v1"
 	"github.com/liftlabs/lift/services/identity/internal/server"
 	"github.com/liftlabs/lift/services/identity/internal/store"
 	"github.com/liftlabs/lift/services/identity/migrations"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -28,6 +31,44 @@ type env struct {
 	c     identityv1.IdentityServiceClient
 	store *store.Store
 	pool  *pgxpool.Pool
+	// usage is the stand-in experiments service identity asks before a
+	// project is deleted.
+	usage *usageServer
+}
+
+// usageServer is a real loopback gRPC server implementing only the
+// experiments method identity calls, GetProjectUsage, answering the counts
+// a test sets per project (none: an empty project).
+type usageServer struct {
+	experimentsv1.UnimplementedExperimentsServiceServer
+	mu     sync.Mutex
+	counts map[string]*experimentsv1.GetProjectUsageResponse
+	asked  []string
+}
+
+func (u *usageServer) GetProjectUsage(_ context.Context, req *experimentsv1.GetProjectUsageRequest) (*experimentsv1.GetProjectUsageResponse, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.asked = append(u.asked, req.GetProjectId())
+	if c, ok := u.counts[req.GetProjectId()]; ok {
+		return c, nil
+	}
+	return &experimentsv1.GetProjectUsageResponse{}, nil
+}
+
+func (u *usageServer) set(projectID string, c *experimentsv1.GetProjectUsageResponse) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.counts[projectID] = c
+}
+
+// startUsage serves a usageServer on loopback and returns it with a client.
+func startUsage(t *testing.T) (*usageServer, experimentsv1.ExperimentsServiceClient) {
+	t.Helper()
+	u := &usageServer{counts: map[string]*experimentsv1.GetProjectUsageResponse{}}
+	srv := grpc.NewServer()
+	experimentsv1.RegisterExperimentsServiceServer(srv, u)
+	return u, experimentsv1.NewExperimentsServiceClient(grpctest.Dial(t, grpctest.Start(t, srv)))
 }
 
 func start(t *testing.T) *env {
@@ -35,9 +76,10 @@ func start(t *testing.T) *env {
 	t.Parallel()
 	pool := pgtest.New(t, migrations.FS)
 	st := store.New(pool)
-	srv := server.NewGRPCServer(st, bootstrapSecret, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	usage, experiments := startUsage(t)
+	srv := server.NewGRPCServer(st, bootstrapSecret, experiments, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	cc := grpctest.Dial(t, grpctest.Start(t, srv))
-	return &env{c: identityv1.NewIdentityServiceClient(cc), store: st, pool: pool}
+	return &env{c: identityv1.NewIdentityServiceClient(cc), store: st, pool: pool, usage: usage}
 }
 
 type account struct{ id, admin string }

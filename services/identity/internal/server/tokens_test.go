@@ -96,7 +96,7 @@ func TestBootstrapAccount_SecretChecks(t *testing.T) {
 func TestBootstrapAccount_DisabledWithoutSecret(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.New(t, migrations.FS)
-	srv := server.NewGRPCServer(store.New(pool), "", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	srv := server.NewGRPCServer(store.New(pool), "", nil, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	c := identityv1.NewIdentityServiceClient(grpctest.Dial(t, grpctest.Start(t, srv)))
 	_, err := c.BootstrapAccount(t.Context(), &identityv1.BootstrapAccountRequest{BootstrapSecret: "anything", AccountName: "x"})
 	wantCode(t, err, codes.FailedPrecondition)

@@ -42,6 +42,7 @@ func newStack(t testing.TB, opts ...resultstest.Options) *stack {
 	t.Helper()
 	id := identitytest.Start(t)
 	ex := experimentstest.Start(t, id.Addr)
+	id.SetExperimentsAddr(ex.Addr)
 	res := resultstest.Start(t, id.Addr, ex.Addr, opts...)
 	s := &stack{id: id, exp: ex, res: res, r: res.Client, acct: id.NewAccount(t)}
 	s.write = identitytest.WithToken(context.Background(), id.Token(t, s.acct, identityv1.Scope_SCOPE_WRITE))

@@ -27,7 +27,7 @@ var File_lift_experiments_v1_experiments_service_proto protoreflect.FileDescript
 
 const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\n" +
-	"-lift/experiments/v1/experiments_service.proto\x12\x13lift.experiments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"lift/experiments/v1/audience.proto\x1a\"lift/experiments/v1/delivery.proto\x1a\x1flift/experiments/v1/event.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1elift/experiments/v1/flag.proto\x1a\x1flift/experiments/v1/layer.proto\x1a!lift/experiments/v1/ruleset.proto\x1a\x1clift/options/v1/access.proto\x1a.protoc-gen-openapiv2/options/annotations.proto2\x8d*\n" +
+	"-lift/experiments/v1/experiments_service.proto\x12\x13lift.experiments.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"lift/experiments/v1/audience.proto\x1a\"lift/experiments/v1/delivery.proto\x1a\x1flift/experiments/v1/event.proto\x1a$lift/experiments/v1/experiment.proto\x1a\x1elift/experiments/v1/flag.proto\x1a\x1flift/experiments/v1/layer.proto\x1a'lift/experiments/v1/project_usage.proto\x1a!lift/experiments/v1/ruleset.proto\x1a\x1clift/options/v1/access.proto\x1a.protoc-gen-openapiv2/options/annotations.proto2\x85+\n" +
 	"\x12ExperimentsService\x12\x90\x01\n" +
 	"\n" +
 	"CreateFlag\x12&.lift.experiments.v1.CreateFlagRequest\x1a'.lift.experiments.v1.CreateFlagResponse\"1\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02':\x04flag\"\x1f/v1/projects/{project_id}/flags\x12u\n" +
@@ -72,7 +72,8 @@ const file_lift_experiments_v1_experiments_service_proto_rawDesc = "" +
 	"\x06Decide\x12\".lift.experiments.v1.DecideRequest\x1a#.lift.experiments.v1.DecideResponse\"F\x92A\x1db\x00j\x19\n" +
 	"\x0fx-release-state\x12\x06\x1a\x04beta\x88\xb5\x18\x01\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/environments:decide\x12j\n" +
 	"\vGetDatafile\x12'.lift.experiments.v1.GetDatafileRequest\x1a(.lift.experiments.v1.GetDatafileResponse\"\b\x88\xb5\x18\x01\x90\xb5\x18\x01\x12r\n" +
-	"\rWatchDatafile\x12).lift.experiments.v1.WatchDatafileRequest\x1a*.lift.experiments.v1.WatchDatafileResponse\"\b\x88\xb5\x18\x01\x90\xb5\x18\x010\x01B\xe9\x01\n" +
+	"\rWatchDatafile\x12).lift.experiments.v1.WatchDatafileRequest\x1a*.lift.experiments.v1.WatchDatafileResponse\"\b\x88\xb5\x18\x01\x90\xb5\x18\x010\x01\x12v\n" +
+	"\x0fGetProjectUsage\x12+.lift.experiments.v1.GetProjectUsageRequest\x1a,.lift.experiments.v1.GetProjectUsageResponse\"\b\x88\xb5\x18\x01\x90\xb5\x18\x01B\xe9\x01\n" +
 	"\x17com.lift.experiments.v1B\x17ExperimentsServiceProtoP\x01ZGgithub.com/liftlabs/lift/proto/gen/go/lift/experiments/v1;experimentsv1\xa2\x02\x03LEX\xaa\x02\x13Lift.Experiments.V1\xca\x02\x13Lift\\Experiments\\V1\xe2\x02\x1fLift\\Experiments\\V1\\GPBMetadata\xea\x02\x15Lift::Experiments::V1b\x06proto3"
 
 var file_lift_experiments_v1_experiments_service_proto_goTypes = []any{
@@ -112,42 +113,44 @@ var file_lift_experiments_v1_experiments_service_proto_goTypes = []any{
 	(*DecideRequest)(nil),              // 33: lift.experiments.v1.DecideRequest
 	(*GetDatafileRequest)(nil),         // 34: lift.experiments.v1.GetDatafileRequest
 	(*WatchDatafileRequest)(nil),       // 35: lift.experiments.v1.WatchDatafileRequest
-	(*CreateFlagResponse)(nil),         // 36: lift.experiments.v1.CreateFlagResponse
-	(*GetFlagResponse)(nil),            // 37: lift.experiments.v1.GetFlagResponse
-	(*ListFlagsResponse)(nil),          // 38: lift.experiments.v1.ListFlagsResponse
-	(*UpdateFlagResponse)(nil),         // 39: lift.experiments.v1.UpdateFlagResponse
-	(*DeleteFlagResponse)(nil),         // 40: lift.experiments.v1.DeleteFlagResponse
-	(*GetFlagRulesetResponse)(nil),     // 41: lift.experiments.v1.GetFlagRulesetResponse
-	(*UpdateFlagRulesetResponse)(nil),  // 42: lift.experiments.v1.UpdateFlagRulesetResponse
-	(*CreateExperimentResponse)(nil),   // 43: lift.experiments.v1.CreateExperimentResponse
-	(*GetExperimentResponse)(nil),      // 44: lift.experiments.v1.GetExperimentResponse
-	(*ListExperimentsResponse)(nil),    // 45: lift.experiments.v1.ListExperimentsResponse
-	(*UpdateExperimentResponse)(nil),   // 46: lift.experiments.v1.UpdateExperimentResponse
-	(*DeleteExperimentResponse)(nil),   // 47: lift.experiments.v1.DeleteExperimentResponse
-	(*StartExperimentResponse)(nil),    // 48: lift.experiments.v1.StartExperimentResponse
-	(*PauseExperimentResponse)(nil),    // 49: lift.experiments.v1.PauseExperimentResponse
-	(*ConcludeExperimentResponse)(nil), // 50: lift.experiments.v1.ConcludeExperimentResponse
-	(*ArchiveExperimentResponse)(nil),  // 51: lift.experiments.v1.ArchiveExperimentResponse
-	(*ShipExperimentResponse)(nil),     // 52: lift.experiments.v1.ShipExperimentResponse
-	(*CreateLayerResponse)(nil),        // 53: lift.experiments.v1.CreateLayerResponse
-	(*GetLayerResponse)(nil),           // 54: lift.experiments.v1.GetLayerResponse
-	(*GetExperimentLayerResponse)(nil), // 55: lift.experiments.v1.GetExperimentLayerResponse
-	(*ListLayersResponse)(nil),         // 56: lift.experiments.v1.ListLayersResponse
-	(*UpdateLayerResponse)(nil),        // 57: lift.experiments.v1.UpdateLayerResponse
-	(*DeleteLayerResponse)(nil),        // 58: lift.experiments.v1.DeleteLayerResponse
-	(*CreateEventResponse)(nil),        // 59: lift.experiments.v1.CreateEventResponse
-	(*GetEventResponse)(nil),           // 60: lift.experiments.v1.GetEventResponse
-	(*ListEventsResponse)(nil),         // 61: lift.experiments.v1.ListEventsResponse
-	(*UpdateEventResponse)(nil),        // 62: lift.experiments.v1.UpdateEventResponse
-	(*DeleteEventResponse)(nil),        // 63: lift.experiments.v1.DeleteEventResponse
-	(*CreateAudienceResponse)(nil),     // 64: lift.experiments.v1.CreateAudienceResponse
-	(*GetAudienceResponse)(nil),        // 65: lift.experiments.v1.GetAudienceResponse
-	(*ListAudiencesResponse)(nil),      // 66: lift.experiments.v1.ListAudiencesResponse
-	(*UpdateAudienceResponse)(nil),     // 67: lift.experiments.v1.UpdateAudienceResponse
-	(*DeleteAudienceResponse)(nil),     // 68: lift.experiments.v1.DeleteAudienceResponse
-	(*DecideResponse)(nil),             // 69: lift.experiments.v1.DecideResponse
-	(*GetDatafileResponse)(nil),        // 70: lift.experiments.v1.GetDatafileResponse
-	(*WatchDatafileResponse)(nil),      // 71: lift.experiments.v1.WatchDatafileResponse
+	(*GetProjectUsageRequest)(nil),     // 36: lift.experiments.v1.GetProjectUsageRequest
+	(*CreateFlagResponse)(nil),         // 37: lift.experiments.v1.CreateFlagResponse
+	(*GetFlagResponse)(nil),            // 38: lift.experiments.v1.GetFlagResponse
+	(*ListFlagsResponse)(nil),          // 39: lift.experiments.v1.ListFlagsResponse
+	(*UpdateFlagResponse)(nil),         // 40: lift.experiments.v1.UpdateFlagResponse
+	(*DeleteFlagResponse)(nil),         // 41: lift.experiments.v1.DeleteFlagResponse
+	(*GetFlagRulesetResponse)(nil),     // 42: lift.experiments.v1.GetFlagRulesetResponse
+	(*UpdateFlagRulesetResponse)(nil),  // 43: lift.experiments.v1.UpdateFlagRulesetResponse
+	(*CreateExperimentResponse)(nil),   // 44: lift.experiments.v1.CreateExperimentResponse
+	(*GetExperimentResponse)(nil),      // 45: lift.experiments.v1.GetExperimentResponse
+	(*ListExperimentsResponse)(nil),    // 46: lift.experiments.v1.ListExperimentsResponse
+	(*UpdateExperimentResponse)(nil),   // 47: lift.experiments.v1.UpdateExperimentResponse
+	(*DeleteExperimentResponse)(nil),   // 48: lift.experiments.v1.DeleteExperimentResponse
+	(*StartExperimentResponse)(nil),    // 49: lift.experiments.v1.StartExperimentResponse
+	(*PauseExperimentResponse)(nil),    // 50: lift.experiments.v1.PauseExperimentResponse
+	(*ConcludeExperimentResponse)(nil), // 51: lift.experiments.v1.ConcludeExperimentResponse
+	(*ArchiveExperimentResponse)(nil),  // 52: lift.experiments.v1.ArchiveExperimentResponse
+	(*ShipExperimentResponse)(nil),     // 53: lift.experiments.v1.ShipExperimentResponse
+	(*CreateLayerResponse)(nil),        // 54: lift.experiments.v1.CreateLayerResponse
+	(*GetLayerResponse)(nil),           // 55: lift.experiments.v1.GetLayerResponse
+	(*GetExperimentLayerResponse)(nil), // 56: lift.experiments.v1.GetExperimentLayerResponse
+	(*ListLayersResponse)(nil),         // 57: lift.experiments.v1.ListLayersResponse
+	(*UpdateLayerResponse)(nil),        // 58: lift.experiments.v1.UpdateLayerResponse
+	(*DeleteLayerResponse)(nil),        // 59: lift.experiments.v1.DeleteLayerResponse
+	(*CreateEventResponse)(nil),        // 60: lift.experiments.v1.CreateEventResponse
+	(*GetEventResponse)(nil),           // 61: lift.experiments.v1.GetEventResponse
+	(*ListEventsResponse)(nil),         // 62: lift.experiments.v1.ListEventsResponse
+	(*UpdateEventResponse)(nil),        // 63: lift.experiments.v1.UpdateEventResponse
+	(*DeleteEventResponse)(nil),        // 64: lift.experiments.v1.DeleteEventResponse
+	(*CreateAudienceResponse)(nil),     // 65: lift.experiments.v1.CreateAudienceResponse
+	(*GetAudienceResponse)(nil),        // 66: lift.experiments.v1.GetAudienceResponse
+	(*ListAudiencesResponse)(nil),      // 67: lift.experiments.v1.ListAudiencesResponse
+	(*UpdateAudienceResponse)(nil),     // 68: lift.experiments.v1.UpdateAudienceResponse
+	(*DeleteAudienceResponse)(nil),     // 69: lift.experiments.v1.DeleteAudienceResponse
+	(*DecideResponse)(nil),             // 70: lift.experiments.v1.DecideResponse
+	(*GetDatafileResponse)(nil),        // 71: lift.experiments.v1.GetDatafileResponse
+	(*WatchDatafileResponse)(nil),      // 72: lift.experiments.v1.WatchDatafileResponse
+	(*GetProjectUsageResponse)(nil),    // 73: lift.experiments.v1.GetProjectUsageResponse
 }
 var file_lift_experiments_v1_experiments_service_proto_depIdxs = []int32{
 	0,  // 0: lift.experiments.v1.ExperimentsService.CreateFlag:input_type -> lift.experiments.v1.CreateFlagRequest
@@ -186,44 +189,46 @@ var file_lift_experiments_v1_experiments_service_proto_depIdxs = []int32{
 	33, // 33: lift.experiments.v1.ExperimentsService.Decide:input_type -> lift.experiments.v1.DecideRequest
 	34, // 34: lift.experiments.v1.ExperimentsService.GetDatafile:input_type -> lift.experiments.v1.GetDatafileRequest
 	35, // 35: lift.experiments.v1.ExperimentsService.WatchDatafile:input_type -> lift.experiments.v1.WatchDatafileRequest
-	36, // 36: lift.experiments.v1.ExperimentsService.CreateFlag:output_type -> lift.experiments.v1.CreateFlagResponse
-	37, // 37: lift.experiments.v1.ExperimentsService.GetFlag:output_type -> lift.experiments.v1.GetFlagResponse
-	38, // 38: lift.experiments.v1.ExperimentsService.ListFlags:output_type -> lift.experiments.v1.ListFlagsResponse
-	39, // 39: lift.experiments.v1.ExperimentsService.UpdateFlag:output_type -> lift.experiments.v1.UpdateFlagResponse
-	40, // 40: lift.experiments.v1.ExperimentsService.DeleteFlag:output_type -> lift.experiments.v1.DeleteFlagResponse
-	41, // 41: lift.experiments.v1.ExperimentsService.GetFlagRuleset:output_type -> lift.experiments.v1.GetFlagRulesetResponse
-	42, // 42: lift.experiments.v1.ExperimentsService.UpdateFlagRuleset:output_type -> lift.experiments.v1.UpdateFlagRulesetResponse
-	43, // 43: lift.experiments.v1.ExperimentsService.CreateExperiment:output_type -> lift.experiments.v1.CreateExperimentResponse
-	44, // 44: lift.experiments.v1.ExperimentsService.GetExperiment:output_type -> lift.experiments.v1.GetExperimentResponse
-	45, // 45: lift.experiments.v1.ExperimentsService.ListExperiments:output_type -> lift.experiments.v1.ListExperimentsResponse
-	46, // 46: lift.experiments.v1.ExperimentsService.UpdateExperiment:output_type -> lift.experiments.v1.UpdateExperimentResponse
-	47, // 47: lift.experiments.v1.ExperimentsService.DeleteExperiment:output_type -> lift.experiments.v1.DeleteExperimentResponse
-	48, // 48: lift.experiments.v1.ExperimentsService.StartExperiment:output_type -> lift.experiments.v1.StartExperimentResponse
-	49, // 49: lift.experiments.v1.ExperimentsService.PauseExperiment:output_type -> lift.experiments.v1.PauseExperimentResponse
-	50, // 50: lift.experiments.v1.ExperimentsService.ConcludeExperiment:output_type -> lift.experiments.v1.ConcludeExperimentResponse
-	51, // 51: lift.experiments.v1.ExperimentsService.ArchiveExperiment:output_type -> lift.experiments.v1.ArchiveExperimentResponse
-	52, // 52: lift.experiments.v1.ExperimentsService.ShipExperiment:output_type -> lift.experiments.v1.ShipExperimentResponse
-	53, // 53: lift.experiments.v1.ExperimentsService.CreateLayer:output_type -> lift.experiments.v1.CreateLayerResponse
-	54, // 54: lift.experiments.v1.ExperimentsService.GetLayer:output_type -> lift.experiments.v1.GetLayerResponse
-	55, // 55: lift.experiments.v1.ExperimentsService.GetExperimentLayer:output_type -> lift.experiments.v1.GetExperimentLayerResponse
-	56, // 56: lift.experiments.v1.ExperimentsService.ListLayers:output_type -> lift.experiments.v1.ListLayersResponse
-	57, // 57: lift.experiments.v1.ExperimentsService.UpdateLayer:output_type -> lift.experiments.v1.UpdateLayerResponse
-	58, // 58: lift.experiments.v1.ExperimentsService.DeleteLayer:output_type -> lift.experiments.v1.DeleteLayerResponse
-	59, // 59: lift.experiments.v1.ExperimentsService.CreateEvent:output_type -> lift.experiments.v1.CreateEventResponse
-	60, // 60: lift.experiments.v1.ExperimentsService.GetEvent:output_type -> lift.experiments.v1.GetEventResponse
-	61, // 61: lift.experiments.v1.ExperimentsService.ListEvents:output_type -> lift.experiments.v1.ListEventsResponse
-	62, // 62: lift.experiments.v1.ExperimentsService.UpdateEvent:output_type -> lift.experiments.v1.UpdateEventResponse
-	63, // 63: lift.experiments.v1.ExperimentsService.DeleteEvent:output_type -> lift.experiments.v1.DeleteEventResponse
-	64, // 64: lift.experiments.v1.ExperimentsService.CreateAudience:output_type -> lift.experiments.v1.CreateAudienceResponse
-	65, // 65: lift.experiments.v1.ExperimentsService.GetAudience:output_type -> lift.experiments.v1.GetAudienceResponse
-	66, // 66: lift.experiments.v1.ExperimentsService.ListAudiences:output_type -> lift.experiments.v1.ListAudiencesResponse
-	67, // 67: lift.experiments.v1.ExperimentsService.UpdateAudience:output_type -> lift.experiments.v1.UpdateAudienceResponse
-	68, // 68: lift.experiments.v1.ExperimentsService.DeleteAudience:output_type -> lift.experiments.v1.DeleteAudienceResponse
-	69, // 69: lift.experiments.v1.ExperimentsService.Decide:output_type -> lift.experiments.v1.DecideResponse
-	70, // 70: lift.experiments.v1.ExperimentsService.GetDatafile:output_type -> lift.experiments.v1.GetDatafileResponse
-	71, // 71: lift.experiments.v1.ExperimentsService.WatchDatafile:output_type -> lift.experiments.v1.WatchDatafileResponse
-	36, // [36:72] is the sub-list for method output_type
-	0,  // [0:36] is the sub-list for method input_type
+	36, // 36: lift.experiments.v1.ExperimentsService.GetProjectUsage:input_type -> lift.experiments.v1.GetProjectUsageRequest
+	37, // 37: lift.experiments.v1.ExperimentsService.CreateFlag:output_type -> lift.experiments.v1.CreateFlagResponse
+	38, // 38: lift.experiments.v1.ExperimentsService.GetFlag:output_type -> lift.experiments.v1.GetFlagResponse
+	39, // 39: lift.experiments.v1.ExperimentsService.ListFlags:output_type -> lift.experiments.v1.ListFlagsResponse
+	40, // 40: lift.experiments.v1.ExperimentsService.UpdateFlag:output_type -> lift.experiments.v1.UpdateFlagResponse
+	41, // 41: lift.experiments.v1.ExperimentsService.DeleteFlag:output_type -> lift.experiments.v1.DeleteFlagResponse
+	42, // 42: lift.experiments.v1.ExperimentsService.GetFlagRuleset:output_type -> lift.experiments.v1.GetFlagRulesetResponse
+	43, // 43: lift.experiments.v1.ExperimentsService.UpdateFlagRuleset:output_type -> lift.experiments.v1.UpdateFlagRulesetResponse
+	44, // 44: lift.experiments.v1.ExperimentsService.CreateExperiment:output_type -> lift.experiments.v1.CreateExperimentResponse
+	45, // 45: lift.experiments.v1.ExperimentsService.GetExperiment:output_type -> lift.experiments.v1.GetExperimentResponse
+	46, // 46: lift.experiments.v1.ExperimentsService.ListExperiments:output_type -> lift.experiments.v1.ListExperimentsResponse
+	47, // 47: lift.experiments.v1.ExperimentsService.UpdateExperiment:output_type -> lift.experiments.v1.UpdateExperimentResponse
+	48, // 48: lift.experiments.v1.ExperimentsService.DeleteExperiment:output_type -> lift.experiments.v1.DeleteExperimentResponse
+	49, // 49: lift.experiments.v1.ExperimentsService.StartExperiment:output_type -> lift.experiments.v1.StartExperimentResponse
+	50, // 50: lift.experiments.v1.ExperimentsService.PauseExperiment:output_type -> lift.experiments.v1.PauseExperimentResponse
+	51, // 51: lift.experiments.v1.ExperimentsService.ConcludeExperiment:output_type -> lift.experiments.v1.ConcludeExperimentResponse
+	52, // 52: lift.experiments.v1.ExperimentsService.ArchiveExperiment:output_type -> lift.experiments.v1.ArchiveExperimentResponse
+	53, // 53: lift.experiments.v1.ExperimentsService.ShipExperiment:output_type -> lift.experiments.v1.ShipExperimentResponse
+	54, // 54: lift.experiments.v1.ExperimentsService.CreateLayer:output_type -> lift.experiments.v1.CreateLayerResponse
+	55, // 55: lift.experiments.v1.ExperimentsService.GetLayer:output_type -> lift.experiments.v1.GetLayerResponse
+	56, // 56: lift.experiments.v1.ExperimentsService.GetExperimentLayer:output_type -> lift.experiments.v1.GetExperimentLayerResponse
+	57, // 57: lift.experiments.v1.ExperimentsService.ListLayers:output_type -> lift.experiments.v1.ListLayersResponse
+	58, // 58: lift.experiments.v1.ExperimentsService.UpdateLayer:output_type -> lift.experiments.v1.UpdateLayerResponse
+	59, // 59: lift.experiments.v1.ExperimentsService.DeleteLayer:output_type -> lift.experiments.v1.DeleteLayerResponse
+	60, // 60: lift.experiments.v1.ExperimentsService.CreateEvent:output_type -> lift.experiments.v1.CreateEventResponse
+	61, // 61: lift.experiments.v1.ExperimentsService.GetEvent:output_type -> lift.experiments.v1.GetEventResponse
+	62, // 62: lift.experiments.v1.ExperimentsService.ListEvents:output_type -> lift.experiments.v1.ListEventsResponse
+	63, // 63: lift.experiments.v1.ExperimentsService.UpdateEvent:output_type -> lift.experiments.v1.UpdateEventResponse
+	64, // 64: lift.experiments.v1.ExperimentsService.DeleteEvent:output_type -> lift.experiments.v1.DeleteEventResponse
+	65, // 65: lift.experiments.v1.ExperimentsService.CreateAudience:output_type -> lift.experiments.v1.CreateAudienceResponse
+	66, // 66: lift.experiments.v1.ExperimentsService.GetAudience:output_type -> lift.experiments.v1.GetAudienceResponse
+	67, // 67: lift.experiments.v1.ExperimentsService.ListAudiences:output_type -> lift.experiments.v1.ListAudiencesResponse
+	68, // 68: lift.experiments.v1.ExperimentsService.UpdateAudience:output_type -> lift.experiments.v1.UpdateAudienceResponse
+	69, // 69: lift.experiments.v1.ExperimentsService.DeleteAudience:output_type -> lift.experiments.v1.DeleteAudienceResponse
+	70, // 70: lift.experiments.v1.ExperimentsService.Decide:output_type -> lift.experiments.v1.DecideResponse
+	71, // 71: lift.experiments.v1.ExperimentsService.GetDatafile:output_type -> lift.experiments.v1.GetDatafileResponse
+	72, // 72: lift.experiments.v1.ExperimentsService.WatchDatafile:output_type -> lift.experiments.v1.WatchDatafileResponse
+	73, // 73: lift.experiments.v1.ExperimentsService.GetProjectUsage:output_type -> lift.experiments.v1.GetProjectUsageResponse
+	37, // [37:74] is the sub-list for method output_type
+	0,  // [0:37] is the sub-list for method input_type
 	0,  // [0:0] is the sub-list for extension type_name
 	0,  // [0:0] is the sub-list for extension extendee
 	0,  // [0:0] is the sub-list for field type_name
@@ -240,6 +245,7 @@ func file_lift_experiments_v1_experiments_service_proto_init() {
 	file_lift_experiments_v1_experiment_proto_init()
 	file_lift_experiments_v1_flag_proto_init()
 	file_lift_experiments_v1_layer_proto_init()
+	file_lift_experiments_v1_project_usage_proto_init()
 	file_lift_experiments_v1_ruleset_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

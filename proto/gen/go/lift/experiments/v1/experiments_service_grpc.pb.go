@@ -55,6 +55,7 @@ const (
 	ExperimentsService_Decide_FullMethodName             = "/lift.experiments.v1.ExperimentsService/Decide"
 	ExperimentsService_GetDatafile_FullMethodName        = "/lift.experiments.v1.ExperimentsService/GetDatafile"
 	ExperimentsService_WatchDatafile_FullMethodName      = "/lift.experiments.v1.ExperimentsService/WatchDatafile"
+	ExperimentsService_GetProjectUsage_FullMethodName    = "/lift.experiments.v1.ExperimentsService/GetProjectUsage"
 )
 
 // ExperimentsServiceClient is the client API for ExperimentsService service.
@@ -273,6 +274,10 @@ type ExperimentsServiceClient interface {
 	// staleness bound). The gateway keeps the engines of its edge decide
 	// fresh with it; not routed under /v1. An unknown SDK key is NOT_FOUND.
 	WatchDatafile(ctx context.Context, in *WatchDatafileRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchDatafileResponse], error)
+	// Internal: how many flags, experiments and audiences a project still
+	// has. Identity refuses to delete a project while any remain, so that no
+	// project leaves orphans here; not routed under /v1.
+	GetProjectUsage(ctx context.Context, in *GetProjectUsageRequest, opts ...grpc.CallOption) (*GetProjectUsageResponse, error)
 }
 
 type experimentsServiceClient struct {
@@ -652,6 +657,16 @@ func (c *experimentsServiceClient) WatchDatafile(ctx context.Context, in *WatchD
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ExperimentsService_WatchDatafileClient = grpc.ServerStreamingClient[WatchDatafileResponse]
 
+func (c *experimentsServiceClient) GetProjectUsage(ctx context.Context, in *GetProjectUsageRequest, opts ...grpc.CallOption) (*GetProjectUsageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetProjectUsageResponse)
+	err := c.cc.Invoke(ctx, ExperimentsService_GetProjectUsage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ExperimentsServiceServer is the server API for ExperimentsService service.
 // All implementations must embed UnimplementedExperimentsServiceServer
 // for forward compatibility.
@@ -868,6 +883,10 @@ type ExperimentsServiceServer interface {
 	// staleness bound). The gateway keeps the engines of its edge decide
 	// fresh with it; not routed under /v1. An unknown SDK key is NOT_FOUND.
 	WatchDatafile(*WatchDatafileRequest, grpc.ServerStreamingServer[WatchDatafileResponse]) error
+	// Internal: how many flags, experiments and audiences a project still
+	// has. Identity refuses to delete a project while any remain, so that no
+	// project leaves orphans here; not routed under /v1.
+	GetProjectUsage(context.Context, *GetProjectUsageRequest) (*GetProjectUsageResponse, error)
 	mustEmbedUnimplementedExperimentsServiceServer()
 }
 
@@ -985,6 +1004,9 @@ func (UnimplementedExperimentsServiceServer) GetDatafile(context.Context, *GetDa
 }
 func (UnimplementedExperimentsServiceServer) WatchDatafile(*WatchDatafileRequest, grpc.ServerStreamingServer[WatchDatafileResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchDatafile not implemented")
+}
+func (UnimplementedExperimentsServiceServer) GetProjectUsage(context.Context, *GetProjectUsageRequest) (*GetProjectUsageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetProjectUsage not implemented")
 }
 func (UnimplementedExperimentsServiceServer) mustEmbedUnimplementedExperimentsServiceServer() {}
 func (UnimplementedExperimentsServiceServer) testEmbeddedByValue()                            {}
@@ -1648,6 +1670,24 @@ func _ExperimentsService_WatchDatafile_Handler(srv interface{}, stream grpc.Serv
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ExperimentsService_WatchDatafileServer = grpc.ServerStreamingServer[WatchDatafileResponse]
 
+func _ExperimentsService_GetProjectUsage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetProjectUsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExperimentsServiceServer).GetProjectUsage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExperimentsService_GetProjectUsage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExperimentsServiceServer).GetProjectUsage(ctx, req.(*GetProjectUsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ExperimentsService_ServiceDesc is the grpc.ServiceDesc for ExperimentsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1794,6 +1834,10 @@ var ExperimentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDatafile",
 			Handler:    _ExperimentsService_GetDatafile_Handler,
+		},
+		{
+			MethodName: "GetProjectUsage",
+			Handler:    _ExperimentsService_GetProjectUsage_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
