@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/liftlabs/lift/gateway/gatewaytest"
+	"github.com/liftlabs/lift/services/experiments/experimentstest"
 	"github.com/liftlabs/lift/services/identity/identitytest"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -12,10 +13,12 @@ import (
 	validatepb "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 )
 
-// start runs identity (fresh database) and the gateway in front of it.
+// start runs identity (fresh database) and the gateway in front of it,
+// with experiments behind identity (asked before a project is deleted).
 func start(t *testing.T, opts ...gatewaytest.Option) *gatewaytest.Env {
 	t.Helper()
 	id := identitytest.Start(t)
+	id.SetExperimentsAddr(experimentstest.Start(t, id.Addr).Addr)
 	return gatewaytest.Start(t, gatewaytest.Backends{Identity: "dns:///" + id.Addr}, opts...)
 }
 
